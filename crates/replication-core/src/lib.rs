@@ -1,0 +1,3 @@
+//! replication-core (work in progress)
+#![forbid(unsafe_code)]
+pub mod time;
