@@ -196,7 +196,10 @@ mod tests {
         assert_eq!(Duration::parse("30m").unwrap(), Duration::from_secs(1800));
         assert_eq!(Duration::parse("1h30m").unwrap(), Duration::from_secs(5400));
         assert_eq!(Duration::parse("1800").unwrap(), Duration::from_secs(1800));
-        assert_eq!(Duration::parse("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(
+            Duration::parse("250ms").unwrap(),
+            Duration::from_millis(250)
+        );
         assert_eq!(Duration::parse("1.5h").unwrap(), Duration::from_secs(5400));
         assert_eq!(Duration::parse("0").unwrap(), Duration::from_millis(0));
     }

@@ -1,0 +1,185 @@
+//! The Merkle index: an incrementally maintained digest of a set of keys and values.
+//!
+//! Keys fall into [`BUCKETS`] buckets by a hash of the key. Each bucket's digest is the wrapping sum of
+//! the 128-bit hashes of its `(key, value)` entries, and the index keeps the wrapping sum of all bucket
+//! digests, so a write costs O(log bucket size) whatever the number of keys, and equal contents give equal
+//! digests regardless of the order they were written in. The 40-hex-character `merkle_root` is SHA-1
+//! over that total. A diff compares bucket digests first, then only the keys of differing buckets, which
+//! is what lets a Merkle sync move only the conflicting keys.
+
+use serde::{Deserialize, Serialize};
+use sha1::{Digest, Sha1};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Number of buckets (pages) in an index.
+pub const BUCKETS: usize = 256;
+
+/// The 128-bit hash of one entry.
+pub fn entry_hash(key: &str, value: &str) -> u128 {
+    let mut h = Sha1::new();
+    h.update((key.len() as u64).to_be_bytes());
+    h.update(key.as_bytes());
+    h.update(value.as_bytes());
+    let out = h.finalize();
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&out[..16]);
+    u128::from_be_bytes(b)
+}
+
+/// Which bucket a key lives in (FNV-1a; stable across runs and platforms).
+pub fn bucket_of(key: &str) -> usize {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in key.as_bytes() {
+        h ^= *b as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    (h % BUCKETS as u64) as usize
+}
+
+/// Digest of one index (or a sum of indexes) as shipped in a diff: one digest per bucket.
+pub type BucketDigests = Vec<u128>;
+
+/// An incrementally maintained index over one class of keys.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct MerkleIndex {
+    buckets: Vec<u128>,
+    total: u128,
+    /// Keys of each bucket with their entry hashes.
+    keys: Vec<BTreeMap<String, u128>>,
+}
+
+impl Default for MerkleIndex {
+    fn default() -> Self {
+        MerkleIndex {
+            buckets: vec![0; BUCKETS],
+            total: 0,
+            keys: vec![BTreeMap::new(); BUCKETS],
+        }
+    }
+}
+
+impl MerkleIndex {
+    /// Records `key = value` (replacing any previous value of `key`).
+    pub fn put(&mut self, key: &str, value: &str) {
+        let b = bucket_of(key);
+        let h = entry_hash(key, value);
+        if let Some(old) = self.keys[b].insert(key.to_string(), h) {
+            self.sub(b, old);
+        }
+        self.add(b, h);
+    }
+
+    /// Forgets `key`.
+    pub fn remove(&mut self, key: &str) {
+        let b = bucket_of(key);
+        if let Some(old) = self.keys[b].remove(key) {
+            self.sub(b, old);
+        }
+    }
+
+    fn add(&mut self, b: usize, h: u128) {
+        self.buckets[b] = self.buckets[b].wrapping_add(h);
+        self.total = self.total.wrapping_add(h);
+    }
+
+    fn sub(&mut self, b: usize, h: u128) {
+        self.buckets[b] = self.buckets[b].wrapping_sub(h);
+        self.total = self.total.wrapping_sub(h);
+    }
+
+    /// Fault injection: perturbs one bucket digest so the index no longer matches the data.
+    pub fn corrupt(&mut self, bucket: usize, delta: u128) {
+        let delta = delta | 1;
+        let b = bucket % BUCKETS;
+        self.buckets[b] = self.buckets[b].wrapping_add(delta);
+        self.total = self.total.wrapping_add(delta);
+    }
+
+    /// The wrapping sum of all entry hashes (plus any corruption).
+    pub fn total(&self) -> u128 {
+        self.total
+    }
+
+    /// Per-bucket digests.
+    pub fn buckets(&self) -> &[u128] {
+        &self.buckets
+    }
+
+    /// The keys (with entry hashes) of one bucket.
+    pub fn bucket_keys(&self, bucket: usize) -> &BTreeMap<String, u128> {
+        &self.keys[bucket % BUCKETS]
+    }
+
+    /// True when the digests agree with the recorded entry hashes (no corruption).
+    pub fn is_consistent(&self) -> bool {
+        self.keys
+            .iter()
+            .zip(&self.buckets)
+            .all(|(keys, digest)| keys.values().fold(0u128, |a, h| a.wrapping_add(*h)) == *digest)
+            && self.buckets.iter().fold(0u128, |a, h| a.wrapping_add(*h)) == self.total
+    }
+
+    /// Rebuilds the digests from the recorded entries (what `reindex` does).
+    pub fn rebuild(&mut self) {
+        for (b, keys) in self.keys.iter().enumerate() {
+            self.buckets[b] = keys.values().fold(0u128, |a, h| a.wrapping_add(*h));
+        }
+        self.total = self.buckets.iter().fold(0u128, |a, h| a.wrapping_add(*h));
+    }
+}
+
+/// The 40-hex-character root for a digest total, domain-separated by `tag` (the kind).
+pub fn root_hex(tag: &str, total: u128) -> String {
+    let mut h = Sha1::new();
+    h.update(tag.as_bytes());
+    h.update(total.to_be_bytes());
+    crate::ids::hex(&h.finalize())
+}
+
+/// Buckets whose digests differ between two digest vectors.
+pub fn differing_buckets(ours: &[u128], theirs: &[u128]) -> BTreeSet<usize> {
+    (0..BUCKETS)
+        .filter(|&b| ours.get(b) != theirs.get(b))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn order_of_writes_does_not_matter() {
+        let mut a = MerkleIndex::default();
+        let mut b = MerkleIndex::default();
+        a.put("x", "1");
+        a.put("y", "2");
+        b.put("y", "2");
+        b.put("x", "0");
+        b.put("x", "1");
+        assert_eq!(a, b);
+        assert_eq!(root_hex("dr", a.total()).len(), 40);
+    }
+
+    #[test]
+    fn remove_restores_previous_digest() {
+        let mut a = MerkleIndex::default();
+        a.put("x", "1");
+        let before = a.clone();
+        a.put("z", "9");
+        a.remove("z");
+        assert_eq!(a, before);
+    }
+
+    #[test]
+    fn corruption_is_detected_and_rebuild_repairs_it() {
+        let mut a = MerkleIndex::default();
+        a.put("x", "1");
+        let clean = a.clone();
+        a.corrupt(3, 42);
+        assert!(!a.is_consistent());
+        assert_ne!(a.total(), clean.total());
+        a.rebuild();
+        assert!(a.is_consistent());
+        assert_eq!(a, clean);
+    }
+}

@@ -1,0 +1,429 @@
+//! A cluster's storage: mounts, keys under them, their data classes, and the Merkle indexes.
+//!
+//! Storage is an ordered map of paths to values. A mount (`secret/`, `ns1/kv/`) is itself an entry under
+//! the reserved prefix `sys/mounts/`, so the mount table replicates exactly like data. A mount is shared
+//! or local: keys under shared mounts are the `replicated` class, keys under local mounts the `local`
+//! class. Performance replication ships `replicated` keys; DR replication ships both.
+
+use crate::ids::Kind;
+use crate::merkle::{root_hex, BucketDigests, MerkleIndex, BUCKETS};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Prefix under which mount entries are stored.
+pub const MOUNT_PREFIX: &str = "sys/mounts/";
+
+/// Which replication kinds ship a key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DataClass {
+    /// Under a shared mount: shipped by performance and DR replication.
+    Replicated,
+    /// Under a local mount: shipped by DR replication only.
+    Local,
+}
+
+/// One stored value and its class.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Entry {
+    /// The value.
+    pub value: String,
+    /// Its data class.
+    pub class: DataClass,
+}
+
+/// The key under which a mount's entry is stored.
+pub fn mount_key(mount: &str) -> String {
+    format!("{MOUNT_PREFIX}{mount}")
+}
+
+/// Checks a mount path: non-empty segments, ends with `/`, not under the reserved `sys/`.
+pub fn validate_mount_path(path: &str) -> Result<(), String> {
+    if !path.ends_with('/') || path.len() < 2 {
+        return Err(format!(
+            "mount path {path:?} must end with '/', like \"secret/\" or \"ns1/kv/\""
+        ));
+    }
+    if path.starts_with("sys/") || path == "sys/" {
+        return Err(format!(
+            "mount path {path:?} is reserved for the system backend"
+        ));
+    }
+    if path.starts_with('/') || path[..path.len() - 1].split('/').any(|s| s.is_empty()) {
+        return Err(format!("mount path {path:?} has an empty segment"));
+    }
+    if path.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(format!(
+            "mount path {path:?} contains whitespace or control characters"
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a key path for a client operation.
+pub fn validate_key_path(path: &str) -> Result<(), String> {
+    if path.is_empty() || path.ends_with('/') {
+        return Err(format!(
+            "path {path:?} must name a key, like \"secret/app\""
+        ));
+    }
+    if path.starts_with("sys/") {
+        return Err(format!("path {path:?} is reserved for the system backend"));
+    }
+    if path.chars().any(|c| c.is_control()) {
+        return Err(format!("path {path:?} contains control characters"));
+    }
+    Ok(())
+}
+
+/// Allow or deny, as in `paths-filter`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FilterMode {
+    /// Only the listed mounts and namespaces are shipped.
+    Allow,
+    /// The listed mounts and namespaces are not shipped.
+    Deny,
+}
+
+impl FilterMode {
+    /// Parses the `mode` parameter: `allow` (the default when absent or empty) or `deny`.
+    pub fn parse(mode: Option<&str>) -> Result<FilterMode, String> {
+        match mode.map(str::trim) {
+            None | Some("") | Some("allow") => Ok(FilterMode::Allow),
+            Some("deny") => Ok(FilterMode::Deny),
+            Some(other) => Err(format!("mode must be \"allow\" or \"deny\", got {other:?}")),
+        }
+    }
+}
+
+/// A performance secondary's paths filter: which mounts and namespaces the primary ships to it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct PathsFilter {
+    /// Allow or deny.
+    pub mode: FilterMode,
+    /// Mount paths (`secret/`) and namespace prefixes (`ns1/`), each ending with `/`.
+    pub paths: Vec<String>,
+}
+
+impl PathsFilter {
+    /// Whether keys of `mount` are shipped under this filter.
+    pub fn ships_mount(&self, mount: &str) -> bool {
+        let listed = self.paths.iter().any(|p| mount.starts_with(p.as_str()));
+        match self.mode {
+            FilterMode::Allow => listed,
+            FilterMode::Deny => !listed,
+        }
+    }
+}
+
+/// A cluster's stored data and its Merkle indexes (one per data class).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Storage {
+    entries: BTreeMap<String, Entry>,
+    replicated: MerkleIndex,
+    local: MerkleIndex,
+    /// Mount path -> local flag, derived from the `sys/mounts/` entries.
+    mounts: BTreeMap<String, bool>,
+    corrupted: bool,
+}
+
+impl Storage {
+    /// The value at `key`.
+    pub fn get(&self, key: &str) -> Option<&Entry> {
+        self.entries.get(key)
+    }
+
+    /// Every entry in key order.
+    pub fn entries(&self) -> impl Iterator<Item = (&String, &Entry)> {
+        self.entries.iter()
+    }
+
+    /// Number of stored entries (mount entries included).
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True when nothing is stored.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Mounts and their local flag.
+    pub fn mounts(&self) -> &BTreeMap<String, bool> {
+        &self.mounts
+    }
+
+    /// The mount that holds `path` (longest matching mount path) and whether it is local.
+    pub fn mount_of(&self, path: &str) -> Option<(&str, bool)> {
+        if let Some(m) = path.strip_prefix(MOUNT_PREFIX) {
+            return self.mounts.get_key_value(m).map(|(k, l)| (k.as_str(), *l));
+        }
+        self.mounts
+            .range::<str, _>((std::ops::Bound::Unbounded, std::ops::Bound::Included(path)))
+            .rev()
+            .find(|(m, _)| path.starts_with(m.as_str()))
+            .map(|(m, l)| (m.as_str(), *l))
+    }
+
+    /// The mount `key` belongs to for filtering purposes: the mount itself for a mount entry.
+    pub fn filter_mount_of<'a>(&'a self, key: &'a str) -> Option<&'a str> {
+        match key.strip_prefix(MOUNT_PREFIX) {
+            Some(m) => Some(m),
+            None => self.mount_of(key).map(|(m, _)| m),
+        }
+    }
+
+    /// Stores `key = value` with `class`. Returns true if anything changed.
+    pub fn put(&mut self, key: &str, value: &str, class: DataClass) -> bool {
+        if let Some(e) = self.entries.get(key) {
+            if e.value == value && e.class == class {
+                return false;
+            }
+        }
+        self.remove(key);
+        self.index_mut(class).put(key, value);
+        if let Some(m) = key.strip_prefix(MOUNT_PREFIX) {
+            self.mounts.insert(m.to_string(), class == DataClass::Local);
+        }
+        self.entries.insert(
+            key.to_string(),
+            Entry {
+                value: value.to_string(),
+                class,
+            },
+        );
+        true
+    }
+
+    /// Removes `key`. Returns the removed entry.
+    pub fn remove(&mut self, key: &str) -> Option<Entry> {
+        let old = self.entries.remove(key)?;
+        self.index_mut(old.class).remove(key);
+        if let Some(m) = key.strip_prefix(MOUNT_PREFIX) {
+            self.mounts.remove(m);
+        }
+        Some(old)
+    }
+
+    /// Removes everything (the wipe of `secondary/enable`). Returns how many entries were removed.
+    pub fn clear(&mut self) -> usize {
+        let n = self.entries.len();
+        *self = Storage::default();
+        n
+    }
+
+    fn index_mut(&mut self, class: DataClass) -> &mut MerkleIndex {
+        match class {
+            DataClass::Replicated => &mut self.replicated,
+            DataClass::Local => &mut self.local,
+        }
+    }
+
+    /// Whether `kind` ships this entry (performance: replicated class only, through `filter`).
+    pub fn ships(&self, kind: Kind, filter: Option<&PathsFilter>, key: &str, e: &Entry) -> bool {
+        match kind {
+            Kind::Dr => true,
+            Kind::Performance => {
+                e.class == DataClass::Replicated
+                    && match (filter, self.filter_mount_of(key)) {
+                        (Some(f), Some(m)) => f.ships_mount(m),
+                        (Some(_), None) => false,
+                        (None, _) => true,
+                    }
+            }
+        }
+    }
+
+    /// The `merkle_root` of what `kind` ships from this cluster.
+    pub fn merkle_root(&self, kind: Kind) -> String {
+        let total = match kind {
+            Kind::Dr => self.replicated.total().wrapping_add(self.local.total()),
+            Kind::Performance => self.replicated.total(),
+        };
+        root_hex(kind.as_str(), total)
+    }
+
+    /// Per-bucket digests of what `kind` ships to a secondary with `filter`.
+    ///
+    /// Unfiltered digests come from the maintained indexes in O(buckets); a filter costs one pass over
+    /// the keys (only on a diff, never per write).
+    pub fn digests(&self, kind: Kind, filter: Option<&PathsFilter>) -> BucketDigests {
+        match (kind, filter) {
+            (Kind::Dr, _) => (0..BUCKETS)
+                .map(|b| self.replicated.buckets()[b].wrapping_add(self.local.buckets()[b]))
+                .collect(),
+            (Kind::Performance, None) => self.replicated.buckets().to_vec(),
+            (Kind::Performance, Some(_)) => {
+                let mut d = vec![0u128; BUCKETS];
+                for (b, digest) in d.iter_mut().enumerate() {
+                    for (k, h) in self.replicated.bucket_keys(b) {
+                        if let Some(e) = self.entries.get(k) {
+                            if self.ships(kind, filter, k, e) {
+                                *digest = digest.wrapping_add(*h);
+                            }
+                        }
+                    }
+                }
+                d
+            }
+        }
+    }
+
+    /// Shipped keys of one bucket with their entry hashes.
+    pub fn bucket_entries(
+        &self,
+        kind: Kind,
+        filter: Option<&PathsFilter>,
+        bucket: usize,
+    ) -> BTreeMap<String, u128> {
+        let mut out = BTreeMap::new();
+        let classes: &[&MerkleIndex] = match kind {
+            Kind::Dr => &[&self.replicated, &self.local],
+            Kind::Performance => &[&self.replicated],
+        };
+        for idx in classes {
+            for (k, h) in idx.bucket_keys(bucket) {
+                if let Some(e) = self.entries.get(k) {
+                    if self.ships(kind, filter, k, e) {
+                        out.insert(k.clone(), *h);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Fault injection: the Merkle index no longer matches the data.
+    pub fn corrupt_index(&mut self, bucket: usize, delta: u128) {
+        self.replicated.corrupt(bucket, delta);
+        self.corrupted = true;
+    }
+
+    /// True after [`Storage::corrupt_index`] until [`Storage::reindex`].
+    pub fn index_corrupted(&self) -> bool {
+        self.corrupted
+    }
+
+    /// Rebuilds the Merkle indexes from the stored entries.
+    pub fn reindex(&mut self) {
+        self.replicated.rebuild();
+        self.local.rebuild();
+        self.corrupted = false;
+    }
+
+    /// Checks the derived parts (mount table, indexes) against the entries; used by tests and restore.
+    pub fn check_consistency(&self) -> Result<(), String> {
+        let mut repl = MerkleIndex::default();
+        let mut local = MerkleIndex::default();
+        let mut mounts = BTreeMap::new();
+        for (k, e) in &self.entries {
+            match e.class {
+                DataClass::Replicated => repl.put(k, &e.value),
+                DataClass::Local => local.put(k, &e.value),
+            }
+            if let Some(m) = k.strip_prefix(MOUNT_PREFIX) {
+                mounts.insert(m.to_string(), e.class == DataClass::Local);
+            }
+        }
+        if mounts != self.mounts {
+            return Err("mount table does not match the stored mount entries".into());
+        }
+        let mut ours = (self.replicated.clone(), self.local.clone());
+        if self.corrupted {
+            ours.0.rebuild();
+            ours.1.rebuild();
+        }
+        if ours != (repl, local) {
+            return Err("Merkle index does not match the stored entries".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Storage {
+        let mut s = Storage::default();
+        s.put(&mount_key("secret/"), "shared", DataClass::Replicated);
+        s.put(&mount_key("local-kv/"), "local", DataClass::Local);
+        s.put(&mount_key("ns1/kv/"), "shared", DataClass::Replicated);
+        s.put("secret/a", "1", DataClass::Replicated);
+        s.put("local-kv/b", "2", DataClass::Local);
+        s.put("ns1/kv/c", "3", DataClass::Replicated);
+        s
+    }
+
+    #[test]
+    fn mount_lookup_takes_the_longest_prefix() {
+        let mut s = sample();
+        s.put(&mount_key("ns1/"), "shared", DataClass::Replicated);
+        assert_eq!(s.mount_of("ns1/kv/c"), Some(("ns1/kv/", false)));
+        assert_eq!(s.mount_of("ns1/other"), Some(("ns1/", false)));
+        assert_eq!(s.mount_of("local-kv/x"), Some(("local-kv/", true)));
+        assert_eq!(s.mount_of("nope/x"), None);
+    }
+
+    #[test]
+    fn performance_root_ignores_local_data_and_dr_root_does_not() {
+        let mut s = sample();
+        let (perf, dr) = (s.merkle_root(Kind::Performance), s.merkle_root(Kind::Dr));
+        s.put("local-kv/b", "changed", DataClass::Local);
+        assert_eq!(s.merkle_root(Kind::Performance), perf);
+        assert_ne!(s.merkle_root(Kind::Dr), dr);
+    }
+
+    #[test]
+    fn filters_select_mounts_and_namespaces() {
+        let s = sample();
+        let deny_ns = PathsFilter {
+            mode: FilterMode::Deny,
+            paths: vec!["ns1/".into()],
+        };
+        let shipped: Vec<_> = s
+            .entries()
+            .filter(|(k, e)| s.ships(Kind::Performance, Some(&deny_ns), k, e))
+            .map(|(k, _)| k.clone())
+            .collect();
+        assert_eq!(shipped, vec!["secret/a", "sys/mounts/secret/"]);
+        let allow = PathsFilter {
+            mode: FilterMode::Allow,
+            paths: vec!["ns1/".into()],
+        };
+        assert!(allow.ships_mount("ns1/kv/") && !allow.ships_mount("secret/"));
+        // filtered digests equal the digests of a storage that holds only the shipped keys
+        let mut only = Storage::default();
+        for (k, e) in s.entries() {
+            if s.ships(Kind::Performance, Some(&deny_ns), k, e) {
+                only.put(k, &e.value, e.class);
+            }
+        }
+        assert_eq!(
+            s.digests(Kind::Performance, Some(&deny_ns)),
+            only.digests(Kind::Performance, None)
+        );
+    }
+
+    #[test]
+    fn clear_and_consistency() {
+        let mut s = sample();
+        assert!(s.check_consistency().is_ok());
+        s.corrupt_index(1, 7);
+        assert!(s.index_corrupted());
+        s.reindex();
+        assert!(s.check_consistency().is_ok() && !s.index_corrupted());
+        assert_eq!(s.clear(), 6);
+        assert!(s.is_empty() && s.mounts().is_empty());
+    }
+
+    #[test]
+    fn mount_paths_are_validated() {
+        assert!(validate_mount_path("secret/").is_ok());
+        assert!(validate_mount_path("ns1/kv/").is_ok());
+        for bad in ["secret", "/", "sys/", "sys/x/", "a//", "/a/", "a b/"] {
+            assert!(validate_mount_path(bad).is_err(), "{bad}");
+        }
+    }
+}

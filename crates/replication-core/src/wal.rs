@@ -1,0 +1,174 @@
+//! The write-ahead log and its bounded log-shipper buffer.
+
+use crate::storage::DataClass;
+use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
+
+/// One logged mutation.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum WalOp {
+    /// `key = value`.
+    Put {
+        /// Path.
+        key: String,
+        /// New value.
+        value: String,
+        /// Data class of the key.
+        class: DataClass,
+    },
+    /// `key` removed.
+    Delete {
+        /// Path.
+        key: String,
+        /// Data class the key had.
+        class: DataClass,
+    },
+}
+
+impl WalOp {
+    /// The key this op touches.
+    pub fn key(&self) -> &str {
+        match self {
+            WalOp::Put { key, .. } | WalOp::Delete { key, .. } => key,
+        }
+    }
+
+    /// The data class of the key.
+    pub fn class(&self) -> DataClass {
+        match self {
+            WalOp::Put { class, .. } | WalOp::Delete { class, .. } => *class,
+        }
+    }
+}
+
+/// A WAL entry: its index in this cluster's log and the mutation.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct WalEntry {
+    /// Index in the cluster's own log (never compared across clusters).
+    pub index: u64,
+    /// What changed.
+    pub op: WalOp,
+}
+
+/// Where a secondary stands in a primary's log: the log's epoch and the last index applied.
+///
+/// The epoch changes whenever the primary's buffer stops being a continuation of what it shipped
+/// before (restart, mode change, wipe), so a cursor from another epoch always leads to a Merkle diff.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Cursor {
+    /// The primary's log epoch.
+    pub epoch: u64,
+    /// Last index applied.
+    pub index: u64,
+}
+
+/// A cluster's log: the persisted `last_wal` counter and the in-memory shipper buffer.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Wal {
+    last: u64,
+    epoch: u64,
+    capacity: usize,
+    buffer: VecDeque<WalEntry>,
+}
+
+impl Wal {
+    /// An empty log whose buffer keeps `capacity` entries, in `epoch`.
+    pub fn new(last: u64, capacity: usize, epoch: u64) -> Wal {
+        Wal {
+            last,
+            epoch,
+            capacity: capacity.max(1),
+            buffer: VecDeque::new(),
+        }
+    }
+
+    /// Index of the last entry ever appended (`last_wal`).
+    pub fn last(&self) -> u64 {
+        self.last
+    }
+
+    /// Current epoch.
+    pub fn epoch(&self) -> u64 {
+        self.epoch
+    }
+
+    /// Buffer capacity.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// The cursor a secondary has after applying everything shipped so far.
+    pub fn head(&self) -> Cursor {
+        Cursor {
+            epoch: self.epoch,
+            index: self.last,
+        }
+    }
+
+    /// Appends an op; the oldest buffered entry is dropped when the buffer is full. Returns the index.
+    pub fn append(&mut self, op: WalOp) -> u64 {
+        self.last += 1;
+        if self.buffer.len() == self.capacity {
+            self.buffer.pop_front();
+        }
+        self.buffer.push_back(WalEntry {
+            index: self.last,
+            op,
+        });
+        self.last
+    }
+
+    /// Starts a new epoch: the buffer is emptied, so every secondary must diff.
+    pub fn new_epoch(&mut self, epoch: u64) {
+        self.epoch = epoch;
+        self.buffer.clear();
+    }
+
+    /// Entries after `cursor`, if the buffer still holds all of them in the same epoch.
+    pub fn entries_after(&self, cursor: Cursor) -> Option<impl Iterator<Item = &WalEntry>> {
+        if cursor.epoch != self.epoch || cursor.index > self.last {
+            return None;
+        }
+        if cursor.index == self.last {
+            return Some(self.buffer.range(self.buffer.len()..));
+        }
+        let first = self.buffer.front()?.index;
+        if cursor.index + 1 < first {
+            return None;
+        }
+        let skip = (cursor.index + 1 - first) as usize;
+        Some(self.buffer.range(skip..))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn put(k: &str) -> WalOp {
+        WalOp::Put {
+            key: k.into(),
+            value: "v".into(),
+            class: DataClass::Replicated,
+        }
+    }
+
+    #[test]
+    fn resumes_only_from_a_buffered_position_in_the_same_epoch() {
+        let mut w = Wal::new(0, 3, 1);
+        for k in ["a", "b", "c", "d", "e"] {
+            w.append(put(k));
+        }
+        let at = |index| Cursor { epoch: 1, index };
+        let keys = |c| {
+            w.entries_after(c)
+                .map(|it| it.map(|e| e.op.key().to_string()).collect::<Vec<_>>())
+        };
+        assert_eq!(keys(at(5)), Some(vec![]));
+        assert_eq!(keys(at(3)), Some(vec!["d".into(), "e".into()]));
+        assert_eq!(keys(at(2)), Some(vec!["c".into(), "d".into(), "e".into()]));
+        assert_eq!(keys(at(1)), None, "entry 2 fell out of the buffer");
+        assert_eq!(keys(Cursor { epoch: 2, index: 5 }), None);
+        assert_eq!(keys(at(9)), None);
+    }
+}

