@@ -1,1 +1,4 @@
-//! placeholder
+//! Multi-cluster simulator and scenario runner for `replication-core`.
+#![forbid(unsafe_code)]
+
+pub mod scenario;
