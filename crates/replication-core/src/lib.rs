@@ -1,4 +1,103 @@
-//! replication-core: HashiCorp Vault Enterprise replication as a pure state machine.
+//! # replication-core
+//!
+//! HashiCorp Vault Enterprise replication (disaster recovery and performance) as a pure, deterministic
+//! state machine. One [`Cluster`] value holds a cluster's whole replication state: both kinds' roles,
+//! its storage and Merkle indexes, its write-ahead log, its unseal key shares, the activation-token
+//! registry and the DR operation-token attempt. It does no I/O, reads no clock and draws no ambient
+//! randomness: time and entropy are arguments, and everything that must happen elsewhere comes back as
+//! data. A server embeds it to implement `/sys/replication`; the simulator in `sim/` puts many on a
+//! network.
+//!
+//! ## The loop
+//!
+//! The driving shape follows quinn-proto and raft-rs: feed inputs in with [`Cluster::step`], take
+//! what the cluster wants done with [`Cluster::ready`], and tick it at [`Cluster::next_deadline`].
+//!
+//! 1. **Step.** `cluster.step(now, &mut rng, input)` takes the host's current [`Timestamp`], a
+//!    caller-owned RNG (any `rand_core::RngCore`; a seeded ChaCha makes runs reproducible) and one
+//!    [`Input`]: an operator [`Request`], a client [`ClientOp`], a [`Message`] from another cluster,
+//!    a [`Input::Tick`], or a fault. It returns `Ok(`[`Reply`]`)` or `Err(`[`Error`]`)`. **A refused
+//!    input changes nothing**: every handler checks first and mutates only once it will succeed.
+//! 2. **Ready.** `cluster.ready()` hands back the [`Transmit`]s to deliver (address + message) and the
+//!    [`Event`]s that happened (`Wiped`, `Activation`, `SyncRemoved`, `ClientReply`, ...). The host
+//!    delivers each message to the cluster at that address as `Input::Message { from, message }`,
+//!    where `from` is the sender's cluster address. Messages may be lost, duplicated or reordered:
+//!    the protocol tolerates it.
+//! 3. **Tick.** When host time reaches `cluster.next_deadline()`, step `Input::Tick`: secondaries
+//!    heartbeat their primary, notice a lost primary after three missed heartbeats, retry activation
+//!    and stalled syncs.
+//! 4. **Persist.** [`Cluster::snapshot`] gives versioned, checksummed bytes of everything that
+//!    survives a crash; [`Cluster::restore`] restarts from them (connections and the in-memory log
+//!    shipper buffer are lost, as in Vault).
+//! 5. **Observe.** [`Cluster::status`] gives a kind's status with Vault's field names;
+//!    [`Cluster::storage`] exposes the data and `merkle_root`s.
+//!
+//! ## A DR pair in a dozen lines
+//!
+//! ```
+//! use rand_chacha::{rand_core::SeedableRng, ChaCha8Rng};
+//! use replication_core::*;
+//!
+//! let mut rng = ChaCha8Rng::seed_from_u64(7);
+//! let now = Timestamp::from_millis(1_700_000_000_000);
+//! let mounts = [("secret/".to_string(), false)];
+//! let mut a = Cluster::new(ClusterConfig::new("A"), &mounts, &mut rng);
+//! let mut b = Cluster::new(ClusterConfig::new("B"), &mounts, &mut rng);
+//!
+//! // Operator: A becomes DR primary and issues a token for B; B enables with it.
+//! a.step(now, &mut rng, Input::Request(Request::EnablePrimary { kind: Kind::Dr, primary_cluster_addr: None })).unwrap();
+//! let Reply::Token(t) = a.step(now, &mut rng, Input::Request(Request::SecondaryToken {
+//!     kind: Kind::Dr, id: "B".into(), ttl: None, secondary_public_key: None })).unwrap() else { unreachable!() };
+//! b.step(now, &mut rng, Input::Request(Request::EnableSecondary { kind: Kind::Dr, token: t.token, primary_api_addr: None })).unwrap();
+//! a.step(now, &mut rng, Input::Client(ClientOp::Write { path: "secret/app".into(), value: "v1".into() })).unwrap();
+//!
+//! // Host: deliver messages between the two until the network is quiet.
+//! let mut queue: Vec<(String, Transmit)> = vec![];
+//! for (from, c) in [(&a.config().cluster_addr.clone(), &mut a), (&b.config().cluster_addr.clone(), &mut b)] {
+//!     queue.extend(c.ready().messages.into_iter().map(|m| (from.clone(), m)));
+//! }
+//! while let Some((from, t)) = queue.pop() {
+//!     let to_a = t.to == a.config().api_addr || t.to == a.config().cluster_addr;
+//!     let (dest, dest_addr) = if to_a { (&mut a, "https://a:8201") } else { (&mut b, "https://b:8201") };
+//!     dest.step(now, &mut rng, Input::Message { from, message: t.message }).unwrap();
+//!     queue.extend(dest.ready().messages.into_iter().map(|m| (dest_addr.to_string(), m)));
+//! }
+//!
+//! assert_eq!(b.mode(Kind::Dr), Mode::Secondary);
+//! assert_eq!(b.storage().get("secret/app").map(|e| e.value.as_str()), Some("v1"));
+//! assert_eq!(a.storage().merkle_root(Kind::Dr), b.storage().merkle_root(Kind::Dr));
+//! ```
+//!
+//! ## The state machine
+//!
+//! Each kind has a mode ([`Mode`]): `disabled`, `bootstrapping`, `primary`, `secondary`.
+//!
+//! * `primary/enable` (disabled → primary) draws a fresh `cluster_id`, the replication set's id.
+//!   `primary/demote` (primary → secondary with no primary, `idle`) and `secondary/promote`
+//!   (secondary → primary) keep it; `disable` forgets it, so a re-enabled cluster is a new set.
+//! * `primary/secondary-token` registers a one-time token (unique `id`, `ttl` default 30m) signed by
+//!   this primary *run*: each enable or promote starts a new run, so older tokens die.
+//! * `secondary/enable` (disabled → bootstrapping) checks what the secondary can read in the token
+//!   (form, kind, expiry, public key) and sends an activation request. The primary checks the rest
+//!   (signature, use, revocation, expiry by its clock) and accepts or refuses with an
+//!   [`ActivationRefusal`]. **Only an accepted activation wipes**: storage, local mounts included, is
+//!   cleared, the primary's unseal shares replace the secondary's, and the secondary syncs.
+//! * `update-primary` re-points a secondary of the *same* set without a wipe (a token of another set
+//!   is refused); an empty token forgets the primary.
+//! * A DR secondary serves no clients and no performance commands; its performance role is dormant and
+//!   mirrors its DR primary's. DR promotion brings that role live: a performance primary keeps its set
+//!   and its secondaries follow it through their failover addresses.
+//! * DR-secondary operations need a DR operation token made from a quorum of (the primary's) unseal
+//!   shares; DR promote also takes the shares one at a time (`key`, `reset`).
+//!
+//! Secondaries move through [`SecondaryState`]s: `connecting` → (`merkle-diff` → `merkle-sync`) →
+//! `stream-wals`, back to `connecting` when three heartbeats go missing, `idle` with no primary.
+//! Streaming resumes only from a position the primary's bounded log-shipper buffer still holds in the
+//! same log epoch; otherwise a Merkle diff finds the conflicting buckets, then keys, and a sync moves
+//! exactly those keys. Promotion without `force` answers 503 while a secondary is still catching up.
+//!
+//! The decisions this crate makes where Vault's documents are silent are recorded in the project's
+//! `docs/decisions.md`.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
