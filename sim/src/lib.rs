@@ -1,4 +1,41 @@
-//! Multi-cluster simulator and scenario runner for `replication-core`.
+//! replication-sim: many replication-core clusters on a simulated network, scenario files run against
+//! them, and oracles that say which writes were lost and why, which clusters were wiped, when two
+//! primaries existed and whether secondaries converged.
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
+pub mod network;
+pub mod oracle;
+pub mod report;
+pub mod runner;
 pub mod scenario;
+pub mod topology;
+pub mod world;
+
+use std::path::{Path, PathBuf};
+
+/// Scenario files named by `paths`: files as given, folders expanded to their `*.json` files (sorted).
+pub fn scenario_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    let mut out = vec![];
+    for p in paths {
+        if p.is_dir() {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(p)
+                .map_err(|e| format!("{}: cannot read folder: {e}", p.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|f| f.extension().is_some_and(|x| x == "json"))
+                .collect();
+            files.sort();
+            out.extend(files);
+        } else {
+            out.push(p.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// Parses and runs one scenario file.
+pub fn run_file(path: &Path) -> Result<report::Report, scenario::ScenarioError> {
+    let s = scenario::parse_file(path)?;
+    let name = path.display().to_string();
+    Ok(runner::Runner::new(&s).run(Some(&name)))
+}

@@ -118,14 +118,50 @@ impl PathsFilter {
 }
 
 /// A cluster's stored data and its Merkle indexes (one per data class).
+///
+/// Only the entries (and any injected index damage) are persisted; the indexes and the mount table
+/// are derived and rebuilt when storage is loaded, as Vault rebuilds its in-memory Merkle pages.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(into = "StorageRepr", from = "StorageRepr")]
 pub struct Storage {
     entries: BTreeMap<String, Entry>,
     replicated: MerkleIndex,
     local: MerkleIndex,
     /// Mount path -> local flag, derived from the `sys/mounts/` entries.
     mounts: BTreeMap<String, bool>,
-    corrupted: bool,
+    /// Index damage injected since the last reindex: (bucket, delta as hex).
+    corruption: Vec<(usize, String)>,
+}
+
+/// The persisted form of [`Storage`].
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct StorageRepr {
+    entries: BTreeMap<String, Entry>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    corruption: Vec<(usize, String)>,
+}
+
+impl From<Storage> for StorageRepr {
+    fn from(s: Storage) -> StorageRepr {
+        StorageRepr {
+            entries: s.entries,
+            corruption: s.corruption,
+        }
+    }
+}
+
+impl From<StorageRepr> for Storage {
+    fn from(r: StorageRepr) -> Storage {
+        let mut s = Storage::default();
+        for (k, e) in r.entries {
+            s.put(&k, &e.value, e.class);
+        }
+        for (bucket, delta) in r.corruption {
+            let d = u128::from_str_radix(&delta, 16).unwrap_or(1);
+            s.corrupt_index(bucket, d);
+        }
+        s
+    }
 }
 
 impl Storage {
@@ -296,20 +332,21 @@ impl Storage {
 
     /// Fault injection: the Merkle index no longer matches the data.
     pub fn corrupt_index(&mut self, bucket: usize, delta: u128) {
+        let bucket = bucket % BUCKETS;
         self.replicated.corrupt(bucket, delta);
-        self.corrupted = true;
+        self.corruption.push((bucket, format!("{delta:x}")));
     }
 
     /// True after [`Storage::corrupt_index`] until [`Storage::reindex`].
     pub fn index_corrupted(&self) -> bool {
-        self.corrupted
+        !self.corruption.is_empty()
     }
 
     /// Rebuilds the Merkle indexes from the stored entries.
     pub fn reindex(&mut self) {
         self.replicated.rebuild();
         self.local.rebuild();
-        self.corrupted = false;
+        self.corruption.clear();
     }
 
     /// Checks the derived parts (mount table, indexes) against the entries; used by tests and restore.
@@ -330,7 +367,7 @@ impl Storage {
             return Err("mount table does not match the stored mount entries".into());
         }
         let mut ours = (self.replicated.clone(), self.local.clone());
-        if self.corrupted {
+        if self.index_corrupted() {
             ours.0.rebuild();
             ours.1.rebuild();
         }
@@ -416,6 +453,21 @@ mod tests {
         assert!(s.check_consistency().is_ok() && !s.index_corrupted());
         assert_eq!(s.clear(), 6);
         assert!(s.is_empty() && s.mounts().is_empty());
+    }
+
+    #[test]
+    fn persists_entries_and_damage_and_rebuilds_the_rest() {
+        let mut s = sample();
+        s.corrupt_index(300, 99);
+        let json = serde_json::to_string(&s).unwrap();
+        assert!(!json.contains("buckets"), "derived index is not persisted");
+        let back: Storage = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, s);
+        assert!(back.index_corrupted());
+        assert_eq!(
+            back.merkle_root(Kind::Performance),
+            s.merkle_root(Kind::Performance)
+        );
     }
 
     #[test]

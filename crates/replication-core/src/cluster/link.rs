@@ -182,10 +182,21 @@ impl Cluster {
     }
 
     fn peer(&mut self, kind: Kind, id: &str) -> &mut Peer {
-        self.v.peers.entry((kind, id.to_string())).or_insert(Peer {
-            last_heartbeat: None,
-            shipping: None,
-        })
+        self.v
+            .peers
+            .entry(kind)
+            .or_default()
+            .entry(id.to_string())
+            .or_insert(Peer {
+                last_heartbeat: None,
+                shipping: None,
+            })
+    }
+
+    pub(super) fn remove_peer(&mut self, kind: Kind, id: &str) {
+        if let Some(m) = self.v.peers.get_mut(&kind) {
+            m.remove(id);
+        }
     }
 
     /// Primary side: is this a secondary we accept? Answers a refusal itself and returns `None` if not.
@@ -615,12 +626,13 @@ impl Cluster {
             .v
             .peers
             .iter()
-            .filter_map(|(k, p)| p.shipping.map(|(c, s)| (k.clone(), c, s)))
+            .flat_map(|(k, m)| m.iter().map(move |(id, p)| ((*k, id.clone()), p)))
+            .filter_map(|(k, p)| p.shipping.map(|(c, s)| (k, c, s)))
             .filter(|(_, c, _)| *c != head)
             .collect();
         for ((kind, id), cursor, session) in due {
             let Some(rec) = self.primary(kind).and_then(|p| p.secondaries.get(&id)) else {
-                self.v.peers.remove(&(kind, id));
+                self.remove_peer(kind, &id);
                 continue;
             };
             if rec.revoked {
@@ -645,14 +657,10 @@ impl Cluster {
                             entries,
                         },
                     );
-                    if let Some(p) = self.v.peers.get_mut(&(kind, id)) {
-                        p.shipping = Some((head, session));
-                    }
+                    self.peer(kind, &id).shipping = Some((head, session));
                 }
                 None => {
-                    if let Some(p) = self.v.peers.get_mut(&(kind, id.clone())) {
-                        p.shipping = None;
-                    }
+                    self.peer(kind, &id).shipping = None;
                     self.start_diff(kind, &id, &addr, session);
                 }
             }
@@ -1023,7 +1031,14 @@ impl Cluster {
         let targets: Vec<String> = dr
             .secondaries
             .iter()
-            .filter(|(id, r)| !r.revoked && self.v.peers.contains_key(&(Kind::Dr, (*id).clone())))
+            .filter(|(id, r)| {
+                !r.revoked
+                    && self
+                        .v
+                        .peers
+                        .get(&Kind::Dr)
+                        .is_some_and(|m| m.contains_key(*id))
+            })
             .map(|(_, r)| r.cluster_addr.clone())
             .collect();
         for t in targets {

@@ -230,7 +230,7 @@ pub struct Peer {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Volatile {
     links: BTreeMap<Kind, Link>,
-    peers: BTreeMap<(Kind, String), Peer>,
+    peers: BTreeMap<Kind, BTreeMap<String, Peer>>,
     forwards: BTreeSet<u64>,
     next_request: u64,
     mirrored: Option<Role>,
@@ -446,14 +446,15 @@ impl Cluster {
 
     /// The persisted state as versioned, checksummed bytes (what a crash keeps).
     pub fn snapshot(&self) -> Vec<u8> {
-        let state = serde_json::to_value(&self.p).unwrap_or(serde_json::Value::Null);
-        let text = serde_json::to_string(&state).unwrap_or_default();
+        // Every persisted type is plain data with string map keys: serializing cannot fail.
+        let state = serde_json::to_value(&self.p).expect("persisted state serializes to JSON");
+        let text = state.to_string();
         let file = SnapshotFile {
             format_version: SNAPSHOT_VERSION,
             checksum: checksum(&text),
             state,
         };
-        serde_json::to_vec(&file).unwrap_or_default()
+        serde_json::to_vec(&file).expect("snapshot file serializes to JSON")
     }
 
     /// Restarts a cluster from [`Cluster::snapshot`] bytes at host time `now`: connections are
@@ -476,8 +477,7 @@ impl Cluster {
         }
         let file: SnapshotFile = serde_json::from_slice(bytes)
             .map_err(|e| SnapshotError::Corrupted(format!("unreadable body: {e}")))?;
-        let text = serde_json::to_string(&file.state).unwrap_or_default();
-        if checksum(&text) != file.checksum {
+        if checksum(&file.state.to_string()) != file.checksum {
             return Err(SnapshotError::Corrupted("checksum mismatch".into()));
         }
         let mut p: Persisted = serde_json::from_value(file.state)

@@ -282,7 +282,7 @@ impl Cluster {
             s.revoked = true;
             s.cluster_addr.clone()
         });
-        self.v.peers.remove(&(kind, id));
+        self.remove_peer(kind, &id);
         if let Some(addr) = addr {
             self.send(&addr, Message::Revoked { kind });
         }
@@ -731,7 +731,12 @@ impl Cluster {
             (!s.revoked).then(|| s.cluster_addr.clone())
         });
         if let Some(addr) = addr {
-            if let Some(peer) = self.v.peers.get_mut(&(Kind::Performance, id)) {
+            if let Some(peer) = self
+                .v
+                .peers
+                .get_mut(&Kind::Performance)
+                .and_then(|m| m.get_mut(&id))
+            {
                 peer.shipping = None;
             }
             self.send(

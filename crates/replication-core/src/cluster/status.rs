@@ -147,7 +147,8 @@ impl Cluster {
                             let seen = self
                                 .v
                                 .peers
-                                .get(&(kind, id.clone()))
+                                .get(&kind)
+                                .and_then(|m| m.get(id))
                                 .and_then(|x| x.last_heartbeat);
                             PeerInfo {
                                 api_address: r.api_addr.clone(),

@@ -1,0 +1,68 @@
+//! Rule: a token activates at most once, and a revoked id never activates (model.md §6). Ids are
+//! unique per primary run (a registry), so revocations are remembered per (primary, kind, run, id).
+
+use super::{StepView, Violation};
+use crate::world::Observation;
+use replication_core::{Kind, Message, Role};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Tracks accepted activations by token nonce, and revoked ids seen in primaries' registries.
+#[derive(Clone, Debug, Default)]
+pub struct ActivationOnce {
+    accepted: BTreeMap<String, BTreeSet<String>>,
+    revoked: BTreeSet<(String, Kind, String, String)>,
+}
+
+impl ActivationOnce {
+    /// Checks one step.
+    pub fn check(&mut self, view: &StepView, out: &mut Vec<Violation>) {
+        for o in view.observations {
+            let Observation::Delivered {
+                from,
+                to,
+                message:
+                    Message::ActivationAccepted {
+                        kind,
+                        nonce,
+                        credentials,
+                        ..
+                    },
+            } = o
+            else {
+                continue;
+            };
+            let who = self.accepted.entry(nonce.clone()).or_default();
+            who.insert(to.clone());
+            let run = match view.world.cluster(from).map(|c| c.role(*kind)) {
+                Some(Role::Primary(p)) => p.run.clone(),
+                _ => String::new(),
+            };
+            let revoked = self.revoked.contains(&(
+                from.clone(),
+                *kind,
+                run,
+                credentials.secondary_id.clone(),
+            ));
+            if who.len() > 1 || revoked {
+                out.push(Violation::TokenReused {
+                    step: view.step,
+                    primary: from.clone(),
+                    secondary_id: credentials.secondary_id.clone(),
+                    clusters: who.iter().cloned().collect(),
+                });
+            }
+        }
+        for (name, n) in &view.world.nodes {
+            for kind in Kind::ALL {
+                if let Role::Primary(p) = n.cluster.role(kind) {
+                    for (id, r) in &p.secondaries {
+                        if r.revoked {
+                            self.revoked
+                                .insert((name.clone(), kind, p.run.clone(), id.clone()));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,228 @@
+//! Rule: every lost write has a cause (model.md §6). The loss ledger records every acknowledged write,
+//! which clusters hold it after each step, and when none does (and no later acknowledged write to the
+//! path superseded it), the cause: `wiped-by-enable`, `unreplicated-at-promotion`, `diverged-primary`
+//! or `filtered`. A loss with none of these is a violation. Writes whose outcome the client never
+//! learned are `unknown`: never counted as lost or kept, and they make earlier writes to the same path
+//! unknown too (the unacknowledged operation may have replaced them).
+
+use super::{StepView, Violation};
+use crate::world::Observation;
+use replication_core::Event;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Causes of loss.
+pub const CAUSES: [&str; 4] = [
+    "wiped-by-enable",
+    "unreplicated-at-promotion",
+    "diverged-primary",
+    "filtered",
+];
+
+/// Fate of a recorded write.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Fate {
+    /// Some cluster holds it.
+    Held,
+    /// A later acknowledged write or delete to the path replaced it.
+    Superseded,
+    /// Lost, with its cause.
+    Lost(String),
+    /// Its outcome (or a later operation's on the path) was never learned.
+    Unknown,
+}
+
+/// One acknowledged (or unknown) client write.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct WriteRecord {
+    /// Step of the write.
+    pub step: usize,
+    /// Cluster the client talked to.
+    pub cluster: String,
+    /// Path.
+    pub path: String,
+    /// Value written.
+    pub value: String,
+    /// Whether two primaries of a set were live when it was acknowledged.
+    pub during_split: bool,
+    /// Clusters holding it after the last check.
+    pub holders: BTreeSet<String>,
+    /// Its fate.
+    pub fate: Fate,
+}
+
+/// A loss, for the report.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Loss {
+    /// Step at which it was lost.
+    pub step: usize,
+    /// Path.
+    pub path: String,
+    /// Value.
+    pub value: String,
+    /// Step of the write.
+    pub written_at: usize,
+    /// Cause.
+    pub cause: String,
+}
+
+/// The ledger.
+#[derive(Clone, Debug, Default)]
+pub struct LossLedger {
+    writes: Vec<WriteRecord>,
+    live: BTreeSet<usize>,
+    losses: Vec<Loss>,
+    pending_split: bool,
+}
+
+impl LossLedger {
+    /// Records an acknowledged write (`value: Some`) or delete (`None`) at `step`.
+    pub fn acknowledged(&mut self, step: usize, cluster: &str, path: &str, value: Option<&str>) {
+        self.supersede(path, Fate::Superseded);
+        if let Some(value) = value {
+            self.writes.push(WriteRecord {
+                step,
+                cluster: cluster.to_string(),
+                path: path.to_string(),
+                value: value.to_string(),
+                during_split: self.pending_split,
+                holders: BTreeSet::new(),
+                fate: Fate::Held,
+            });
+            self.live.insert(self.writes.len() - 1);
+        }
+    }
+
+    /// Records a write or delete whose outcome the client never learned.
+    pub fn unknown(&mut self, path: &str) {
+        self.supersede(path, Fate::Unknown);
+    }
+
+    fn supersede(&mut self, path: &str, fate: Fate) {
+        let ids: Vec<usize> = self
+            .live
+            .iter()
+            .copied()
+            .filter(|i| self.writes[*i].path == path)
+            .collect();
+        for i in ids {
+            self.writes[i].fate = fate.clone();
+            self.live.remove(&i);
+        }
+    }
+
+    /// Updates holders after a step and records losses.
+    pub fn check(&mut self, view: &StepView, split_active: bool, out: &mut Vec<Violation>) {
+        self.pending_split = split_active;
+        let mut wiped = BTreeSet::new();
+        let mut diverged: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+        let mut filtered: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+        for o in view.observations {
+            if let Observation::Event { cluster, event } = o {
+                match event {
+                    Event::Wiped { .. } => {
+                        wiped.insert(cluster.as_str());
+                    }
+                    Event::SyncRemoved {
+                        diverged: d,
+                        filtered: f,
+                        ..
+                    } => {
+                        for k in d {
+                            diverged.entry(cluster.as_str()).or_default().insert(k);
+                        }
+                        for k in f {
+                            filtered.entry(cluster.as_str()).or_default().insert(k);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let ids: Vec<usize> = self.live.iter().copied().collect();
+        for i in ids {
+            let w = &self.writes[i];
+            let holders: BTreeSet<String> = view
+                .world
+                .nodes
+                .iter()
+                .filter(|(_, n)| {
+                    n.cluster
+                        .storage()
+                        .get(&w.path)
+                        .is_some_and(|e| e.value == w.value)
+                })
+                .map(|(k, _)| k.clone())
+                .collect();
+            if !holders.is_empty() {
+                self.writes[i].holders = holders;
+                continue;
+            }
+            let prev: Vec<&str> = w.holders.iter().map(String::as_str).collect();
+            let by = |m: &BTreeMap<&str, BTreeSet<&str>>| {
+                prev.iter()
+                    .any(|c| m.get(c).is_some_and(|keys| keys.contains(w.path.as_str())))
+            };
+            let cause = if prev.iter().any(|c| wiped.contains(c)) {
+                Some("wiped-by-enable")
+            } else if by(&filtered) {
+                Some("filtered")
+            } else if by(&diverged) {
+                Some(if w.during_split {
+                    "diverged-primary"
+                } else {
+                    "unreplicated-at-promotion"
+                })
+            } else {
+                None
+            };
+            let loss = Loss {
+                step: view.step,
+                path: w.path.clone(),
+                value: w.value.clone(),
+                written_at: w.step,
+                cause: cause.unwrap_or("unexplained").to_string(),
+            };
+            if cause.is_none() {
+                out.push(Violation::UnexplainedLoss {
+                    step: view.step,
+                    path: w.path.clone(),
+                    value: w.value.clone(),
+                    written_at: w.step,
+                    last_holders: prev.iter().map(|s| s.to_string()).collect(),
+                });
+            }
+            self.writes[i].fate = Fate::Lost(loss.cause.clone());
+            self.losses.push(loss);
+            self.live.remove(&i);
+        }
+    }
+
+    /// Losses so far.
+    pub fn losses(&self) -> &[Loss] {
+        &self.losses
+    }
+
+    /// Losses by cause (every documented cause present, zero included).
+    pub fn by_cause(&self) -> BTreeMap<String, u64> {
+        let mut m: BTreeMap<String, u64> = CAUSES.iter().map(|c| (c.to_string(), 0)).collect();
+        for l in &self.losses {
+            *m.entry(l.cause.clone()).or_default() += 1;
+        }
+        m
+    }
+
+    /// Every recorded write.
+    pub fn writes(&self) -> &[WriteRecord] {
+        &self.writes
+    }
+
+    /// How many writes had an unknown outcome.
+    pub fn unknown_count(&self) -> usize {
+        self.writes
+            .iter()
+            .filter(|w| w.fate == Fate::Unknown)
+            .count()
+    }
+}

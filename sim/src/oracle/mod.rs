@@ -1,0 +1,228 @@
+//! Oracles: one module per rule of `model.md` §6, each stateful across steps and checked after every
+//! step. A broken rule is a [`Violation`] whose variant carries the evidence; the two-primaries
+//! situation is a [`Hazard`] (the model allows it, as Vault does, and reports it).
+
+pub mod activation_once;
+pub mod convergence;
+pub mod losses;
+pub mod primaries;
+pub mod revoked;
+pub mod set_mixing;
+pub mod wipes;
+
+use crate::world::{Observation, World};
+use replication_core::{Kind, Mode};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// A rule of model.md §6 that did not hold, with its evidence.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "rule", rename_all = "kebab-case")]
+pub enum Violation {
+    /// A write is gone from every cluster with none of the documented causes.
+    UnexplainedLoss {
+        /// Step at which it was lost.
+        step: usize,
+        /// Path written.
+        path: String,
+        /// Value written.
+        value: String,
+        /// Step of the write.
+        written_at: usize,
+        /// Clusters that held it before.
+        last_holders: Vec<String>,
+    },
+    /// Storage was wiped without an accepted `secondary/enable`.
+    WipeWithoutActivation {
+        /// Step.
+        step: usize,
+        /// Cluster wiped.
+        cluster: String,
+        /// Kind reported with the wipe.
+        kind: Kind,
+        /// Mode the kind had before the step.
+        mode_before: Mode,
+    },
+    /// A secondary joined a replication set while holding another set's data, without a wipe.
+    SetMixing {
+        /// Step.
+        step: usize,
+        /// Cluster.
+        cluster: String,
+        /// Kind.
+        kind: Kind,
+        /// Set whose data it held.
+        held: String,
+        /// Set it joined.
+        joined: String,
+    },
+    /// A primary sent replication data to a secondary it had revoked.
+    DeliveredToRevoked {
+        /// Step.
+        step: usize,
+        /// Primary.
+        primary: String,
+        /// Revoked secondary.
+        secondary: String,
+        /// Kind.
+        kind: Kind,
+        /// Message name.
+        message: String,
+    },
+    /// One activation token activated two clusters, or a revoked id was activated.
+    TokenReused {
+        /// Step.
+        step: usize,
+        /// Issuing primary.
+        primary: String,
+        /// Secondary id of the token.
+        secondary_id: String,
+        /// Clusters it activated.
+        clusters: Vec<String>,
+    },
+    /// After healing and settling, a secondary's data differs from its primary's.
+    NotConverged {
+        /// Secondary.
+        secondary: String,
+        /// Its primary.
+        primary: String,
+        /// Kind.
+        kind: Kind,
+        /// What differs.
+        detail: String,
+    },
+    /// The network never went quiet.
+    Livelock {
+        /// Step.
+        step: usize,
+    },
+}
+
+impl Violation {
+    /// The rule's name (`unexplained-loss`, ...).
+    pub fn rule(&self) -> &'static str {
+        match self {
+            Violation::UnexplainedLoss { .. } => "unexplained-loss",
+            Violation::WipeWithoutActivation { .. } => "wipe-without-activation",
+            Violation::SetMixing { .. } => "set-mixing",
+            Violation::DeliveredToRevoked { .. } => "delivered-to-revoked",
+            Violation::TokenReused { .. } => "token-reused",
+            Violation::NotConverged { .. } => "not-converged",
+            Violation::Livelock { .. } => "livelock",
+        }
+    }
+
+    /// One line describing the violation and its evidence.
+    pub fn describe(&self) -> String {
+        match self {
+            Violation::UnexplainedLoss { step, path, value, written_at, last_holders } => format!(
+                "step {step}: write of {path}={value:?} (step {written_at}) vanished from {} with no documented cause",
+                last_holders.join(",")
+            ),
+            Violation::WipeWithoutActivation { step, cluster, kind, mode_before } => format!(
+                "step {step}: {cluster} was wiped ({kind}) while {mode_before}, without an accepted secondary/enable"
+            ),
+            Violation::SetMixing { step, cluster, kind, held, joined } => format!(
+                "step {step}: {cluster} joined {kind} set {joined} holding data of set {held} without a wipe"
+            ),
+            Violation::DeliveredToRevoked { step, primary, secondary, kind, message } => format!(
+                "step {step}: {primary} sent {message} ({kind}) to revoked secondary {secondary}"
+            ),
+            Violation::TokenReused { step, primary, secondary_id, clusters } => format!(
+                "step {step}: token {secondary_id:?} of {primary} activated {}",
+                clusters.join(" and ")
+            ),
+            Violation::NotConverged { secondary, primary, kind, detail } => format!(
+                "{secondary} did not converge to {primary} ({kind}) after healing: {detail}"
+            ),
+            Violation::Livelock { step } => {
+                format!("step {step}: the network did not go quiet (livelock)")
+            }
+        }
+    }
+}
+
+/// Two live primaries of one replication set.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Hazard {
+    /// Always `multiple-primaries`.
+    pub kind: String,
+    /// Step that caused it.
+    pub step: usize,
+    /// Replication kind.
+    pub replication: Kind,
+    /// The set's id.
+    pub cluster_id: String,
+    /// The primaries.
+    pub clusters: Vec<String>,
+}
+
+/// What an oracle sees after a step.
+pub struct StepView<'a> {
+    /// Step number (1-based; 0 for setup).
+    pub step: usize,
+    /// The world after the step.
+    pub world: &'a World,
+    /// What happened during the step.
+    pub observations: &'a [Observation],
+    /// Each cluster's mode per kind before the step.
+    pub modes_before: &'a BTreeMap<(String, Kind), Mode>,
+}
+
+/// All oracles together.
+#[derive(Clone, Debug, Default)]
+pub struct Oracles {
+    /// The loss ledger.
+    pub losses: losses::LossLedger,
+    wipes: wipes::Wipes,
+    sets: set_mixing::SetMixing,
+    revoked: revoked::Revoked,
+    once: activation_once::ActivationOnce,
+    /// The multiple-primaries detector.
+    pub primaries: primaries::Primaries,
+    violations: Vec<Violation>,
+}
+
+impl Oracles {
+    /// Checks every rule after a step.
+    pub fn after_step(&mut self, view: &StepView) {
+        let mut v = vec![];
+        self.primaries.check(view);
+        self.wipes.check(view, &mut v);
+        self.sets.check(view, &mut v);
+        self.revoked.check(view, &mut v);
+        self.once.check(view, &mut v);
+        self.losses
+            .check(view, self.primaries.split_active(), &mut v);
+        if view.world.livelock {
+            v.push(Violation::Livelock { step: view.step });
+        }
+        self.violations.extend(v);
+    }
+
+    /// Adds violations found outside the step loop (convergence).
+    pub fn add(&mut self, v: Vec<Violation>) {
+        self.violations.extend(v);
+    }
+
+    /// Every violation so far.
+    pub fn violations(&self) -> &[Violation] {
+        &self.violations
+    }
+
+    /// Every hazard so far.
+    pub fn hazards(&self) -> &[Hazard] {
+        self.primaries.hazards()
+    }
+}
+
+/// Each cluster's mode per kind.
+pub fn modes(world: &World) -> BTreeMap<(String, Kind), Mode> {
+    let mut m = BTreeMap::new();
+    for (name, n) in &world.nodes {
+        for k in Kind::ALL {
+            m.insert((name.clone(), k), n.cluster.role(k).mode());
+        }
+    }
+    m
+}

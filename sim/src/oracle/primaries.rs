@@ -1,0 +1,50 @@
+//! Rule: two live (not crashed) primaries of one replication set are the hazard `multiple-primaries`,
+//! reported with the step that caused them (model.md §6; Vault's docs: "Multiple primaries may result
+//! in data loss").
+
+use super::{Hazard, StepView};
+use replication_core::Kind;
+use std::collections::BTreeSet;
+
+/// Detects sets with more than one live primary.
+#[derive(Clone, Debug, Default)]
+pub struct Primaries {
+    hazards: Vec<Hazard>,
+    active: BTreeSet<(Kind, String)>,
+}
+
+impl Primaries {
+    /// Checks the world after a step.
+    pub fn check(&mut self, view: &StepView) {
+        let mut now_active = BTreeSet::new();
+        for kind in Kind::ALL {
+            for (set, clusters) in view.world.live_primaries(kind) {
+                if clusters.len() < 2 {
+                    continue;
+                }
+                let key = (kind, set.clone());
+                if !self.active.contains(&key) {
+                    self.hazards.push(Hazard {
+                        kind: "multiple-primaries".into(),
+                        step: view.step,
+                        replication: kind,
+                        cluster_id: set,
+                        clusters,
+                    });
+                }
+                now_active.insert(key);
+            }
+        }
+        self.active = now_active;
+    }
+
+    /// Whether two primaries of some set are live right now.
+    pub fn split_active(&self) -> bool {
+        !self.active.is_empty()
+    }
+
+    /// Hazards so far (one per episode).
+    pub fn hazards(&self) -> &[Hazard] {
+        &self.hazards
+    }
+}

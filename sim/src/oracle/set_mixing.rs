@@ -1,0 +1,54 @@
+//! Rule: a secondary never mixes data of two replication sets (model.md §6): a cluster holding one
+//! set's data can join another set only through a wipe.
+
+use super::{StepView, Violation};
+use crate::world::Observation;
+use replication_core::{Event, Kind, Mode};
+use std::collections::BTreeMap;
+
+/// Tracks which set's data each cluster holds, per kind.
+#[derive(Clone, Debug, Default)]
+pub struct SetMixing {
+    held: BTreeMap<(String, Kind), String>,
+}
+
+impl SetMixing {
+    /// Checks one step.
+    pub fn check(&mut self, view: &StepView, out: &mut Vec<Violation>) {
+        for o in view.observations {
+            if let Observation::Event {
+                cluster,
+                event: Event::Wiped { .. },
+            } = o
+            {
+                self.held.retain(|(c, _), _| c != cluster);
+            }
+        }
+        for (name, node) in &view.world.nodes {
+            for kind in Kind::ALL {
+                let c = &node.cluster;
+                let Some(set) = c.role(kind).cluster_id().map(|s| s.to_string()) else {
+                    continue;
+                };
+                if c.mode(kind) == Mode::Disabled {
+                    continue;
+                }
+                let key = (name.clone(), kind);
+                if c.mode(kind) == Mode::Secondary {
+                    if let Some(held) = self.held.get(&key) {
+                        if *held != set {
+                            out.push(Violation::SetMixing {
+                                step: view.step,
+                                cluster: name.clone(),
+                                kind,
+                                held: held.clone(),
+                                joined: set.clone(),
+                            });
+                        }
+                    }
+                }
+                self.held.insert(key, set);
+            }
+        }
+    }
+}

@@ -1,0 +1,45 @@
+//! Rule: every wipe is caused by `secondary/enable` (model.md §6): demote, promote, update-primary,
+//! revoke and disable never wipe. A cluster may be wiped only in a step in which the network delivered
+//! it a primary's acceptance of its activation, and only if that kind was not already an enabled
+//! primary or secondary before the step (so update-primary, which also gets an acceptance, cannot wipe).
+
+use super::{StepView, Violation};
+use crate::world::Observation;
+use replication_core::{Event, Message, Mode};
+
+/// Checks wipes against delivered activation acceptances.
+#[derive(Clone, Debug, Default)]
+pub struct Wipes;
+
+impl Wipes {
+    /// Checks one step.
+    pub fn check(&mut self, view: &StepView, out: &mut Vec<Violation>) {
+        for o in view.observations {
+            let Observation::Event {
+                cluster,
+                event: Event::Wiped { kind, .. },
+            } = o
+            else {
+                continue;
+            };
+            let accepted = view.observations.iter().any(|x| {
+                matches!(x, Observation::Delivered { to, message: Message::ActivationAccepted { kind: k, .. }, .. }
+                    if to == cluster && k == kind)
+            });
+            let mode_before = view
+                .modes_before
+                .get(&(cluster.clone(), *kind))
+                .copied()
+                .unwrap_or(Mode::Disabled);
+            let joining = matches!(mode_before, Mode::Disabled | Mode::Bootstrapping);
+            if !accepted || !joining {
+                out.push(Violation::WipeWithoutActivation {
+                    step: view.step,
+                    cluster: cluster.clone(),
+                    kind: *kind,
+                    mode_before,
+                });
+            }
+        }
+    }
+}

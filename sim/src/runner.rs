@@ -1,0 +1,881 @@
+//! Runs a scenario: every step against the world, expectations checked, oracles after every step.
+
+use crate::oracle::{self, Oracles, StepView};
+use crate::report::{ClusterLine, Failure, Report, StepLine};
+use crate::scenario::{
+    dotted_get, subset_match, Authority, ClientExpect, Scenario, Step, StepSpec, Vars,
+};
+use crate::world::{ClusterSetup, Observation, World, WorldConfig};
+use replication_api::{Caller, HttpRequest};
+use replication_core::{
+    unseal::decode_operation_token, ClientOp, DataClass, Duration, Event, Input, Kind, Mode, Reply,
+};
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Heartbeat intervals the convergence check lets pass after the script, on a copy of the world.
+pub const CONVERGENCE_INTERVALS: u64 = 12;
+
+fn core_kind(k: crate::scenario::Kind) -> Kind {
+    match k {
+        crate::scenario::Kind::Dr => Kind::Dr,
+        crate::scenario::Kind::Performance => Kind::Performance,
+    }
+}
+
+/// The outcome of one client operation as the scenario sees it.
+#[derive(Clone, Debug, PartialEq)]
+enum ClientOutcome {
+    Ok(Option<String>),
+    Error(String),
+    Unknown,
+}
+
+/// A scenario run in progress.
+pub struct Runner<'a> {
+    scenario: &'a Scenario,
+    /// The world.
+    pub world: World,
+    vars: Vars,
+    /// The oracles.
+    pub oracles: Oracles,
+    lines: Vec<StepLine>,
+    failures: Vec<Failure>,
+    forwards: BTreeMap<(String, u64), (usize, String, Option<String>)>,
+    expectations: usize,
+}
+
+impl<'a> Runner<'a> {
+    /// A world built from the scenario's topology.
+    pub fn new(scenario: &'a Scenario) -> Runner<'a> {
+        let config = WorldConfig {
+            seed: scenario.seed,
+            heartbeat_interval: scenario.config.heartbeat_interval,
+            log_shipper_buffer: scenario.config.log_shipper_buffer,
+        };
+        let clusters: Vec<ClusterSetup> = scenario
+            .clusters
+            .iter()
+            .map(|(name, o)| ClusterSetup {
+                name: name.clone(),
+                shares: o.shares(),
+                threshold: o.threshold(),
+            })
+            .collect();
+        let mounts: Vec<(String, bool)> = scenario
+            .mounts
+            .iter()
+            .map(|m| (m.path.clone(), m.local))
+            .collect();
+        Runner {
+            scenario,
+            world: World::new(&config, &clusters, &mounts),
+            vars: Vars::new(),
+            oracles: Oracles::default(),
+            lines: vec![],
+            failures: vec![],
+            forwards: BTreeMap::new(),
+            expectations: 0,
+        }
+    }
+
+    /// Runs every step and the final convergence check.
+    pub fn run(mut self, file: Option<&str>) -> Report {
+        for spec in &self.scenario.steps {
+            self.run_step(spec);
+        }
+        // Forwarded writes whose reply never came: the client never learned their outcome.
+        for (_, (_, path, _)) in std::mem::take(&mut self.forwards) {
+            self.oracles.losses.unknown(&path);
+        }
+        let convergence = self.convergence();
+        let finals = self.final_status();
+        Report {
+            name: self.scenario.name.clone(),
+            file: file.map(str::to_string),
+            seed: self.scenario.seed,
+            steps: self.lines,
+            clusters: finals,
+            losses: self.oracles.losses.losses().to_vec(),
+            by_cause: self.oracles.losses.by_cause(),
+            unknown_writes: self.oracles.losses.unknown_count(),
+            hazards: self.oracles.hazards().to_vec(),
+            violations: self.oracles.violations().to_vec(),
+            convergence,
+            failures: self.failures,
+            expectations: self.expectations,
+            net: self.world.net.stats,
+            dot: crate::topology::to_dot(&self.world),
+        }
+    }
+
+    fn resolver(world: &World) -> impl Fn(&str) -> Option<Value> + '_ {
+        move |name: &str| {
+            let mut parts = name.split('.');
+            let (Some(cluster), Some("unseal_keys"), Some(i), None) =
+                (parts.next(), parts.next(), parts.next(), parts.next())
+            else {
+                return None;
+            };
+            let i: usize = i.parse().ok()?;
+            world
+                .cluster(cluster)
+                .and_then(|c| c.unseal_keys().shares.get(i).cloned())
+                .map(Value::String)
+        }
+    }
+
+    fn subst(&self, v: &Value) -> Result<Value, String> {
+        self.vars
+            .substitute(v, Self::resolver(&self.world))
+            .map_err(|e| e.to_string())
+    }
+
+    fn subst_str(&self, s: &str) -> Result<String, String> {
+        match self.subst(&Value::String(s.to_string()))? {
+            Value::String(s) => Ok(s),
+            other => Ok(other.to_string()),
+        }
+    }
+
+    fn fail(&mut self, step: usize, expected: String, actual: String) {
+        self.failures.push(Failure {
+            step,
+            expected,
+            actual,
+        });
+    }
+
+    fn run_step(&mut self, spec: &StepSpec) {
+        let modes_before = oracle::modes(&self.world);
+        let hazards_before = self.oracles.hazards().len();
+        let losses_before = self.oracles.losses.losses().len();
+        let violations_before = self.oracles.violations().len();
+        let (target, outcome) = match self.execute(spec) {
+            Ok(x) => x,
+            Err(message) => {
+                self.fail(spec.index, "the step to run".into(), message.clone());
+                (String::new(), format!("error: {message}"))
+            }
+        };
+        if spec.settle {
+            self.world.settle();
+        }
+        let observations = self.world.take_observations();
+        self.resolve_forwards(spec.index, &observations);
+        let view = StepView {
+            step: spec.index,
+            world: &self.world,
+            observations: &observations,
+            modes_before: &modes_before,
+        };
+        self.oracles.after_step(&view);
+        self.world.livelock = false;
+        let mut changes = vec![];
+        let modes_after = oracle::modes(&self.world);
+        for (key, before) in &modes_before {
+            let after = modes_after[key];
+            if after != *before {
+                changes.push(format!("{}.{} {}->{}", key.0, key.1, before, after));
+            }
+        }
+        for o in &observations {
+            if let Observation::Event { cluster, event } = o {
+                match event {
+                    Event::Wiped { kind, entries } => changes.push(format!(
+                        "{cluster} wiped by {kind} enable ({entries} entries)"
+                    )),
+                    Event::Activation {
+                        kind,
+                        result: Err(reason),
+                        update,
+                    } => changes.push(format!(
+                        "{cluster}.{kind} {} refused: {}",
+                        if *update {
+                            "update-primary"
+                        } else {
+                            "activation"
+                        },
+                        short_reason(&reason.to_string())
+                    )),
+                    _ => {}
+                }
+            }
+        }
+        for l in &self.oracles.losses.losses()[losses_before..] {
+            changes.push(format!("lost {}={:?} ({})", l.path, l.value, l.cause));
+        }
+        for h in &self.oracles.hazards()[hazards_before..] {
+            changes.push(format!(
+                "hazard multiple-primaries ({}: {})",
+                h.replication,
+                h.clusters.join(",")
+            ));
+        }
+        for v in &self.oracles.violations()[violations_before..] {
+            changes.push(format!("VIOLATION {}", v.rule()));
+        }
+        self.lines.push(StepLine {
+            step: spec.index,
+            verb: spec.step.verb().to_string(),
+            target,
+            outcome,
+            changes,
+            note: spec.note.clone(),
+        });
+    }
+
+    fn resolve_forwards(&mut self, step: usize, observations: &[Observation]) {
+        for o in observations {
+            if let Observation::Event {
+                cluster,
+                event: Event::ClientReply { request, result },
+            } = o
+            {
+                if let Some((_, path, value)) = self.forwards.remove(&(cluster.clone(), *request)) {
+                    if result.is_ok() {
+                        self.oracles
+                            .losses
+                            .acknowledged(step, cluster, &path, value.as_deref());
+                    }
+                }
+            }
+        }
+    }
+
+    fn api(
+        &mut self,
+        cluster: &str,
+        method: &str,
+        path: &str,
+        caller: Caller,
+        body: Option<&Value>,
+    ) -> (u16, Option<Value>) {
+        let req = HttpRequest {
+            method: method.to_string(),
+            path: path.to_string(),
+            query: None,
+            authority: caller,
+            body: body.map(|b| b.to_string().into_bytes()).unwrap_or_default(),
+        };
+        match self.world.with_cluster(cluster, |c, now, rng| {
+            replication_api::handle(c, now, rng, &req)
+        }) {
+            Some(resp) => (resp.status, resp.body),
+            None => (
+                503,
+                Some(
+                    json!({"errors": [format!("cluster {cluster} is down (crashed); restart it first")]}),
+                ),
+            ),
+        }
+    }
+
+    fn execute(&mut self, spec: &StepSpec) -> Result<(String, String), String> {
+        let i = spec.index;
+        match &spec.step {
+            Step::Call {
+                cluster,
+                method,
+                path,
+                body,
+                as_: authority,
+                expect,
+                save,
+            } => {
+                let path = self.subst_str(path)?;
+                let body = body.as_ref().map(|b| self.subst(b)).transpose()?;
+                let caller = match authority {
+                    Authority::Sudo => Caller::Sudo,
+                    Authority::Token => Caller::Token,
+                    Authority::Anonymous => Caller::Anonymous,
+                };
+                let (status, resp) = self.api(cluster, method, &path, caller, body.as_ref());
+                self.expectations += 1;
+                let first_error = resp
+                    .as_ref()
+                    .and_then(|b| b.get("errors"))
+                    .and_then(|e| e.get(0))
+                    .and_then(Value::as_str)
+                    .map(str::to_string);
+                if !expect.status.accepts(status) {
+                    self.fail(
+                        i,
+                        format!("status {}", describe_status(&expect.status)),
+                        format!(
+                            "status {status}{}",
+                            first_error
+                                .as_ref()
+                                .map(|e| format!(": {e}"))
+                                .unwrap_or_default()
+                        ),
+                    );
+                } else if let Some(want) = &expect.body {
+                    let want = self.subst(want)?;
+                    let got = resp.clone().unwrap_or(Value::Null);
+                    if let Err(m) = subset_match(&want, &got) {
+                        self.fail(i, "response body to match".into(), m.to_string());
+                    }
+                }
+                for (name, dotted) in save {
+                    match resp.as_ref().and_then(|b| dotted_get(b, dotted)) {
+                        Some(v) => {
+                            self.vars.insert(name, v.clone());
+                        }
+                        None => self.fail(
+                            i,
+                            format!("a value at {dotted:?} to save as {name:?}"),
+                            "nothing there".into(),
+                        ),
+                    }
+                }
+                let outcome = match first_error {
+                    Some(e) if status >= 300 => format!("{status} {}", short_reason(&e)),
+                    _ => status.to_string(),
+                };
+                Ok((format!("{cluster} {method} {}", short_path(&path)), outcome))
+            }
+            Step::Write {
+                cluster,
+                path,
+                value,
+                expect,
+            } => {
+                let path = self.subst_str(path)?;
+                let value = match self.subst(value)? {
+                    Value::String(s) => s,
+                    other => other.to_string(),
+                };
+                let op = ClientOp::Write {
+                    path: path.clone(),
+                    value: value.clone(),
+                };
+                let out = self.client(i, cluster, op, &path, Some(value), spec.settle);
+                self.check_client(i, expect, &out);
+                Ok((format!("{cluster} {path}"), show_outcome(&out)))
+            }
+            Step::Delete {
+                cluster,
+                path,
+                expect,
+            } => {
+                let path = self.subst_str(path)?;
+                let op = ClientOp::Delete { path: path.clone() };
+                let out = self.client(i, cluster, op, &path, None, spec.settle);
+                self.check_client(i, expect, &out);
+                Ok((format!("{cluster} {path}"), show_outcome(&out)))
+            }
+            Step::Mount {
+                cluster,
+                path,
+                local,
+                expect,
+            } => {
+                let path = self.subst_str(path)?;
+                let op = ClientOp::Mount {
+                    path: path.clone(),
+                    local: *local,
+                };
+                let out = self.client(i, cluster, op, &path, None, spec.settle);
+                self.check_client(i, expect, &out);
+                Ok((format!("{cluster} {path}"), show_outcome(&out)))
+            }
+            Step::Read {
+                cluster,
+                path,
+                expect,
+            } => {
+                let path = self.subst_str(path)?;
+                let out = match self.world.step(
+                    cluster,
+                    Input::Client(ClientOp::Read { path: path.clone() }),
+                ) {
+                    Some(Ok(Reply::Value(v))) => ClientOutcome::Ok(v),
+                    Some(Ok(other)) => ClientOutcome::Error(format!("unexpected reply {other:?}")),
+                    Some(Err(e)) => ClientOutcome::Error(e.to_string()),
+                    None => ClientOutcome::Error(format!("cluster {cluster} is down")),
+                };
+                self.check_read(i, expect, &out)?;
+                Ok((format!("{cluster} {path}"), show_outcome(&out)))
+            }
+            Step::Advance(d) => {
+                self.world.advance(*d);
+                Ok((d.to_string(), "ok".into()))
+            }
+            Step::Partition(groups) => {
+                let all = self.world.names();
+                self.world.net.partition(
+                    groups
+                        .iter()
+                        .map(|g| g.iter().cloned().collect::<BTreeSet<_>>())
+                        .collect(),
+                    &all,
+                );
+                let text = groups
+                    .iter()
+                    .map(|g| g.join(","))
+                    .collect::<Vec<_>>()
+                    .join(" | ");
+                Ok((text, "ok".into()))
+            }
+            Step::Heal => {
+                self.world.net.heal();
+                Ok((String::new(), "ok".into()))
+            }
+            Step::Crash(c) => {
+                let done = self.world.crash(c);
+                Ok((
+                    c.clone(),
+                    if done { "crashed" } else { "already down" }.into(),
+                ))
+            }
+            Step::Restart(c) => {
+                let done = self.world.restart(c)?;
+                Ok((
+                    c.clone(),
+                    if done { "restarted" } else { "already up" }.into(),
+                ))
+            }
+            Step::CorruptMerkle(c) => {
+                self.world.step(c, Input::CorruptMerkle);
+                Ok((c.clone(), "merkle index corrupted".into()))
+            }
+            Step::DrOperationToken { cluster, save } => {
+                self.expectations += 1;
+                match self.operation_token(cluster) {
+                    Ok(token) => {
+                        self.vars.insert(save, Value::String(token));
+                        Ok((cluster.clone(), format!("saved as {save}")))
+                    }
+                    Err(e) => {
+                        self.fail(i, "a DR operation token".into(), e.clone());
+                        Ok((cluster.clone(), format!("error: {}", short_reason(&e))))
+                    }
+                }
+            }
+            Step::ExpectStatus {
+                cluster,
+                kind,
+                matches,
+            } => {
+                self.expectations += 1;
+                let path = match kind {
+                    Some(k) => format!("sys/replication/{}/status", core_kind(*k)),
+                    None => "sys/replication/status".to_string(),
+                };
+                let (status, body) = self.api(cluster, "GET", &path, Caller::Anonymous, None);
+                let data = body
+                    .as_ref()
+                    .and_then(|b| b.get("data"))
+                    .cloned()
+                    .unwrap_or(Value::Null);
+                let want = self.subst(matches)?;
+                let verdict = if status != 200 {
+                    Err(format!("status request answered {status}"))
+                } else {
+                    subset_match(&want, &data).map_err(|m| m.to_string())
+                };
+                let outcome = match &verdict {
+                    Ok(()) => "held".to_string(),
+                    Err(e) => {
+                        self.fail(i, format!("status to contain {}", want), e.clone());
+                        "FAILED".to_string()
+                    }
+                };
+                Ok((
+                    format!(
+                        "{cluster} {}",
+                        kind.map(|k| k.as_str()).unwrap_or("combined")
+                    ),
+                    outcome,
+                ))
+            }
+            Step::ExpectSameData { clusters, kind } => {
+                self.expectations += 1;
+                let kind = core_kind(*kind);
+                let verdict = self.same_data(clusters, kind);
+                let outcome = match verdict {
+                    Ok(()) => "held".to_string(),
+                    Err(e) => {
+                        self.fail(
+                            i,
+                            format!("identical {kind} data on {}", clusters.join(", ")),
+                            e,
+                        );
+                        "FAILED".to_string()
+                    }
+                };
+                Ok((format!("{} {kind}", clusters.join(",")), outcome))
+            }
+            Step::ExpectLosses { total, by_cause } => {
+                self.expectations += 1;
+                let actual_total = self.oracles.losses.losses().len() as u64;
+                let actual = self.oracles.losses.by_cause();
+                let mut problems = vec![];
+                if actual_total != *total {
+                    problems.push(format!("total {actual_total}"));
+                }
+                for (cause, n) in by_cause {
+                    let got = actual.get(cause).copied().unwrap_or(0);
+                    if got != *n {
+                        problems.push(format!("{cause} {got}"));
+                    }
+                }
+                let outcome = if problems.is_empty() {
+                    "held".to_string()
+                } else {
+                    let want = std::iter::once(format!("total {total}"))
+                        .chain(by_cause.iter().map(|(c, n)| format!("{c} {n}")))
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    self.fail(
+                        i,
+                        format!("losses {want}"),
+                        format!(
+                            "{} (losses: {})",
+                            problems.join(", "),
+                            describe_losses(&self.oracles)
+                        ),
+                    );
+                    "FAILED".to_string()
+                };
+                Ok((format!("total {total}"), outcome))
+            }
+            Step::ExpectHazards(want) => {
+                self.expectations += 1;
+                let got: BTreeSet<String> = self
+                    .oracles
+                    .hazards()
+                    .iter()
+                    .map(|h| h.kind.clone())
+                    .collect();
+                let want_set: BTreeSet<String> = want.iter().cloned().collect();
+                let outcome = if got == want_set {
+                    "held".to_string()
+                } else {
+                    self.fail(
+                        i,
+                        format!("hazards {want_set:?}"),
+                        format!("hazards {got:?}"),
+                    );
+                    "FAILED".to_string()
+                };
+                Ok((format!("{want:?}"), outcome))
+            }
+        }
+    }
+
+    fn client(
+        &mut self,
+        step: usize,
+        cluster: &str,
+        op: ClientOp,
+        path: &str,
+        value: Option<String>,
+        settle: bool,
+    ) -> ClientOutcome {
+        let is_mount = matches!(op, ClientOp::Mount { .. });
+        match self.world.step(cluster, Input::Client(op)) {
+            None => ClientOutcome::Error(format!("cluster {cluster} is down")),
+            Some(Err(e)) => ClientOutcome::Error(e.to_string()),
+            Some(Ok(Reply::Applied { .. })) => {
+                if !is_mount {
+                    self.oracles
+                        .losses
+                        .acknowledged(step, cluster, path, value.as_deref());
+                }
+                ClientOutcome::Ok(None)
+            }
+            Some(Ok(Reply::Forwarded { request })) => {
+                if settle {
+                    self.world.settle();
+                }
+                let obs = self.world.take_observations();
+                let reply = obs.iter().find_map(|o| match o {
+                    Observation::Event {
+                        cluster: c,
+                        event: Event::ClientReply { request: r, result },
+                    } if c == cluster && *r == request => Some(result.clone()),
+                    _ => None,
+                });
+                // Put the observations back for the oracles.
+                self.world_restore_observations(obs);
+                match reply {
+                    Some(Ok(_)) => {
+                        if !is_mount {
+                            self.oracles
+                                .losses
+                                .acknowledged(step, cluster, path, value.as_deref());
+                        }
+                        ClientOutcome::Ok(None)
+                    }
+                    Some(Err(e)) => ClientOutcome::Error(e.to_string()),
+                    None => {
+                        if !is_mount {
+                            self.oracles.losses.unknown(path);
+                        }
+                        ClientOutcome::Unknown
+                    }
+                }
+            }
+            Some(Ok(other)) => ClientOutcome::Error(format!("unexpected reply {other:?}")),
+        }
+    }
+
+    fn world_restore_observations(&mut self, obs: Vec<Observation>) {
+        self.world.put_back_observations(obs);
+    }
+
+    fn check_client(&mut self, step: usize, expect: &ClientExpect, out: &ClientOutcome) {
+        self.expectations += 1;
+        let ok = matches!(out, ClientOutcome::Ok(_));
+        let pass = match expect {
+            ClientExpect::Ok => ok,
+            ClientExpect::Error => matches!(out, ClientOutcome::Error(_)),
+            _ => ok,
+        };
+        if !pass {
+            self.fail(step, describe_expect(expect), show_outcome(out));
+        }
+    }
+
+    fn check_read(
+        &mut self,
+        step: usize,
+        expect: &ClientExpect,
+        out: &ClientOutcome,
+    ) -> Result<(), String> {
+        self.expectations += 1;
+        let pass = match (expect, out) {
+            (ClientExpect::Ok, ClientOutcome::Ok(_)) => true,
+            (ClientExpect::Error, ClientOutcome::Error(_)) => true,
+            (ClientExpect::Missing, ClientOutcome::Ok(None)) => true,
+            (ClientExpect::Missing, ClientOutcome::Error(e)) => e.contains("no mount"),
+            (ClientExpect::Value(want), ClientOutcome::Ok(got)) => {
+                let want = match want {
+                    Some(w) => match self.subst(w)? {
+                        Value::String(s) => Some(s),
+                        Value::Null => None,
+                        other => Some(other.to_string()),
+                    },
+                    None => None,
+                };
+                want == *got
+            }
+            _ => false,
+        };
+        if !pass {
+            self.fail(step, describe_expect(expect), show_outcome(out));
+        }
+        Ok(())
+    }
+
+    fn operation_token(&mut self, cluster: &str) -> Result<String, String> {
+        let base = "sys/replication/dr/secondary/generate-operation-token";
+        let (status, body) = self.api(
+            cluster,
+            "POST",
+            &format!("{base}/attempt"),
+            Caller::Anonymous,
+            Some(&json!({})),
+        );
+        let body = body.unwrap_or(Value::Null);
+        if status != 200 {
+            return Err(format!("attempt answered {status}: {}", body));
+        }
+        let data = body.get("data").cloned().unwrap_or(Value::Null);
+        let nonce = data
+            .get("nonce")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let otp = data
+            .get("otp")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let keys = self
+            .world
+            .cluster(cluster)
+            .map(|c| c.unseal_keys().clone())
+            .ok_or_else(|| format!("no cluster {cluster}"))?;
+        let mut encoded = None;
+        for key in keys.shares.iter().take(keys.threshold as usize) {
+            let (status, body) = self.api(
+                cluster,
+                "POST",
+                &format!("{base}/update"),
+                Caller::Anonymous,
+                Some(&json!({"key": key, "nonce": nonce})),
+            );
+            let body = body.unwrap_or(Value::Null);
+            if status != 200 {
+                return Err(format!("update answered {status}: {body}"));
+            }
+            let data = body.get("data").cloned().unwrap_or(Value::Null);
+            if data.get("complete").and_then(Value::as_bool) == Some(true) {
+                encoded = data
+                    .get("encoded_token")
+                    .and_then(Value::as_str)
+                    .map(str::to_string);
+            }
+        }
+        let encoded = encoded.ok_or("the quorum did not complete")?;
+        decode_operation_token(&encoded, &otp)
+    }
+
+    fn same_data(&self, clusters: &[String], kind: Kind) -> Result<(), String> {
+        let view = |name: &str| -> Result<(String, BTreeMap<String, String>), String> {
+            let c = self
+                .world
+                .cluster(name)
+                .ok_or_else(|| format!("no cluster {name}"))?;
+            let data = c
+                .storage()
+                .entries()
+                .filter(|(_, e)| kind == Kind::Dr || e.class == DataClass::Replicated)
+                .map(|(k, e)| (k.clone(), e.value.clone()))
+                .collect();
+            Ok((c.storage().merkle_root(kind), data))
+        };
+        let Some(first) = clusters.first() else {
+            return Ok(());
+        };
+        let (root0, data0) = view(first)?;
+        for other in &clusters[1..] {
+            let (root, data) = view(other)?;
+            if data != data0 {
+                let diff: Vec<&String> = data0
+                    .keys()
+                    .chain(data.keys())
+                    .filter(|k| data0.get(*k) != data.get(*k))
+                    .collect::<BTreeSet<_>>()
+                    .into_iter()
+                    .take(5)
+                    .collect();
+                return Err(format!("{first} and {other} differ at {diff:?}"));
+            }
+            if root != root0 {
+                return Err(format!(
+                    "{first} and {other} hold the same data but merkle_root differs ({} vs {})",
+                    &root0[..8],
+                    &root[..8]
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn convergence(&mut self) -> Option<String> {
+        let down: Vec<String> = self
+            .world
+            .nodes
+            .iter()
+            .filter(|(_, n)| !n.up)
+            .map(|(k, _)| k.clone())
+            .collect();
+        if self.world.net.is_partitioned() || !down.is_empty() {
+            return Some(if down.is_empty() {
+                "not checked: the network is still partitioned".into()
+            } else {
+                format!("not checked: {} down", down.join(","))
+            });
+        }
+        let mut copy = self.world.clone();
+        copy.net.faults = Default::default();
+        let interval = self.scenario.config.heartbeat_interval.as_millis().max(1);
+        copy.advance(Duration::from_millis(interval * CONVERGENCE_INTERVALS));
+        let v = oracle::convergence::check(&copy);
+        self.oracles.add(v);
+        None
+    }
+
+    fn final_status(&self) -> Vec<ClusterLine> {
+        let mut out = vec![];
+        for (name, n) in &self.world.nodes {
+            for kind in Kind::ALL {
+                let st = n.cluster.status(kind, self.world.now);
+                out.push(ClusterLine {
+                    cluster: name.clone(),
+                    up: n.up,
+                    kind,
+                    mode: st.mode.clone(),
+                    state: st.state.clone().unwrap_or_default(),
+                    cluster_id: st.cluster_id.clone().unwrap_or_default(),
+                    last_wal: st.last_wal.unwrap_or(0),
+                    merkle_root: if n.cluster.mode(kind) == Mode::Disabled {
+                        String::new()
+                    } else {
+                        st.merkle_root.clone().unwrap_or_default()
+                    },
+                    keys: n.cluster.storage().len(),
+                });
+            }
+        }
+        out
+    }
+}
+
+fn describe_status(s: &crate::scenario::StatusExpect) -> String {
+    match s {
+        crate::scenario::StatusExpect::Success => "2xx".into(),
+        crate::scenario::StatusExpect::OneOf(codes) => codes
+            .iter()
+            .map(u16::to_string)
+            .collect::<Vec<_>>()
+            .join(" or "),
+    }
+}
+
+fn describe_expect(e: &ClientExpect) -> String {
+    match e {
+        ClientExpect::Ok => "ok".into(),
+        ClientExpect::Error => "an error".into(),
+        ClientExpect::Missing => "no value (or no mount)".into(),
+        ClientExpect::Value(Some(v)) => format!("value {v}"),
+        ClientExpect::Value(None) => "no value".into(),
+    }
+}
+
+fn describe_losses(o: &Oracles) -> String {
+    let l = o.losses.losses();
+    if l.is_empty() {
+        return "none".into();
+    }
+    l.iter()
+        .map(|x| format!("{}={:?} at step {} ({})", x.path, x.value, x.step, x.cause))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn show_outcome(o: &ClientOutcome) -> String {
+    match o {
+        ClientOutcome::Ok(None) => "ok".into(),
+        ClientOutcome::Ok(Some(v)) => format!("value {v:?}"),
+        ClientOutcome::Error(e) => format!("error: {}", short_reason(e)),
+        ClientOutcome::Unknown => "unknown (no reply)".into(),
+    }
+}
+
+/// The first clause of an error message, for one-line reports.
+pub fn short_reason(e: &str) -> String {
+    let first = e.split(';').next().unwrap_or(e).trim();
+    if first.chars().count() > 70 {
+        format!("{}...", first.chars().take(67).collect::<String>())
+    } else {
+        first.to_string()
+    }
+}
+
+fn short_path(p: &str) -> String {
+    let p = p
+        .strip_prefix("/v1/")
+        .or_else(|| p.strip_prefix('/'))
+        .unwrap_or(p);
+    let p = p.strip_prefix("sys/replication/").unwrap_or(p);
+    if p.chars().count() > 48 {
+        format!("{}...", p.chars().take(45).collect::<String>())
+    } else {
+        p.to_string()
+    }
+}
