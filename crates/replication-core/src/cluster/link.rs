@@ -577,7 +577,9 @@ impl Cluster {
         peer.last_heartbeat = Some(now);
         match resumable {
             Some(c) => {
+                // Confirm the stream at once (possibly with no entries), then keep shipping.
                 peer.shipping = Some((c, session));
+                self.ship_to(kind, id, c, session);
             }
             None => {
                 peer.shipping = None;
@@ -631,38 +633,44 @@ impl Cluster {
             .filter(|(_, c, _)| *c != head)
             .collect();
         for ((kind, id), cursor, session) in due {
-            let Some(rec) = self.primary(kind).and_then(|p| p.secondaries.get(&id)) else {
-                self.remove_peer(kind, &id);
-                continue;
-            };
-            if rec.revoked {
-                continue;
+            self.ship_to(kind, &id, cursor, session);
+        }
+    }
+
+    /// Ships what follows `cursor` to one secondary, or starts a diff when the buffer lost it.
+    fn ship_to(&mut self, kind: Kind, id: &str, cursor: Cursor, session: u64) {
+        let head = self.p.wal.head();
+        let Some(rec) = self.primary(kind).and_then(|p| p.secondaries.get(id)) else {
+            self.remove_peer(kind, id);
+            return;
+        };
+        if rec.revoked {
+            return;
+        }
+        let addr = rec.cluster_addr.clone();
+        let filter = self.filter_of(kind, id);
+        let entries = self.p.wal.entries_after(cursor).map(|it| {
+            it.filter(|e| self.ships_op(kind, filter.as_ref(), &e.op))
+                .cloned()
+                .collect::<Vec<_>>()
+        });
+        match entries {
+            Some(entries) => {
+                self.send(
+                    &addr,
+                    Message::Entries {
+                        kind,
+                        session,
+                        after: cursor,
+                        until: head,
+                        entries,
+                    },
+                );
+                self.peer(kind, id).shipping = Some((head, session));
             }
-            let addr = rec.cluster_addr.clone();
-            let filter = self.filter_of(kind, &id);
-            let entries = self.p.wal.entries_after(cursor).map(|it| {
-                it.filter(|e| self.ships_op(kind, filter.as_ref(), &e.op))
-                    .cloned()
-                    .collect::<Vec<_>>()
-            });
-            match entries {
-                Some(entries) => {
-                    self.send(
-                        &addr,
-                        Message::Entries {
-                            kind,
-                            session,
-                            after: cursor,
-                            until: head,
-                            entries,
-                        },
-                    );
-                    self.peer(kind, &id).shipping = Some((head, session));
-                }
-                None => {
-                    self.peer(kind, &id).shipping = None;
-                    self.start_diff(kind, &id, &addr, session);
-                }
+            None => {
+                self.peer(kind, id).shipping = None;
+                self.start_diff(kind, id, &addr, session);
             }
         }
     }
@@ -714,8 +722,8 @@ impl Cluster {
             self.request_stream(rng, kind);
             return;
         }
-        if until.index <= cursor.index {
-            return; // duplicate
+        if until.index < cursor.index {
+            return; // an older batch, duplicated or reordered
         }
         for e in entries {
             if e.index > cursor.index {
@@ -923,6 +931,9 @@ impl Cluster {
             }
             self.request_stream(rng, kind);
         } else {
+            if let Some(s) = self.secondary_mut(kind) {
+                s.cursor = None;
+            }
             let retry = now.plus(self.p.config.heartbeat_interval);
             if let Some(link) = self.v.links.get_mut(&kind) {
                 link.state = SecondaryState::MerkleDiff;
