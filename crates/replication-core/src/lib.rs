@@ -101,6 +101,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod bugs;
 pub mod cluster;
 pub mod error;
 pub mod ids;

@@ -2,6 +2,7 @@
 //! writes and the DR mirror of the performance role.
 
 use super::{Cluster, Link, Peer, Role, SecondaryRecord, SecondaryRole, SyncProgress, TokenState};
+use crate::bugs::Bug;
 use crate::error::{ActivationRefusal, Error};
 use crate::ids::{random_hex, Kind, Mode, SecondaryState};
 use crate::merkle::{differing_buckets, BUCKETS};
@@ -351,7 +352,9 @@ impl Cluster {
         }
         match &record.state {
             TokenState::Revoked => Err(ActivationRefusal::Revoked),
-            TokenState::Used { by } if by == reply_to => Ok(claims.secondary_id),
+            TokenState::Used { by } if by == reply_to || self.bug(Bug::TokenReusable) => {
+                Ok(claims.secondary_id)
+            }
             TokenState::Used { .. } => Err(ActivationRefusal::AlreadyUsed),
             TokenState::Pending if record.expires_at <= now => Err(ActivationRefusal::Expired),
             TokenState::Pending => Ok(claims.secondary_id),
@@ -393,10 +396,12 @@ impl Cluster {
             last_remote_wal: 0,
             synced: false,
         };
-        if pending.update {
+        if pending.update && !self.bug(Bug::UpdatePrimaryWipes) {
             if let Role::Secondary(old) = self.role(kind) {
                 role.synced = old.synced;
             }
+        } else if self.bug(Bug::EnableSkipsWipe) {
+            self.new_epoch(rng);
         } else {
             let entries = self.p.storage.clear();
             self.new_epoch(rng);
@@ -614,6 +619,9 @@ impl Cluster {
     }
 
     fn filter_of(&self, kind: Kind, id: &str) -> Option<PathsFilter> {
+        if self.bug(Bug::FilterIgnored) {
+            return None;
+        }
         match kind {
             Kind::Dr => None,
             Kind::Performance => self.primary(kind).and_then(|p| p.filters.get(id).cloned()),

@@ -37,6 +37,10 @@ pub struct ClusterConfig {
     pub unseal_shares: u8,
     /// Shares needed for a quorum (default 3).
     pub unseal_threshold: u8,
+    /// Deliberate bugs this cluster exhibits (testing the simulator's checkers only).
+    #[cfg(feature = "inject-bugs")]
+    #[serde(default)]
+    pub bugs: std::collections::BTreeSet<crate::bugs::Bug>,
 }
 
 impl ClusterConfig {
@@ -51,6 +55,8 @@ impl ClusterConfig {
             log_shipper_buffer: 16384,
             unseal_shares: 5,
             unseal_threshold: 3,
+            #[cfg(feature = "inject-bugs")]
+            bugs: Default::default(),
         }
     }
 }
@@ -202,6 +208,9 @@ pub struct Persisted {
     attempt: Option<OperationTokenAttempt>,
     operation_tokens: BTreeSet<String>,
     last_reindex: Option<Timestamp>,
+    /// Replication set ids this cluster was primary of (only read by the `inject-bugs` feature).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    former_sets: BTreeMap<Kind, ClusterId>,
 }
 
 /// A secondary's connection to its primary (lost on restart).
@@ -300,6 +309,7 @@ impl Cluster {
                 attempt: None,
                 operation_tokens: BTreeSet::new(),
                 last_reindex: None,
+                former_sets: BTreeMap::new(),
             },
             v: Volatile::default(),
         };
@@ -584,6 +594,19 @@ impl Cluster {
     fn new_epoch(&mut self, rng: &mut dyn RngCore) {
         self.p.wal.new_epoch(rng.next_u64());
         self.v.peers.clear();
+    }
+
+    /// Whether this cluster was configured to exhibit `bug` (always false without `inject-bugs`).
+    #[allow(unused_variables)]
+    fn bug(&self, bug: crate::bugs::Bug) -> bool {
+        #[cfg(feature = "inject-bugs")]
+        {
+            self.p.config.bugs.contains(&bug)
+        }
+        #[cfg(not(feature = "inject-bugs"))]
+        {
+            false
+        }
     }
 
     fn refuse_if_dr_secondary(&self, what: &str) -> Result<()> {

@@ -2,6 +2,7 @@
 //! mutates only once the request is known to succeed, so a refusal changes nothing.
 
 use super::{Cluster, Link, Pending, PrimaryRole, Role, SecondaryRole, TokenRecord, TokenState};
+use crate::bugs::Bug;
 use crate::error::{ActivationRefusal, Error, Result};
 use crate::ids::{random_hex, random_uuid, ClusterId, Kind, Mode, SecondaryState};
 use crate::message::Message;
@@ -141,9 +142,17 @@ impl Cluster {
         addr: Option<String>,
     ) -> Result<Reply> {
         self.require_mode(kind, Mode::Disabled, "primary/enable")?;
-        let id = ClusterId::generate(rng);
+        let mut id = ClusterId::generate(rng);
+        if let Some(old) = self.p.former_sets.get(&kind) {
+            if self.bug(Bug::ReenableKeepsClusterId) {
+                id = *old;
+            }
+        }
         let role = self.fresh_primary(rng, id, addr);
         *self.role_mut(kind) = Role::Primary(role);
+        if cfg!(feature = "inject-bugs") {
+            self.p.former_sets.insert(kind, id);
+        }
         self.p.last_error.remove(&kind);
         self.new_epoch(rng);
         Ok(warn(ENABLE_PRIMARY_WARNING))
@@ -274,6 +283,13 @@ impl Cluster {
                 "no secondary with id {id:?} was issued a token by this {} primary; check the id in known_secondaries",
                 kind.label()
             )));
+        }
+        let ignored = self.bug(Bug::RevokeIgnored);
+        let Some(p) = self.primary_mut(kind) else {
+            return Err(Error::bad("not a primary"));
+        };
+        if ignored {
+            return Ok(Reply::Done);
         }
         if let Some(t) = p.tokens.get_mut(&id) {
             t.state = TokenState::Revoked;
@@ -430,7 +446,7 @@ impl Cluster {
     ) -> Result<Reply> {
         self.require_mode(kind, Mode::Secondary, "secondary/promote")?;
         let mut progress = None;
-        if kind == Kind::Dr {
+        if kind == Kind::Dr && !self.bug(Bug::PromoteIgnoresDrAuth) {
             let required = self.p.unseal.threshold as usize;
             match &auth {
                 PromoteAuth::OperationToken(t) => self.check_operation_token(Some(t))?,

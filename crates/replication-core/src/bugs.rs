@@ -1,0 +1,57 @@
+//! Deliberate bugs for proving that checkers can fail (`inject-bugs` feature only).
+//!
+//! With the feature on, [`crate::ClusterConfig::bugs`] names the bugs a cluster exhibits; without it
+//! this module still names them (so tools can list them) but nothing in the core can misbehave.
+
+use serde::{Deserialize, Serialize};
+
+/// A named, deliberately wrong behaviour.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Bug {
+    /// `update-primary` wipes the secondary when the primary accepts.
+    UpdatePrimaryWipes,
+    /// A used activation token is accepted again from another cluster.
+    TokenReusable,
+    /// `revoke-secondary` answers 204 but revokes nothing.
+    RevokeIgnored,
+    /// Re-enabling a primary reuses its previous `cluster_id`.
+    ReenableKeepsClusterId,
+    /// An accepted `secondary/enable` does not wipe.
+    EnableSkipsWipe,
+    /// Paths filters are stored but not applied to what is shipped.
+    FilterIgnored,
+    /// DR promote succeeds without a valid DR operation token or key shares.
+    PromoteIgnoresDrAuth,
+}
+
+impl Bug {
+    /// Every bug.
+    pub const ALL: [Bug; 7] = [
+        Bug::UpdatePrimaryWipes,
+        Bug::TokenReusable,
+        Bug::RevokeIgnored,
+        Bug::ReenableKeepsClusterId,
+        Bug::EnableSkipsWipe,
+        Bug::FilterIgnored,
+        Bug::PromoteIgnoresDrAuth,
+    ];
+
+    /// The bug's name (`update-primary-wipes`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            Bug::UpdatePrimaryWipes => "update-primary-wipes",
+            Bug::TokenReusable => "token-reusable",
+            Bug::RevokeIgnored => "revoke-ignored",
+            Bug::ReenableKeepsClusterId => "reenable-keeps-cluster-id",
+            Bug::EnableSkipsWipe => "enable-skips-wipe",
+            Bug::FilterIgnored => "filter-ignored",
+            Bug::PromoteIgnoresDrAuth => "promote-ignores-dr-auth",
+        }
+    }
+
+    /// The bug called `name`.
+    pub fn from_name(name: &str) -> Option<Bug> {
+        Bug::ALL.into_iter().find(|b| b.name() == name)
+    }
+}
