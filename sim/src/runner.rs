@@ -1,6 +1,6 @@
 //! Runs a scenario: every step against the world, expectations checked, oracles after every step.
 
-use crate::oracle::{self, Oracles, StepView};
+use crate::oracle::{self, CallRecord, Oracles, Revocation, StepView};
 use crate::report::{ClusterLine, Failure, Report, StepLine};
 use crate::scenario::{
     dotted_get, subset_match, Authority, ClientExpect, Scenario, Step, StepSpec, Vars,
@@ -43,6 +43,8 @@ pub struct Runner<'a> {
     failures: Vec<Failure>,
     forwards: BTreeMap<(String, u64), (usize, String, Option<String>)>,
     expectations: usize,
+    calls: Vec<CallRecord>,
+    revocations: BTreeSet<Revocation>,
 }
 
 impl<'a> Runner<'a> {
@@ -76,6 +78,8 @@ impl<'a> Runner<'a> {
             failures: vec![],
             forwards: BTreeMap::new(),
             expectations: 0,
+            calls: vec![],
+            revocations: BTreeSet::new(),
         }
     }
 
@@ -163,7 +167,11 @@ impl<'a> Runner<'a> {
         }
         let observations = self.world.take_observations();
         self.resolve_forwards(spec.index, &observations);
+        let calls = std::mem::take(&mut self.calls);
+        self.note_revocations(&calls);
         let view = StepView {
+            calls: &calls,
+            revocations: &self.revocations,
             step: spec.index,
             world: &self.world,
             observations: &observations,
@@ -225,6 +233,52 @@ impl<'a> Runner<'a> {
         });
     }
 
+    /// Revocations the operator made this step, with the primary's run at the time.
+    fn note_revocations(&mut self, calls: &[CallRecord]) {
+        for c in calls {
+            if !(200..300).contains(&c.status) {
+                continue;
+            }
+            let p = c.path.split('?').next().unwrap_or_default();
+            let p = p.trim_start_matches('/');
+            let p = p.strip_prefix("v1/").unwrap_or(p);
+            let Some(rest) = p.strip_prefix("sys/replication/") else {
+                continue;
+            };
+            let (kind, rest) = match rest.strip_prefix("dr/") {
+                Some(r) => (Kind::Dr, r),
+                None => (
+                    Kind::Performance,
+                    rest.strip_prefix("performance/").unwrap_or(rest),
+                ),
+            };
+            let id = if let Some(id) = rest
+                .strip_prefix("primary/revoke-secondary/")
+                .or_else(|| rest.strip_prefix("secondary/revoke-secondary/"))
+            {
+                id.to_string()
+            } else if rest == "primary/revoke-secondary" || rest == "secondary/revoke-secondary" {
+                match c.body.as_ref().and_then(|b| b.get("id")) {
+                    Some(Value::String(s)) => s.trim().to_string(),
+                    Some(v) => v.to_string(),
+                    None => continue,
+                }
+            } else {
+                continue;
+            };
+            if let Some(replication_core::Role::Primary(p)) =
+                self.world.cluster(&c.cluster).map(|x| x.role(kind))
+            {
+                self.revocations.insert(Revocation {
+                    primary: c.cluster.clone(),
+                    kind,
+                    run: p.run.clone(),
+                    id,
+                });
+            }
+        }
+    }
+
     fn resolve_forwards(&mut self, step: usize, observations: &[Observation]) {
         for o in observations {
             if let Observation::Event {
@@ -258,10 +312,25 @@ impl<'a> Runner<'a> {
             authority: caller,
             body: body.map(|b| b.to_string().into_bytes()).unwrap_or_default(),
         };
+        let unseal_shares = self
+            .world
+            .cluster(cluster)
+            .map(|c| c.unseal_keys().shares.clone())
+            .unwrap_or_default();
         match self.world.with_cluster(cluster, |c, now, rng| {
             replication_api::handle(c, now, rng, &req)
         }) {
-            Some(resp) => (resp.status, resp.body),
+            Some(resp) => {
+                self.calls.push(CallRecord {
+                    cluster: cluster.to_string(),
+                    method: method.to_string(),
+                    path: path.to_string(),
+                    body: body.cloned(),
+                    status: resp.status,
+                    unseal_shares,
+                });
+                (resp.status, resp.body)
+            }
             None => (
                 503,
                 Some(
@@ -422,6 +491,21 @@ impl<'a> Runner<'a> {
                 self.world.net.heal();
                 Ok((String::new(), "ok".into()))
             }
+            Step::Faults(r) => {
+                self.world.net.faults = crate::network::Faults {
+                    drop: r.drop,
+                    duplicate: r.duplicate,
+                    reorder: r.reorder,
+                    delay: r.delay,
+                };
+                Ok((
+                    format!(
+                        "drop {} dup {} reorder {} delay {}",
+                        r.drop, r.duplicate, r.reorder, r.delay
+                    ),
+                    "ok".into(),
+                ))
+            }
             Step::Crash(c) => {
                 let done = self.world.crash(c);
                 Ok((
@@ -444,6 +528,7 @@ impl<'a> Runner<'a> {
                 self.expectations += 1;
                 match self.operation_token(cluster) {
                     Ok(token) => {
+                        self.oracles.dr_auth.issued(cluster, &token);
                         self.vars.insert(save, Value::String(token));
                         Ok((cluster.clone(), format!("saved as {save}")))
                     }
@@ -632,6 +717,7 @@ impl<'a> Runner<'a> {
         let pass = match expect {
             ClientExpect::Ok => ok,
             ClientExpect::Error => matches!(out, ClientOutcome::Error(_)),
+            ClientExpect::Any => true,
             _ => ok,
         };
         if !pass {
@@ -647,6 +733,7 @@ impl<'a> Runner<'a> {
     ) -> Result<(), String> {
         self.expectations += 1;
         let pass = match (expect, out) {
+            (ClientExpect::Any, _) => true,
             (ClientExpect::Ok, ClientOutcome::Ok(_)) => true,
             (ClientExpect::Error, ClientOutcome::Error(_)) => true,
             (ClientExpect::Missing, ClientOutcome::Ok(None)) => true,
@@ -834,6 +921,7 @@ fn describe_expect(e: &ClientExpect) -> String {
         ClientExpect::Missing => "no value (or no mount)".into(),
         ClientExpect::Value(Some(v)) => format!("value {v}"),
         ClientExpect::Value(None) => "no value".into(),
+        ClientExpect::Any => "any outcome".into(),
     }
 }
 

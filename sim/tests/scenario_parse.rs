@@ -309,9 +309,10 @@ fn full_example_parses_to_the_expected_model() {
 }
 
 #[test]
-fn full_example_uses_every_verb() {
+fn full_example_uses_every_verb_of_the_contract() {
     let parsed = parse_str(FULL, None).unwrap_or_else(|e| panic!("{e}"));
-    for verb in VERBS {
+    // `faults` is this project's addition to the contract; the contract's example predates it.
+    for verb in VERBS.into_iter().filter(|v| *v != "faults") {
         assert!(
             parsed.steps.iter().any(|s| s.step.verb() == verb),
             "no {verb} step"

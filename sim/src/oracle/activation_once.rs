@@ -37,7 +37,12 @@ impl ActivationOnce {
                 Some(Role::Primary(p)) => p.run.clone(),
                 _ => String::new(),
             };
-            let revoked = self.revoked.contains(&(
+            let revoked = view.revocations.contains(&super::Revocation {
+                primary: from.clone(),
+                kind: *kind,
+                run: run.clone(),
+                id: credentials.secondary_id.clone(),
+            }) || self.revoked.contains(&(
                 from.clone(),
                 *kind,
                 run,

@@ -4,6 +4,8 @@
 
 pub mod activation_once;
 pub mod convergence;
+pub mod dr_auth;
+pub mod fresh_ids;
 pub mod losses;
 pub mod primaries;
 pub mod revoked;
@@ -91,6 +93,35 @@ pub enum Violation {
         /// What differs.
         detail: String,
     },
+    /// A DR-secondary operation succeeded without DR authorisation.
+    UnauthorisedDrOperation {
+        /// Step.
+        step: usize,
+        /// DR secondary.
+        cluster: String,
+        /// Operation (`promote`, ...).
+        operation: String,
+    },
+    /// `primary/enable` produced a replication-set id that was used before.
+    ReusedClusterId {
+        /// Step.
+        step: usize,
+        /// Cluster.
+        cluster: String,
+        /// Kind.
+        kind: Kind,
+        /// The reused id.
+        cluster_id: String,
+    },
+    /// A primary accepted a secondary's enable but the secondary kept its old data.
+    EnableWithoutWipe {
+        /// Step.
+        step: usize,
+        /// Cluster.
+        cluster: String,
+        /// Kind.
+        kind: Kind,
+    },
     /// The network never went quiet.
     Livelock {
         /// Step.
@@ -108,6 +139,9 @@ impl Violation {
             Violation::DeliveredToRevoked { .. } => "delivered-to-revoked",
             Violation::TokenReused { .. } => "token-reused",
             Violation::NotConverged { .. } => "not-converged",
+            Violation::UnauthorisedDrOperation { .. } => "unauthorised-dr-operation",
+            Violation::ReusedClusterId { .. } => "reused-cluster-id",
+            Violation::EnableWithoutWipe { .. } => "enable-without-wipe",
             Violation::Livelock { .. } => "livelock",
         }
     }
@@ -135,6 +169,15 @@ impl Violation {
             Violation::NotConverged { secondary, primary, kind, detail } => format!(
                 "{secondary} did not converge to {primary} ({kind}) after healing: {detail}"
             ),
+            Violation::UnauthorisedDrOperation { step, cluster, operation } => format!(
+                "step {step}: {operation} succeeded on DR secondary {cluster} without a valid DR operation token or key share"
+            ),
+            Violation::ReusedClusterId { step, cluster, kind, cluster_id } => format!(
+                "step {step}: {cluster} enabled {kind} primary with cluster_id {cluster_id}, which was used before"
+            ),
+            Violation::EnableWithoutWipe { step, cluster, kind } => format!(
+                "step {step}: {cluster}'s {kind} activation was accepted but its storage was not wiped"
+            ),
             Violation::Livelock { step } => {
                 format!("step {step}: the network did not go quiet (livelock)")
             }
@@ -157,8 +200,42 @@ pub struct Hazard {
     pub clusters: Vec<String>,
 }
 
+/// An API call made during a step, as the oracles see it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CallRecord {
+    /// Cluster called.
+    pub cluster: String,
+    /// Method.
+    pub method: String,
+    /// Path as sent.
+    pub path: String,
+    /// JSON body as sent.
+    pub body: Option<serde_json::Value>,
+    /// Status answered.
+    pub status: u16,
+    /// The cluster's unseal shares when it was called.
+    pub unseal_shares: Vec<String>,
+}
+
+/// A `revoke-secondary` the operator made and the primary acknowledged.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Revocation {
+    /// The primary.
+    pub primary: String,
+    /// Kind.
+    pub kind: Kind,
+    /// The primary's run at the time.
+    pub run: String,
+    /// The revoked secondary id.
+    pub id: String,
+}
+
 /// What an oracle sees after a step.
 pub struct StepView<'a> {
+    /// API calls made in the step.
+    pub calls: &'a [CallRecord],
+    /// Every revocation acknowledged so far.
+    pub revocations: &'a std::collections::BTreeSet<Revocation>,
     /// Step number (1-based; 0 for setup).
     pub step: usize,
     /// The world after the step.
@@ -178,6 +255,9 @@ pub struct Oracles {
     sets: set_mixing::SetMixing,
     revoked: revoked::Revoked,
     once: activation_once::ActivationOnce,
+    /// DR authorisation.
+    pub dr_auth: dr_auth::DrAuth,
+    fresh: fresh_ids::FreshIds,
     /// The multiple-primaries detector.
     pub primaries: primaries::Primaries,
     violations: Vec<Violation>,
@@ -192,6 +272,8 @@ impl Oracles {
         self.sets.check(view, &mut v);
         self.revoked.check(view, &mut v);
         self.once.check(view, &mut v);
+        self.dr_auth.check(view, &mut v);
+        self.fresh.check(view, &mut v);
         self.losses
             .check(view, self.primaries.split_active(), &mut v);
         if view.world.livelock {

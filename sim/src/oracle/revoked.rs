@@ -1,5 +1,7 @@
-//! Rule: a revoked secondary receives nothing more (model.md §6): once a primary revoked a
-//! secondary id, it sends no replication data to that secondary unless it rejoined with a new id.
+//! Rule: a revoked secondary receives nothing more (model.md §6): once the operator revoked a secondary
+//! id (and the primary acknowledged it), the primary sends no replication data to that secondary unless
+//! it rejoined with a new id. Revocations come from the acknowledged API calls, not from the primary's
+//! own registry, so a primary that forgets a revocation is caught.
 
 use super::{StepView, Violation};
 use crate::world::Observation;
@@ -36,12 +38,21 @@ impl Revoked {
                 continue;
             };
             let addr = &s.config().cluster_addr;
-            let records: Vec<_> = role
+            let revoked = |id: &String| {
+                view.revocations.contains(&super::Revocation {
+                    primary: from.clone(),
+                    kind,
+                    run: role.run.clone(),
+                    id: id.clone(),
+                })
+            };
+            let records: Vec<(&String, bool)> = role
                 .secondaries
-                .values()
-                .filter(|r| &r.cluster_addr == addr)
+                .iter()
+                .filter(|(_, r)| &r.cluster_addr == addr)
+                .map(|(id, r)| (id, r.revoked || revoked(id)))
                 .collect();
-            if !records.is_empty() && records.iter().all(|r| r.revoked) {
+            if !records.is_empty() && records.iter().all(|(_, gone)| *gone) {
                 out.push(Violation::DeliveredToRevoked {
                     step: view.step,
                     primary: from.clone(),

@@ -2,6 +2,8 @@
 //! revoke and disable never wipe. A cluster may be wiped only in a step in which the network delivered
 //! it a primary's acceptance of its activation, and only if that kind was not already an enabled
 //! primary or secondary before the step (so update-primary, which also gets an acceptance, cannot wipe).
+//! Conversely, an accepted enable must wipe: a cluster that joins a set from `disabled` or
+//! `bootstrapping` keeps nothing of its own (model.md §1).
 
 use super::{StepView, Violation};
 use crate::world::Observation;
@@ -14,6 +16,33 @@ pub struct Wipes;
 impl Wipes {
     /// Checks one step.
     pub fn check(&mut self, view: &StepView, out: &mut Vec<Violation>) {
+        for o in view.observations {
+            let Observation::Delivered {
+                to,
+                message: Message::ActivationAccepted { kind, .. },
+                ..
+            } = o
+            else {
+                continue;
+            };
+            let before = view.modes_before.get(&(to.clone(), *kind));
+            let joined = matches!(before, Some(Mode::Disabled | Mode::Bootstrapping))
+                && view
+                    .world
+                    .cluster(to)
+                    .is_some_and(|c| c.role(*kind).mode() == Mode::Secondary);
+            let wiped = view.observations.iter().any(|x| {
+                matches!(x, Observation::Event { cluster, event: Event::Wiped { kind: k, .. } }
+                    if cluster == to && k == kind)
+            });
+            if joined && !wiped {
+                out.push(Violation::EnableWithoutWipe {
+                    step: view.step,
+                    cluster: to.clone(),
+                    kind: *kind,
+                });
+            }
+        }
         for o in view.observations {
             let Observation::Event {
                 cluster,

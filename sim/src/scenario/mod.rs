@@ -60,10 +60,10 @@ mod substitute;
 pub use error::ScenarioError;
 pub use matching::{subset_match, Mismatch, MismatchKind};
 pub use model::{
-    Authority, CallExpect, ClientExpect, ClusterOptions, Config, Kind, MountSpec, Scenario,
-    StatusExpect, Step, StepSpec,
+    Authority, CallExpect, ClientExpect, ClusterOptions, Config, FaultRates, Kind, MountSpec,
+    Scenario, StatusExpect, Step, StepSpec,
 };
-pub use parse::{parse_file, parse_str, parse_value};
+pub use parse::{parse_file, parse_str, parse_value, StepParser};
 pub use steps::VERBS;
 pub use substitute::{dotted_get, placeholders, placeholders_in, SubstError, Vars};
 

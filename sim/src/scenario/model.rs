@@ -203,7 +203,27 @@ pub enum ClientExpect {
     Value(Option<Value>),
     /// `read` only, `"missing"`: no value at that path, or no mount there; either passes.
     Missing,
+    /// `"any"` (an addition to the contract, used by generated scenarios): any outcome passes.
+    Any,
 }
+
+/// Network fault rates of a `faults` step, each a probability in `[0, 1]`.
+///
+/// `faults` is an addition to the contract (new verbs may be added): generated scenarios use it to
+/// replay the message faults they ran with. `{"faults": "off"}` sets every rate to zero.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct FaultRates {
+    /// A message is lost.
+    pub drop: f64,
+    /// A message is delivered twice.
+    pub duplicate: f64,
+    /// A message overtakes the one before it on its link.
+    pub reorder: f64,
+    /// A message is held back until virtual time next moves.
+    pub delay: f64,
+}
+
+impl Eq for FaultRates {}
 
 /// What a step does: one variant per verb of the contract's step table.
 ///
@@ -277,6 +297,9 @@ pub enum Step {
     Partition(Vec<Vec<String>>),
     /// `{"heal": true}`: remove every partition.
     Heal,
+    /// `{"faults": {"drop": 0.05, ...}}` or `{"faults": "off"}`: message fault rates from now on (an
+    /// addition to the contract).
+    Faults(FaultRates),
     /// `{"crash": "A"}`: the cluster stops; in-flight messages are lost, persisted state kept.
     Crash(String),
     /// `{"restart": "A"}`: the cluster starts again from its persisted state.
@@ -332,6 +355,7 @@ impl Step {
             Step::Advance(_) => "advance",
             Step::Partition(_) => "partition",
             Step::Heal => "heal",
+            Step::Faults(_) => "faults",
             Step::Crash(_) => "crash",
             Step::Restart(_) => "restart",
             Step::CorruptMerkle(_) => "corrupt_merkle",

@@ -3,7 +3,7 @@
 use super::error::ScenarioError;
 use super::fields::{article, check_var_name, list, Ctx, Field, Obj};
 use super::model::{
-    Authority, CallExpect, ClientExpect, ClusterOptions, StatusExpect, Step, StepSpec,
+    Authority, CallExpect, ClientExpect, ClusterOptions, FaultRates, StatusExpect, Step, StepSpec,
 };
 use super::show_json;
 use super::substitute::{placeholders, placeholders_in};
@@ -11,7 +11,7 @@ use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Every verb key, in the order of the contract's step table.
-pub const VERBS: [&str; 16] = [
+pub const VERBS: [&str; 17] = [
     "call",
     "write",
     "delete",
@@ -28,6 +28,7 @@ pub const VERBS: [&str; 16] = [
     "expect_same_data",
     "expect_losses",
     "expect_hazards",
+    "faults",
 ];
 
 /// Keys any step may carry besides its verb.
@@ -168,6 +169,32 @@ impl<'a> StepParser<'_, 'a> {
         Ok(self.require("path")?.non_empty_str()?.to_string())
     }
 
+    /// `{"faults": {"drop": p, "duplicate": p, "reorder": p, "delay": p}}` (each optional, in
+    /// `[0, 1]`) or `{"faults": "off"}`.
+    fn faults(&self) -> Result<FaultRates, ScenarioError> {
+        let head = self.head();
+        if head.value.as_str() == Some("off") {
+            return Ok(FaultRates::default());
+        }
+        let obj = head.object(r#""off" or an object of rates like {"drop": 0.05}"#)?;
+        obj.only(&["drop", "duplicate", "reorder", "delay"], "faults")?;
+        let rate = |k: &str| -> Result<f64, ScenarioError> {
+            match obj.get(k) {
+                None => Ok(0.0),
+                Some(f) => match f.value.as_f64() {
+                    Some(x) if (0.0..=1.0).contains(&x) => Ok(x),
+                    _ => Err(f.expected("a probability between 0 and 1")),
+                },
+            }
+        };
+        Ok(FaultRates {
+            drop: rate("drop")?,
+            duplicate: rate("duplicate")?,
+            reorder: rate("reorder")?,
+            delay: rate("delay")?,
+        })
+    }
+
     fn client_expect(&self) -> Result<ClientExpect, ScenarioError> {
         let Some(f) = self.obj.get("expect") else {
             return Ok(ClientExpect::Ok);
@@ -182,6 +209,7 @@ impl<'a> StepParser<'_, 'a> {
             Value::String(s) if s == "ok" => Ok(ClientExpect::Ok),
             Value::String(s) if s == "error" => Ok(ClientExpect::Error),
             Value::String(s) if s == "missing" && is_read => Ok(ClientExpect::Missing),
+            Value::String(s) if s == "any" => Ok(ClientExpect::Any),
             Value::Object(_) if is_read => {
                 let obj = f.object(forms)?;
                 obj.only(&["value"], "expect of a read step")?;
@@ -286,6 +314,7 @@ impl<'a> StepParser<'_, 'a> {
                 Value::Bool(true) => Step::Heal,
                 _ => return Err(self.head().expected("true")),
             },
+            "faults" => Step::Faults(self.faults()?),
             "crash" => Step::Crash(self.cluster()?),
             "restart" => Step::Restart(self.cluster()?),
             "corrupt_merkle" => Step::CorruptMerkle(self.cluster()?),
@@ -543,6 +572,7 @@ mod tests {
                 "advance" => serde_json::json!({"advance": "1s"}),
                 "partition" => serde_json::json!({"partition": [["A"]]}),
                 "heal" => serde_json::json!({"heal": true}),
+                "faults" => serde_json::json!({"faults": {"drop": 0.1}}),
                 "dr_operation_token" => serde_json::json!({"dr_operation_token": "A", "save": "t"}),
                 "expect_status" => serde_json::json!({"expect_status": "A", "matches": {}}),
                 "expect_same_data" => {

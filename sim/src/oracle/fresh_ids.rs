@@ -1,0 +1,67 @@
+//! Rule: `primary/enable` draws a `cluster_id` never used before (model.md §1), so a re-enabled
+//! primary is a new replication set and its old secondaries must be wiped to rejoin. (Promotion keeps
+//! the set's id, and a DR secondary mirrors its primary's performance set: neither is checked here.)
+
+use super::{StepView, Violation};
+use replication_core::Kind;
+use std::collections::BTreeSet;
+
+/// Remembers every replication-set id seen.
+#[derive(Clone, Debug, Default)]
+pub struct FreshIds {
+    seen: BTreeSet<String>,
+}
+
+/// The kind a successful `primary/enable` path enables, if the path is one.
+fn enable_kind(path: &str) -> Option<Kind> {
+    let p = path
+        .split('?')
+        .next()
+        .unwrap_or_default()
+        .trim_start_matches('/');
+    let p = p.strip_prefix("v1/").unwrap_or(p).trim_end_matches('/');
+    match p {
+        "sys/replication/dr/primary/enable" => Some(Kind::Dr),
+        "sys/replication/performance/primary/enable" | "sys/replication/primary/enable" => {
+            Some(Kind::Performance)
+        }
+        _ => None,
+    }
+}
+
+impl FreshIds {
+    /// Checks one step.
+    pub fn check(&mut self, view: &StepView, out: &mut Vec<Violation>) {
+        for call in view.calls {
+            let Some(kind) = enable_kind(&call.path) else {
+                continue;
+            };
+            if !(200..300).contains(&call.status) {
+                continue;
+            }
+            let Some(id) = view
+                .world
+                .cluster(&call.cluster)
+                .and_then(|c| c.role(kind).cluster_id())
+                .map(|c| c.to_string())
+            else {
+                continue;
+            };
+            if self.seen.contains(&id) {
+                out.push(Violation::ReusedClusterId {
+                    step: view.step,
+                    cluster: call.cluster.clone(),
+                    kind,
+                    cluster_id: id,
+                });
+            }
+        }
+        for node in view.world.nodes.values() {
+            for kind in Kind::ALL {
+                if let Some(id) = node.cluster.role(kind).cluster_id() {
+                    self.seen.insert(id.to_string());
+                }
+            }
+        }
+    }
+}
