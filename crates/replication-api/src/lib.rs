@@ -4,6 +4,39 @@
 //! (method, path, query, body bytes) plus whatever time and randomness an answer needs, and gets back a
 //! [`envelope::Response`] to write to the wire.
 //!
+//! # Serving a request
+//!
+//! [`handle`] is the one entry point: a [`Cluster`](replication_core::Cluster), the host's time and
+//! RNG, and an [`HttpRequest`] (method, path with or without `/v1/` and `?query`, the caller's
+//! authority, body bytes) in; an [`HttpResponse`] out. Afterwards the host collects the cluster's
+//! outgoing messages with `cluster.ready()`, as after any other step.
+//!
+//! ```
+//! use rand_chacha::{rand_core::SeedableRng, ChaCha8Rng};
+//! use replication_api::{handle, Caller, HttpRequest};
+//! use replication_core::{Cluster, ClusterConfig, Timestamp};
+//!
+//! let mut rng = ChaCha8Rng::seed_from_u64(1);
+//! let now = Timestamp::from_millis(1_700_000_000_000);
+//! let mut a = Cluster::new(ClusterConfig::new("A"), &[("secret/".into(), false)], &mut rng);
+//!
+//! let r = handle(&mut a, now, &mut rng, &HttpRequest::new("POST", "/v1/sys/replication/performance/primary/enable"));
+//! assert_eq!((r.status, r.body), (204, None));
+//!
+//! let r = handle(&mut a, now, &mut rng, &HttpRequest::new("GET", "/v1/sys/replication/status").caller(Caller::Anonymous));
+//! assert_eq!(r.body.unwrap()["data"]["performance"]["mode"], "primary");
+//!
+//! let r = handle(&mut a, now, &mut rng, &HttpRequest::new("DELETE", "/v1/sys/replication/status"));
+//! assert_eq!(r.status, 405);
+//! ```
+//!
+//! The upper layer:
+//!
+//! - [`routes`]: the route table as data ([`ROUTES`]): every endpoint of the seed documents with its
+//!   methods, authority, kind and operation; `docs/api.md` shows it ([`route_table_markdown`]);
+//! - [`handler`]: routing, authority checks, parameter parsing and the core request ([`handle`]);
+//! - [`render`]: the core's replies and errors as Vault's responses.
+//!
 //! The lower layer, independent of the core:
 //!
 //! - [`path`]: normalising a request path (`/v1/sys/replication/status` ≡ `sys/replication/status`) into
@@ -13,7 +46,14 @@
 //! - [`envelope`]: Vault's JSON response envelope (`request_id`, `data`, `wrap_info`, `warnings`, …) and
 //!   `{"errors": [...]}` answers, serialised deterministically.
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod envelope;
+pub mod handler;
 pub mod params;
 pub mod path;
+pub mod render;
+pub mod routes;
+
+pub use handler::{handle, Caller, HttpRequest, HttpResponse};
+pub use routes::{route_table_markdown, Authority, Method, Op, Route, ROUTES};

@@ -1,0 +1,188 @@
+//! Targeted behaviour of single requests that the per-route snapshots do not pin down.
+
+mod support;
+
+use replication_api::{Caller, HttpRequest};
+use replication_core::{Kind, Mode, SecondaryState};
+use serde_json::{json, Value};
+
+fn errors(body: &Option<Value>) -> String {
+    body.as_ref()
+        .and_then(|b| b["errors"][0].as_str())
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[test]
+fn update_primary_with_an_empty_token_forgets_the_primary() {
+    let mut w = support::base_world();
+    let r = w.post(
+        "D",
+        "sys/replication/performance/secondary/update-primary",
+        json!({"token": ""}),
+    );
+    assert_eq!(r.status, 204, "{:?}", r.body);
+    let st = w
+        .get("D", "sys/replication/performance/status")
+        .body
+        .unwrap();
+    assert_eq!(st["data"]["known_primary_cluster_addrs"], json!([]));
+    assert_eq!(st["data"]["state"], json!("idle"));
+}
+
+#[test]
+fn update_primary_with_addresses_keeps_the_identity() {
+    let mut w = support::base_world();
+    let r = w.post(
+        "D",
+        "sys/replication/performance/secondary/update-primary",
+        json!({"update_primary_addrs": "https://a:8201"}),
+    );
+    assert_eq!(r.status, 204, "{:?}", r.body);
+    w.advance(10_000);
+    let st = w
+        .get("D", "sys/replication/performance/status")
+        .body
+        .unwrap();
+    assert_eq!(
+        st["data"]["known_primary_cluster_addrs"][0],
+        json!("https://a:8201")
+    );
+    assert_eq!(st["data"]["secondary_id"], json!("D"));
+}
+
+#[test]
+fn dr_update_primary_needs_the_operation_token() {
+    let mut w = support::base_world();
+    let token = w.token("A", Kind::Dr, "B2");
+    let path = "sys/replication/dr/secondary/update-primary";
+    let anon = |body: Value| {
+        HttpRequest::new("POST", path)
+            .caller(Caller::Anonymous)
+            .json(&body)
+    };
+    let before = w.cluster("B").clone();
+    let r = w.call("B", &anon(json!({"token": token})));
+    assert_eq!(r.status, 403, "{:?}", r.body);
+    assert!(errors(&r.body).contains("dr_operation_token"));
+    let r = w.call(
+        "B",
+        &anon(json!({"token": token, "dr_operation_token": "dr.wrong"})),
+    );
+    assert_eq!(r.status, 403, "{:?}", r.body);
+    assert!(w.cluster("B") == &before);
+    let op = w.operation_token("B");
+    let r = w.call(
+        "B",
+        &anon(json!({"token": token, "dr_operation_token": op})),
+    );
+    assert_eq!(r.status, 204, "{:?}", r.body);
+}
+
+#[test]
+fn promote_without_force_is_503_while_catching_up() {
+    let mut w = support::base_world();
+    let token = w.token("A", Kind::Performance, "E");
+    let r = w.call(
+        "E",
+        &HttpRequest::new("POST", "sys/replication/performance/secondary/enable")
+            .json(&json!({ "token": token })),
+    );
+    assert_eq!(r.status, 204);
+    // Deliver until the primary accepted E, but not until E caught up.
+    while w.cluster("E").mode(Kind::Performance) != Mode::Secondary {
+        assert!(w.deliver_one(), "activation never completed");
+    }
+    assert_ne!(
+        w.cluster("E").secondary_state(Kind::Performance),
+        Some(SecondaryState::StreamWals)
+    );
+    let promote = "sys/replication/performance/secondary/promote";
+    let before = w.cluster("E").clone();
+    let r = w.call("E", &HttpRequest::new("POST", promote).json(&json!({})));
+    assert_eq!(r.status, 503, "{:?}", r.body);
+    assert!(errors(&r.body).contains("force"), "{:?}", r.body);
+    assert!(w.cluster("E") == &before);
+    let r = w.call(
+        "E",
+        &HttpRequest::new("POST", promote).json(&json!({"force": "true"})),
+    );
+    assert_eq!(r.status, 204, "{:?}", r.body);
+    assert_eq!(w.cluster("E").mode(Kind::Performance), Mode::Primary);
+}
+
+#[test]
+fn secondary_token_with_a_public_key_is_encrypted_to_that_cluster() {
+    let mut w = support::base_world();
+    let r = w.post(
+        "E",
+        "sys/replication/performance/secondary/generate-public-key",
+        json!({}),
+    );
+    let pk = r.body.unwrap()["data"]["secondary_public_key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = w.post(
+        "A",
+        "sys/replication/performance/primary/secondary-token",
+        json!({"id": "E", "secondary_public_key": pk}),
+    );
+    assert_eq!(r.status, 200);
+    let body = r.body.unwrap();
+    assert_eq!(body["wrap_info"], Value::Null);
+    let token = body["data"]["token"].as_str().unwrap().to_string();
+    let r = w.post(
+        "E",
+        "sys/replication/performance/secondary/enable",
+        json!({"token": token}),
+    );
+    assert_eq!(r.status, 204, "{:?}", r.body);
+    w.advance(10_000);
+    assert_eq!(w.cluster("E").mode(Kind::Performance), Mode::Secondary);
+}
+
+#[test]
+fn revoke_of_an_unknown_id_is_404() {
+    let mut w = support::base_world();
+    let r = w.post(
+        "A",
+        "sys/replication/dr/primary/revoke-secondary",
+        json!({"id": "nobody"}),
+    );
+    assert_eq!(r.status, 404, "{:?}", r.body);
+}
+
+#[test]
+fn a_wrapped_token_reports_the_requested_ttl_and_path() {
+    let mut w = support::base_world();
+    let r = w.call(
+        "A",
+        &HttpRequest::new(
+            "GET",
+            "/v1/sys/replication/primary/secondary-token?id=x&ttl=90s",
+        ),
+    );
+    let info = r.body.unwrap()["wrap_info"].clone();
+    assert_eq!(info["ttl"], json!(90));
+    assert_eq!(
+        info["creation_path"],
+        json!("sys/replication/primary/secondary-token")
+    );
+    assert_eq!(info["creation_time"], json!(w.now.to_rfc3339()));
+}
+
+#[test]
+fn the_query_field_and_the_path_query_are_both_read() {
+    let mut w = support::base_world();
+    let r = w.call(
+        "A",
+        &HttpRequest::new(
+            "GET",
+            "sys/replication/dr/primary/secondary-token?id=p&ttl=1h",
+        )
+        .query("ttl=2m"),
+    );
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.body.unwrap()["wrap_info"]["ttl"], json!(120));
+}
