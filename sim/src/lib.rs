@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod fuzz;
 pub mod network;
 pub mod oracle;
 pub mod report;
@@ -38,4 +39,9 @@ pub fn run_file(path: &Path) -> Result<report::Report, scenario::ScenarioError> 
     let s = scenario::parse_file(path)?;
     let name = path.display().to_string();
     Ok(runner::Runner::new(&s).run(Some(&name)))
+}
+
+/// Lowercase hex of bytes.
+pub fn hex16(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

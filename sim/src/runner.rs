@@ -50,10 +50,20 @@ pub struct Runner<'a> {
 impl<'a> Runner<'a> {
     /// A world built from the scenario's topology.
     pub fn new(scenario: &'a Scenario) -> Runner<'a> {
+        Runner::with_bugs(scenario, Default::default())
+    }
+
+    /// A world whose clusters exhibit `bugs` (only with the `inject-bugs` feature; otherwise the set
+    /// has no effect).
+    pub fn with_bugs(
+        scenario: &'a Scenario,
+        bugs: BTreeSet<replication_core::bugs::Bug>,
+    ) -> Runner<'a> {
         let config = WorldConfig {
             seed: scenario.seed,
             heartbeat_interval: scenario.config.heartbeat_interval,
             log_shipper_buffer: scenario.config.log_shipper_buffer,
+            bugs,
         };
         let clusters: Vec<ClusterSetup> = scenario
             .clusters
@@ -88,6 +98,21 @@ impl<'a> Runner<'a> {
         for spec in &self.scenario.steps {
             self.run_step(spec);
         }
+        self.finish(file)
+    }
+
+    /// Runs one more step (for generators that build the script as they go).
+    pub fn step(&mut self, spec: &StepSpec) {
+        self.run_step(spec);
+    }
+
+    /// Whether an expectation failed or an invariant broke so far.
+    pub fn failed(&self) -> bool {
+        !self.failures.is_empty() || !self.oracles.violations().is_empty()
+    }
+
+    /// Ends the run: the convergence check, then the report.
+    pub fn finish(mut self, file: Option<&str>) -> Report {
         // Forwarded writes whose reply never came: the client never learned their outcome.
         for (_, (_, path, _)) in std::mem::take(&mut self.forwards) {
             self.oracles.losses.unknown(&path);

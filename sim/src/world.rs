@@ -58,6 +58,8 @@ pub struct WorldConfig {
     pub heartbeat_interval: Duration,
     /// Log-shipper buffer length of every cluster.
     pub log_shipper_buffer: usize,
+    /// Deliberate core bugs every cluster exhibits (empty unless testing the checkers).
+    pub bugs: std::collections::BTreeSet<replication_core::bugs::Bug>,
 }
 
 /// The world.
@@ -105,6 +107,10 @@ impl World {
             cfg.log_shipper_buffer = config.log_shipper_buffer;
             cfg.unseal_shares = c.shares;
             cfg.unseal_threshold = c.threshold;
+            #[cfg(feature = "inject-bugs")]
+            {
+                cfg.bugs = config.bugs.clone();
+            }
             addr_book.insert(cfg.api_addr.clone(), c.name.clone());
             addr_book.insert(cfg.cluster_addr.clone(), c.name.clone());
             let cluster = Cluster::new(cfg, mounts, &mut rng);

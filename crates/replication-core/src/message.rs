@@ -57,6 +57,9 @@ pub enum Message {
         token: String,
         /// True for `update-primary`: no wipe, the set must match.
         update: bool,
+        /// Random id of this activation attempt: a retry of the same attempt is answered again, a new
+        /// attempt with a used token is refused.
+        attempt: String,
         /// Where the secondary can be reached (its cluster address).
         reply_to: String,
         /// The secondary's API address (for the primary's status).
@@ -107,6 +110,8 @@ pub enum Message {
         head: Cursor,
         /// The secondary's current paths filter (performance).
         filter: Option<PathsFilter>,
+        /// Mounts and namespaces that filter excludes, computed from the primary's mount table.
+        dynamic_filter: (Vec<String>, Vec<String>),
     },
     /// Primary → secondary: the connection is refused.
     LinkRefused {

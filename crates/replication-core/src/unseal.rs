@@ -90,7 +90,7 @@ pub fn new_operation_token(rng: &mut dyn RngCore) -> String {
 
 /// A one-time pad of [`OPERATION_TOKEN_LEN`] characters.
 pub fn new_otp(rng: &mut dyn RngCore) -> String {
-    let mut b = [0u8; 18];
+    let mut b = [0u8; 20];
     rng.fill_bytes(&mut b);
     let mut t = URL_SAFE_NO_PAD.encode(b);
     t.truncate(OPERATION_TOKEN_LEN);
@@ -142,6 +142,7 @@ mod tests {
         let t = new_operation_token(&mut rng);
         let otp = new_otp(&mut rng);
         assert_eq!(t.len(), OPERATION_TOKEN_LEN);
+        assert_eq!(new_otp(&mut rng).len(), OPERATION_TOKEN_LEN);
         let enc = encode_operation_token(&t, &otp);
         assert_eq!(decode_operation_token(&enc, &otp).unwrap(), t);
         assert_ne!(

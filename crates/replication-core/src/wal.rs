@@ -66,8 +66,12 @@ pub struct Cursor {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Wal {
     last: u64,
+    /// In memory only: a restart starts a new epoch.
+    #[serde(skip)]
     epoch: u64,
     capacity: usize,
+    /// In memory only: the log shipper buffer does not survive a restart.
+    #[serde(skip)]
     buffer: VecDeque<WalEntry>,
 }
 

@@ -31,9 +31,11 @@ impl Cluster {
                 kind,
                 token,
                 update,
+                attempt,
                 reply_to,
                 api_addr,
-            } => self.on_activation_request(rng, now, kind, token, update, reply_to, api_addr),
+            } => self
+                .on_activation_request(rng, now, kind, token, update, &attempt, reply_to, api_addr),
             Message::ActivationAccepted {
                 kind,
                 nonce,
@@ -81,6 +83,7 @@ impl Cluster {
                 primary_api_addr,
                 head,
                 filter,
+                dynamic_filter,
             } => self.on_heartbeat_ack(
                 now,
                 rng,
@@ -88,7 +91,7 @@ impl Cluster {
                 known_primary_cluster_addrs,
                 primary_api_addr,
                 head,
-                filter,
+                (filter, dynamic_filter),
             ),
             Message::LinkRefused { kind, reason } => self.on_link_refused(now, kind, reason),
             Message::Revoked { kind } => {
@@ -229,6 +232,7 @@ impl Cluster {
             known_primary_cluster_addrs: self.failover_addrs(kind),
             primary_api_addr: self.p.config.api_addr.clone(),
             head: self.p.wal.head(),
+            dynamic_filter: self.dynamic_for(filter.as_ref()),
             filter,
         }
     }
@@ -264,11 +268,12 @@ impl Cluster {
         kind: Kind,
         text: String,
         update: bool,
+        attempt: &str,
         reply_to: String,
         api_addr: String,
     ) {
         let nonce = token::read(&text).map(|c| c.nonce).unwrap_or_default();
-        let verdict = self.judge_token(now, kind, &text, &reply_to);
+        let verdict = self.judge_token(now, kind, &text, attempt);
         let msg = match verdict {
             Err(reason) => Message::ActivationRefused {
                 kind,
@@ -286,7 +291,7 @@ impl Cluster {
                 };
                 if let Some(t) = p.tokens.get_mut(&id) {
                     t.state = TokenState::Used {
-                        by: reply_to.clone(),
+                        by: attempt.to_string(),
                     };
                 }
                 p.secondaries.insert(
@@ -325,18 +330,23 @@ impl Cluster {
         now: Timestamp,
         kind: Kind,
         text: &str,
-        reply_to: &str,
+        attempt: &str,
     ) -> Result<String, ActivationRefusal> {
         let Some(p) = self.primary(kind) else {
             return Err(ActivationRefusal::IssuerNotPrimary);
         };
         let Some(claims) = token::verify(text, p.secret.as_bytes()) else {
-            return match token::read(text) {
-                Ok(c) if c.run != p.run || c.cluster_id != p.cluster_id => {
-                    Err(ActivationRefusal::IssuerRestarted)
-                }
-                _ => Err(ActivationRefusal::Altered),
-            };
+            // Only a token that verifies under one of this cluster's earlier runs was issued before
+            // it was re-enabled or promoted again; anything else was altered or forged.
+            let earlier = self.p.retired_runs.get(&kind).is_some_and(|runs| {
+                runs.iter()
+                    .any(|r| token::verify(text, r.as_bytes()).is_some())
+            });
+            return Err(if earlier {
+                ActivationRefusal::IssuerRestarted
+            } else {
+                ActivationRefusal::Altered
+            });
         };
         if claims.kind != kind {
             return Err(ActivationRefusal::WrongKind {
@@ -352,7 +362,7 @@ impl Cluster {
         }
         match &record.state {
             TokenState::Revoked => Err(ActivationRefusal::Revoked),
-            TokenState::Used { by } if by == reply_to || self.bug(Bug::TokenReusable) => {
+            TokenState::Used { by } if by == attempt || self.bug(Bug::TokenReusable) => {
                 Ok(claims.secondary_id)
             }
             TokenState::Used { .. } => Err(ActivationRefusal::AlreadyUsed),
@@ -410,7 +420,7 @@ impl Cluster {
         self.p.unseal = unseal;
         self.p.key_pairs.remove(&kind);
         self.p.promote_quorum = Default::default();
-        *self.role_mut(kind) = Role::Secondary(role);
+        self.set_role(kind, Role::Secondary(role));
         self.p.last_error.remove(&kind);
         let mut link = Link::new(now, rng);
         link.connected = true;
@@ -442,7 +452,7 @@ impl Cluster {
                 s.pending = None;
             }
         } else {
-            *self.role_mut(kind) = Role::Disabled;
+            self.set_role(kind, Role::Disabled);
             self.v.links.remove(&kind);
         }
         self.p.last_error.insert(kind, reason.to_string());
@@ -462,9 +472,8 @@ impl Cluster {
         addrs: Vec<String>,
         api_addr: String,
         head: Cursor,
-        filter: Option<PathsFilter>,
+        (filter, dynamic): (Option<PathsFilter>, (Vec<String>, Vec<String>)),
     ) {
-        let dynamic = self.dynamic_for(filter.as_ref());
         let Some(s) = self.secondary_mut(kind) else {
             return;
         };

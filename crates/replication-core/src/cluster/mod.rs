@@ -72,6 +72,8 @@ pub struct Pending {
     pub target: String,
     /// True for update-primary.
     pub update: bool,
+    /// Random id of this attempt (retries of it carry the same id).
+    pub attempt: String,
 }
 
 /// State of an issued activation token in a primary's registry.
@@ -79,9 +81,9 @@ pub struct Pending {
 pub enum TokenState {
     /// Issued, not used yet.
     Pending,
-    /// Used by the secondary at this cluster address.
+    /// Used by one activation attempt.
     Used {
-        /// The secondary's cluster address.
+        /// The attempt id.
         by: String,
     },
     /// Revoked before or after use.
@@ -208,6 +210,10 @@ pub struct Persisted {
     attempt: Option<OperationTokenAttempt>,
     operation_tokens: BTreeSet<String>,
     last_reindex: Option<Timestamp>,
+    /// Token secrets of this cluster's earlier primary runs, newest last (at most
+    /// [`RETIRED_RUNS`] per kind), so it can tell an old token from a forged one.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    retired_runs: BTreeMap<Kind, Vec<String>>,
     /// Replication set ids this cluster was primary of (only read by the `inject-bugs` feature).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     former_sets: BTreeMap<Kind, ClusterId>,
@@ -267,6 +273,9 @@ pub struct Ready {
     pub events: Vec<Event>,
 }
 
+/// How many earlier primary runs a cluster remembers per kind.
+pub const RETIRED_RUNS: usize = 16;
+
 /// Format version of [`Snapshot`] bytes.
 pub const SNAPSHOT_VERSION: u32 = 1;
 
@@ -310,6 +319,7 @@ impl Cluster {
                 operation_tokens: BTreeSet::new(),
                 last_reindex: None,
                 former_sets: BTreeMap::new(),
+                retired_runs: BTreeMap::new(),
             },
             v: Volatile::default(),
         };
@@ -326,6 +336,9 @@ impl Cluster {
     /// On `Err` nothing changed: the cluster is exactly as before. On `Ok` the reply says what happened;
     /// call [`Cluster::ready`] to collect messages to send and events.
     pub fn step(&mut self, now: Timestamp, rng: &mut dyn RngCore, input: Input) -> Result<Reply> {
+        if self.v.started == Timestamp::default() {
+            self.v.started = now;
+        }
         let reply = match input {
             Input::Request(r) => self.request(now, rng, r)?,
             Input::Client(op) => self.client(now, rng, op)?,
@@ -358,21 +371,25 @@ impl Cluster {
 
     /// When this cluster next needs an [`Input::Tick`] (heartbeats, retries), if ever.
     pub fn next_deadline(&self) -> Option<Timestamp> {
+        // Mirrors exactly what `tick` services, so a host that ticks at this deadline always moves it.
         let mut d: Option<Timestamp> = None;
         let mut take = |t: Timestamp| d = Some(d.map_or(t, |x| x.min(t)));
         for kind in Kind::ALL {
+            if !self.is_active(kind) {
+                continue;
+            }
+            let Some(link) = self.v.links.get(&kind) else {
+                continue;
+            };
             match self.role(kind) {
-                Role::Bootstrapping(_) => {
-                    if let Some(l) = self.v.links.get(&kind) {
-                        take(l.next_heartbeat)
+                Role::Bootstrapping(_) => take(link.next_heartbeat),
+                Role::Secondary(s) => {
+                    if s.pending.is_some() {
+                        take(link.next_heartbeat);
                     }
-                }
-                Role::Secondary(s) if self.is_active(kind) => {
-                    if let Some(l) = self.v.links.get(&kind) {
-                        if !s.known_primary_cluster_addrs.is_empty() || s.pending.is_some() {
-                            take(l.next_heartbeat);
-                        }
-                        if let Some(r) = l.retry_at {
+                    if !s.known_primary_cluster_addrs.is_empty() && s.credentials.is_some() {
+                        take(link.next_heartbeat);
+                        if let Some(r) = link.retry_at {
                             take(r);
                         }
                     }
@@ -513,6 +530,19 @@ impl Cluster {
     }
 
     // ----- internal helpers shared by the submodules -----
+
+    /// Replaces a kind's role; a primary run that ends is remembered in `retired_runs`.
+    fn set_role(&mut self, kind: Kind, role: Role) {
+        if let Role::Primary(old) = self.role(kind) {
+            let secret = old.secret.clone();
+            let runs = self.p.retired_runs.entry(kind).or_default();
+            runs.push(secret);
+            if runs.len() > RETIRED_RUNS {
+                runs.remove(0);
+            }
+        }
+        *self.role_mut(kind) = role;
+    }
 
     fn role_mut(&mut self, kind: Kind) -> &mut Role {
         match kind {

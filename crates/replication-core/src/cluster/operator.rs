@@ -102,8 +102,11 @@ impl Cluster {
         let hint = match (self.role(kind).mode(), command) {
             (Mode::Disabled, _) => format!("{k} replication is disabled on this cluster; enable it first (primary/enable or secondary/enable)"),
             (Mode::Bootstrapping, _) => format!("this cluster is bootstrapping as a {k} secondary; wait for the primary to accept the token, or disable {k} replication"),
+            (Mode::Primary, "secondary/enable") => format!("this cluster is already a {k} primary; to make it a secondary of another primary, disable it first (primary/disable), then enable it with a token (this wipes it)"),
+            (Mode::Primary, "secondary/generate-public-key") => format!("this cluster is a {k} primary; generate-public-key is for a cluster that will become a secondary: demote it first (primary/demote), or disable it (primary/disable)"),
             (Mode::Primary, c) if c.starts_with("secondary/") => format!("this cluster is a {k} primary; {c} needs a {k} secondary (demote it first with primary/demote)"),
             (Mode::Primary, c) => format!("this cluster is already a {k} primary; {c} is not possible (disable it first with primary/disable)"),
+            (Mode::Secondary, "primary/enable") => format!("this cluster is a {k} secondary already; to make it a primary, promote it first (secondary/promote), or disable it first (secondary/disable) and enable it as the primary of a new set"),
             (Mode::Secondary, c) if c.starts_with("primary/") => format!("this cluster is a {k} secondary; {c} needs a {k} primary (promote it first with secondary/promote)"),
             (Mode::Secondary, c) => format!("this cluster is already a {k} secondary; {c} is not possible (disable it first with secondary/disable)"),
         };
@@ -149,7 +152,7 @@ impl Cluster {
             }
         }
         let role = self.fresh_primary(rng, id, addr);
-        *self.role_mut(kind) = Role::Primary(role);
+        self.set_role(kind, Role::Primary(role));
         if cfg!(feature = "inject-bugs") {
             self.p.former_sets.insert(kind, id);
         }
@@ -161,18 +164,21 @@ impl Cluster {
     fn demote(&mut self, rng: &mut dyn RngCore, kind: Kind) -> Result<Reply> {
         self.require_mode(kind, Mode::Primary, "primary/demote")?;
         let cluster_id = self.role(kind).cluster_id().unwrap_or(ClusterId([0; 16]));
-        *self.role_mut(kind) = Role::Secondary(SecondaryRole {
-            cluster_id,
-            credentials: None,
-            known_primary_cluster_addrs: vec![],
-            primary_api_addr: String::new(),
-            pending: None,
-            filter: None,
-            dynamic_filter: Default::default(),
-            cursor: None,
-            last_remote_wal: 0,
-            synced: true,
-        });
+        self.set_role(
+            kind,
+            Role::Secondary(SecondaryRole {
+                cluster_id,
+                credentials: None,
+                known_primary_cluster_addrs: vec![],
+                primary_api_addr: String::new(),
+                pending: None,
+                filter: None,
+                dynamic_filter: Default::default(),
+                cursor: None,
+                last_remote_wal: 0,
+                synced: true,
+            }),
+        );
         let mut link = Link::new(Timestamp(0), rng);
         link.state = SecondaryState::Idle;
         self.v.links.insert(kind, link);
@@ -186,7 +192,7 @@ impl Cluster {
 
     fn disable_primary(&mut self, rng: &mut dyn RngCore, kind: Kind) -> Result<Reply> {
         self.require_mode(kind, Mode::Primary, "primary/disable")?;
-        *self.role_mut(kind) = Role::Disabled;
+        self.set_role(kind, Role::Disabled);
         self.new_epoch(rng);
         Ok(warn(DISABLE_WARNING))
     }
@@ -370,9 +376,10 @@ impl Cluster {
             claims,
             target,
             update: false,
+            attempt: random_hex(rng, 16),
         };
         self.send_activation(kind, &pending);
-        *self.role_mut(kind) = Role::Bootstrapping(pending);
+        self.set_role(kind, Role::Bootstrapping(pending));
         let mut link = Link::new(now, rng);
         link.state = SecondaryState::Bootstrapping;
         link.next_heartbeat = now.plus(self.p.config.heartbeat_interval);
@@ -386,6 +393,7 @@ impl Cluster {
             kind,
             token: pending.token.clone(),
             update: pending.update,
+            attempt: pending.attempt.clone(),
             reply_to: self.p.config.cluster_addr.clone(),
             api_addr: self.p.config.api_addr.clone(),
         };
@@ -490,7 +498,7 @@ impl Cluster {
         // Everything checked: promote.
         let cluster_id = self.role(kind).cluster_id().unwrap_or(ClusterId([0; 16]));
         let role = self.fresh_primary(rng, cluster_id, addr);
-        *self.role_mut(kind) = Role::Primary(role);
+        self.set_role(kind, Role::Primary(role));
         self.v.links.remove(&kind);
         self.p.last_error.remove(&kind);
         self.new_epoch(rng);
@@ -519,7 +527,7 @@ impl Cluster {
                 fresh.secondaries = p.secondaries;
                 fresh.filters = p.filters;
                 fresh.tokens = p.tokens;
-                self.p.performance = Role::Primary(fresh);
+                self.set_role(Kind::Performance, Role::Primary(fresh));
             }
             Role::Secondary(mut s) => {
                 s.cursor = None;
@@ -545,7 +553,7 @@ impl Cluster {
         if kind == Kind::Dr && mode == Mode::Secondary {
             self.check_operation_token(token.as_deref())?;
         }
-        *self.role_mut(kind) = Role::Disabled;
+        self.set_role(kind, Role::Disabled);
         self.v.links.remove(&kind);
         if kind == Kind::Dr {
             // The mirrored performance role belonged to the DR primary; an independent cluster starts clean.
@@ -600,6 +608,7 @@ impl Cluster {
                     claims,
                     target,
                     update: true,
+                    attempt: random_hex(rng, 16),
                 };
                 self.send_activation(kind, &pending);
                 if let Some(s) = self.secondary_mut(kind) {

@@ -230,3 +230,342 @@ impl Net {
         replication_core::unseal::decode_operation_token(&done.encoded_token, &a.otp).unwrap()
     }
 }
+
+// ----- helpers for tests/operations.rs and tests/activation.rs -----
+
+impl Net {
+    /// Feeds an input that must be refused and checks that it changed nothing: the cluster has the same
+    /// snapshot bytes and is equal as a value (volatile state included), and it sent nothing and
+    /// reported no event. Returns the error.
+    pub fn refused_input(&mut self, name: &str, input: Input) -> Error {
+        let before = self.clusters[name].clone();
+        let snap = before.snapshot();
+        let (queued, events) = (self.queue.len(), self.events.len());
+        let err = match self.step(name, input.clone()) {
+            Err(e) => e,
+            Ok(reply) => panic!("{name}: {input:?} should be refused, got {reply:?}"),
+        };
+        assert!(
+            self.clusters[name].snapshot() == snap,
+            "{name}: refused {input:?} ({err}) changed the snapshot"
+        );
+        assert!(
+            self.clusters[name] == before,
+            "{name}: refused {input:?} ({err}) changed the cluster"
+        );
+        assert_eq!(self.queue.len(), queued, "{name}: refused {input:?} sent");
+        assert_eq!(
+            self.events.len(),
+            events,
+            "{name}: refused {input:?} emitted"
+        );
+        err
+    }
+
+    /// [`Net::refused_input`] for an operator request.
+    pub fn refused(&mut self, name: &str, r: Request) -> Error {
+        self.refused_input(name, Input::Request(r))
+    }
+
+    /// [`Net::refused_input`] for a client operation.
+    pub fn refused_client(&mut self, name: &str, op: ClientOp) -> Error {
+        self.refused_input(name, Input::Client(op))
+    }
+
+    /// `primary/secondary-token` with every parameter.
+    pub fn issue(
+        &mut self,
+        primary: &str,
+        kind: Kind,
+        id: &str,
+        ttl: Option<Duration>,
+        secondary_public_key: Option<String>,
+    ) -> Result<replication_core::request::IssuedToken, Error> {
+        match self.req(
+            primary,
+            Request::SecondaryToken {
+                kind,
+                id: id.into(),
+                ttl,
+                secondary_public_key,
+            },
+        )? {
+            Reply::Token(t) => Ok(t),
+            other => panic!("secondary-token on {primary}: {other:?}"),
+        }
+    }
+
+    /// `secondary/enable` with `token` (not settled).
+    pub fn enable_secondary(
+        &mut self,
+        name: &str,
+        kind: Kind,
+        token: &str,
+    ) -> Result<Reply, Error> {
+        self.req(
+            name,
+            Request::EnableSecondary {
+                kind,
+                token: token.into(),
+                primary_api_addr: None,
+            },
+        )
+    }
+
+    /// The replication set a kind of `name` belongs to, if enabled.
+    pub fn cluster_id(&self, name: &str, kind: Kind) -> Option<ClusterId> {
+        self.clusters[name].role(kind).cluster_id()
+    }
+
+    /// Moves the clock forward by `ms` without ticking anyone (messages in flight arrive late).
+    pub fn skip(&mut self, ms: u64) {
+        self.now = Timestamp::from_millis(self.now.as_millis() + ms);
+    }
+
+    /// Delivers the oldest message in flight (dropped if either end is cut); false when none is left.
+    pub fn deliver_next(&mut self) -> bool {
+        let Some((from, to, msg)) = self.queue.pop_front() else {
+            return false;
+        };
+        let Some(dest) = self.resolve(&to) else {
+            return true;
+        };
+        if self.cut.contains(&from) || self.cut.contains(&dest) {
+            return true;
+        }
+        let from_addr = self.clusters[&from].config().cluster_addr.clone();
+        self.delivered += 1;
+        self.step(
+            &dest,
+            Input::Message {
+                from: from_addr,
+                message: msg,
+            },
+        )
+        .unwrap();
+        true
+    }
+
+    /// Events `name` reported since event index `since`.
+    pub fn events_of(&self, name: &str, since: usize) -> Vec<Event> {
+        self.events[since..]
+            .iter()
+            .filter(|(c, _)| c == name)
+            .map(|(_, e)| e.clone())
+            .collect()
+    }
+
+    /// Whether `name` was wiped since event index `since`.
+    pub fn wiped_since(&self, name: &str, since: usize) -> bool {
+        self.events_of(name, since)
+            .iter()
+            .any(|e| matches!(e, Event::Wiped { .. }))
+    }
+}
+
+// ----- Added for tests/properties.rs: observed stepping, fault-injecting delivery, restarts. -----
+
+/// What one observed step did: the cluster before and after, the input, its result and what `ready()`
+/// returned (already queued on the network when the hook runs).
+pub struct Observed<'a> {
+    pub name: &'a str,
+    pub input: &'a Input,
+    pub before: &'a Cluster,
+    pub after: &'a Cluster,
+    pub result: &'a Result<Reply, Error>,
+    pub ready: &'a Ready,
+}
+
+/// A hook called after every observed step.
+pub type Hook<'a> = &'a mut dyn FnMut(&Observed<'_>);
+
+/// A hook that does nothing.
+pub fn no_hook(_: &Observed<'_>) {}
+
+impl Net {
+    /// A network whose clusters' configs are adjusted by `f` (e.g. a small log-shipper buffer).
+    pub fn new_with(names: &[&str], seed: u64, f: impl Fn(&mut ClusterConfig)) -> Net {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut clusters = BTreeMap::new();
+        for n in names {
+            let mut config = ClusterConfig::new(n);
+            f(&mut config);
+            let c = Cluster::new(
+                config,
+                &[("secret/".into(), false), ("local/".into(), true)],
+                &mut rng,
+            );
+            clusters.insert(n.to_string(), c);
+        }
+        Net {
+            now: Timestamp::from_millis(1_700_000_000_000),
+            rng,
+            clusters,
+            queue: VecDeque::new(),
+            cut: BTreeSet::new(),
+            events: vec![],
+            delivered: 0,
+        }
+    }
+
+    /// Like [`Net::step`], calling `hook` with the cluster before and after and the step's output.
+    pub fn step_hooked(
+        &mut self,
+        name: &str,
+        input: Input,
+        hook: Hook<'_>,
+    ) -> Result<Reply, Error> {
+        let now = self.now;
+        let c = self.clusters.get_mut(name).unwrap();
+        let before = c.clone();
+        let r = c.step(now, &mut self.rng, input.clone());
+        let ready = c.ready();
+        hook(&Observed {
+            name,
+            input: &input,
+            before: &before,
+            after: &self.clusters[name],
+            result: &r,
+            ready: &ready,
+        });
+        for t in ready.messages {
+            self.queue.push_back((name.to_string(), t.to, t.message));
+        }
+        for e in ready.events {
+            self.events.push((name.to_string(), e));
+        }
+        r
+    }
+
+    /// Delivers the queued message at `i` (modulo the queue length); with `keep`, a copy stays queued
+    /// (duplication). Partitioned or unaddressable messages are dropped. Returns false on an empty queue.
+    pub fn deliver_at(&mut self, i: usize, keep: bool, hook: Hook<'_>) -> bool {
+        if self.queue.is_empty() {
+            return false;
+        }
+        let i = i % self.queue.len();
+        let (from, to, msg) = if keep {
+            self.queue[i].clone()
+        } else {
+            self.queue.remove(i).unwrap()
+        };
+        let Some(dest) = self.resolve(&to) else {
+            return true;
+        };
+        if self.cut.contains(&from) || self.cut.contains(&dest) {
+            return true;
+        }
+        let from_addr = self.clusters[&from].config().cluster_addr.clone();
+        self.delivered += 1;
+        self.step_hooked(
+            &dest,
+            Input::Message {
+                from: from_addr,
+                message: msg,
+            },
+            hook,
+        )
+        .unwrap();
+        true
+    }
+
+    /// Drops the queued message at `i` (modulo the queue length).
+    pub fn drop_at(&mut self, i: usize) {
+        if !self.queue.is_empty() {
+            let i = i % self.queue.len();
+            self.queue.remove(i);
+        }
+    }
+
+    /// Like [`Net::settle`], observed (with a smaller budget: a message storm fails fast).
+    pub fn settle_hooked(&mut self, hook: Hook<'_>) {
+        let mut budget = 20_000;
+        while !self.queue.is_empty() {
+            budget -= 1;
+            assert!(budget > 0, "network did not settle");
+            self.deliver_at(0, false, hook);
+        }
+    }
+
+    /// Like [`Net::advance`], observed; panics if a cluster's deadline stops moving (a livelock).
+    pub fn advance_hooked(&mut self, ms: u64, hook: Hook<'_>) {
+        let end = Timestamp::from_millis(self.now.as_millis() + ms);
+        let mut rounds = 0u32;
+        loop {
+            rounds += 1;
+            assert!(
+                rounds < 10_000,
+                "advance: deadlines stopped moving at {:?}: {:?}",
+                self.now,
+                self.clusters
+                    .iter()
+                    .map(|(n, c)| (n.clone(), c.next_deadline()))
+                    .collect::<Vec<_>>()
+            );
+            self.settle_hooked(hook);
+            let next = self
+                .clusters
+                .values()
+                .filter_map(|c| c.next_deadline())
+                .filter(|d| *d <= end)
+                .min();
+            let Some(t) = next else { break };
+            self.now = self.now.max(t);
+            let due: Vec<String> = self
+                .clusters
+                .iter()
+                .filter(|(_, c)| c.next_deadline().is_some_and(|d| d <= self.now))
+                .map(|(n, _)| n.clone())
+                .collect();
+            for n in due {
+                self.step_hooked(&n, Input::Tick, hook).unwrap();
+            }
+        }
+        self.now = end;
+        self.settle_hooked(hook);
+    }
+
+    /// Lossy, duplicating, reordering delivery: `steps` times, picks a random queued message and drops
+    /// it (`drop_pct`%), delivers a copy and keeps it queued (`dup_pct`%), or delivers it.
+    pub fn chaos(
+        &mut self,
+        rng: &mut dyn rand_chacha::rand_core::RngCore,
+        steps: usize,
+        drop_pct: u32,
+        dup_pct: u32,
+        hook: Hook<'_>,
+    ) {
+        for _ in 0..steps {
+            if self.queue.is_empty() {
+                return;
+            }
+            let i = rng.next_u32() as usize % self.queue.len();
+            let roll = rng.next_u32() % 100;
+            if roll < drop_pct {
+                self.drop_at(i);
+            } else if roll < drop_pct + dup_pct {
+                self.deliver_at(i, true, hook);
+            } else {
+                self.deliver_at(i, false, hook);
+            }
+        }
+    }
+
+    /// Crash and restart `name` from its snapshot: connections and the log-shipper buffer are lost.
+    pub fn restart(&mut self, name: &str) {
+        let now = self.now;
+        let bytes = self.clusters[name].snapshot();
+        let c = Cluster::restore(&bytes, now, &mut self.rng).expect("restore own snapshot");
+        self.clusters.insert(name.to_string(), c);
+    }
+
+    /// Shipped entries of `kind` on `name`: DR ships everything, performance the replicated class.
+    pub fn shipped(&self, name: &str, kind: Kind) -> BTreeMap<String, String> {
+        self.clusters[name]
+            .storage()
+            .entries()
+            .filter(|(_, e)| kind == Kind::Dr || e.class == DataClass::Replicated)
+            .map(|(k, e)| (k.clone(), e.value.clone()))
+            .collect()
+    }
+}
