@@ -36,9 +36,17 @@ pub fn scenario_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
 
 /// Parses and runs one scenario file.
 pub fn run_file(path: &Path) -> Result<report::Report, scenario::ScenarioError> {
+    run_file_with(path, &Default::default())
+}
+
+/// Parses and runs one scenario file with deliberate core bugs switched on (testing the checkers).
+pub fn run_file_with(
+    path: &Path,
+    bugs: &std::collections::BTreeSet<replication_core::bugs::Bug>,
+) -> Result<report::Report, scenario::ScenarioError> {
     let s = scenario::parse_file(path)?;
     let name = path.display().to_string();
-    Ok(runner::Runner::new(&s).run(Some(&name)))
+    Ok(runner::Runner::with_bugs(&s, bugs.clone()).run(Some(&name)))
 }
 
 /// Lowercase hex of bytes.

@@ -411,10 +411,16 @@ impl<'a> Runner<'a> {
                         self.fail(i, "response body to match".into(), m.to_string());
                     }
                 }
+                let refused_as_expected =
+                    !(200..300).contains(&status) && expect.status.accepts(status);
                 for (name, dotted) in save {
                     match resp.as_ref().and_then(|b| dotted_get(b, dotted)) {
                         Some(v) => {
                             self.vars.insert(name, v.clone());
+                        }
+                        // A refusal the step allowed has nothing to save: later uses see null.
+                        None if refused_as_expected => {
+                            self.vars.insert(name, Value::Null);
                         }
                         None => self.fail(
                             i,

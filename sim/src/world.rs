@@ -107,9 +107,8 @@ impl World {
             cfg.log_shipper_buffer = config.log_shipper_buffer;
             cfg.unseal_shares = c.shares;
             cfg.unseal_threshold = c.threshold;
-            #[cfg(feature = "inject-bugs")]
-            {
-                cfg.bugs = config.bugs.clone();
+            if !config.bugs.is_empty() {
+                cfg.inject(&config.bugs);
             }
             addr_book.insert(cfg.api_addr.clone(), c.name.clone());
             addr_book.insert(cfg.cluster_addr.clone(), c.name.clone());

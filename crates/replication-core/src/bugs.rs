@@ -5,6 +5,9 @@
 
 use serde::{Deserialize, Serialize};
 
+/// Whether this build of the core can exhibit bugs (the `inject-bugs` feature).
+pub const COMPILED_IN: bool = cfg!(feature = "inject-bugs");
+
 /// A named, deliberately wrong behaviour.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

@@ -71,6 +71,8 @@ pub enum Message {
         kind: Kind,
         /// The token nonce this answers (a stale answer is ignored).
         nonce: String,
+        /// The activation attempt this answers (an answer to an earlier attempt is ignored).
+        attempt: String,
         /// Credentials for every later message.
         credentials: Credentials,
         /// The primary's unseal key shares (they replace the secondary's).
@@ -86,6 +88,8 @@ pub enum Message {
         kind: Kind,
         /// The token nonce this answers.
         nonce: String,
+        /// The activation attempt this answers.
+        attempt: String,
         /// Why.
         reason: ActivationRefusal,
     },

@@ -129,6 +129,25 @@ fn call(cluster: &str, method: &str, path: &str, body: Value) -> Value {
     })
 }
 
+/// `body` with `key` set to `value` (when given); `body` must be an object.
+fn with_entry(body: Value, key: &str, value: Option<String>) -> Value {
+    match value {
+        Some(v) => with_value(body, key, Value::String(v)),
+        None => body,
+    }
+}
+
+/// `obj` with `key` set to `value`.
+fn with_value(obj: Value, key: &str, value: Value) -> Value {
+    match obj {
+        Value::Object(mut m) => {
+            m.insert(key.to_string(), value);
+            Value::Object(m)
+        }
+        other => other,
+    }
+}
+
 fn kind_path(kind: Kind) -> &'static str {
     match kind {
         Kind::Dr => "sys/replication/dr",
@@ -307,13 +326,15 @@ impl GenState {
                     .filter(|t| t.kind == kind && t.issuer != c)
                     .cloned()
                     .collect();
+                // Joining a set is the common path: weight it over enabling yet another primary.
                 for t in usable.iter().rev().take(2) {
-                    out.push(call(
+                    let enable = call(
                         c,
                         "POST",
                         &format!("{base}/secondary/enable"),
                         json!({"token": format!("${{{}}}", t.var)}),
-                    ));
+                    );
+                    out.extend([enable.clone(), enable.clone(), enable]);
                 }
             }
             Mode::Primary => {
@@ -325,15 +346,19 @@ impl GenState {
                     issuer: c.to_string(),
                     id: id.clone(),
                 });
-                let mut v = call(
-                    c,
-                    "POST",
-                    &format!("{base}/primary/secondary-token"),
-                    json!({"id": id}),
+                let mut save = serde_json::Map::new();
+                save.insert(var.clone(), Value::String("wrap_info.token".into()));
+                let v = with_value(
+                    call(
+                        c,
+                        "POST",
+                        &format!("{base}/primary/secondary-token"),
+                        json!({"id": id}),
+                    ),
+                    "save",
+                    Value::Object(save),
                 );
-                v["save"] = json!({ var: "wrap_info.token" });
-                out.push(v.clone());
-                out.push(v);
+                out.extend([v.clone(), v.clone(), v]);
                 if let Role::Primary(p) = cluster.role(kind) {
                     if let Some(id) = p.secondaries.keys().next() {
                         if flag {
@@ -361,13 +386,13 @@ impl GenState {
                         }
                     }
                 }
-                out.push(call(
-                    c,
-                    "POST",
-                    &format!("{base}/primary/demote"),
-                    json!({}),
-                ));
                 if flag {
+                    out.push(call(
+                        c,
+                        "POST",
+                        &format!("{base}/primary/demote"),
+                        json!({}),
+                    ));
                     out.push(call(
                         c,
                         "POST",
@@ -385,18 +410,26 @@ impl GenState {
                     out.push(json!({"dr_operation_token": c, "save": var}));
                     return out;
                 }
-                let auth = |mut body: Value| {
-                    if let (Kind::Dr, Some(v)) = (kind, &op) {
-                        body["dr_operation_token"] = json!(format!("${{{v}}}"));
-                    }
-                    body
+                let token = match kind {
+                    Kind::Dr => op.clone(),
+                    Kind::Performance => None,
                 };
-                out.push(call(
-                    c,
-                    "POST",
-                    &format!("{base}/secondary/promote"),
-                    auth(json!({"force": flag})),
-                ));
+                let auth = |body: Value| {
+                    with_entry(
+                        body,
+                        "dr_operation_token",
+                        token.as_deref().map(|v| format!("${{{v}}}")),
+                    )
+                };
+                // Promotion is occasional (a flag, or one time in eight).
+                if flag || self.counter % 8 == 0 {
+                    out.push(call(
+                        c,
+                        "POST",
+                        &format!("{base}/secondary/promote"),
+                        auth(json!({"force": flag})),
+                    ));
+                }
                 let same_kind: Vec<SavedToken> = self
                     .tokens
                     .iter()

@@ -9,7 +9,7 @@ use crate::merkle::{differing_buckets, BUCKETS};
 use crate::message::{Credentials, LinkRefusal, Message, PerformanceMirror};
 use crate::request::Event;
 use crate::storage::{DataClass, PathsFilter};
-use crate::time::Timestamp;
+use crate::time::{Duration, Timestamp};
 use crate::token;
 use crate::wal::{Cursor, WalOp};
 use rand_core::RngCore;
@@ -39,6 +39,7 @@ impl Cluster {
             Message::ActivationAccepted {
                 kind,
                 nonce,
+                attempt,
                 credentials,
                 unseal,
                 known_primary_cluster_addrs,
@@ -47,7 +48,7 @@ impl Cluster {
                 now,
                 rng,
                 kind,
-                nonce,
+                (nonce, attempt),
                 credentials,
                 unseal,
                 known_primary_cluster_addrs,
@@ -56,8 +57,9 @@ impl Cluster {
             Message::ActivationRefused {
                 kind,
                 nonce,
+                attempt,
                 reason,
-            } => self.on_refused(kind, &nonce, reason),
+            } => self.on_refused(kind, &nonce, &attempt, reason),
             Message::Heartbeat {
                 kind,
                 credentials,
@@ -278,6 +280,7 @@ impl Cluster {
             Err(reason) => Message::ActivationRefused {
                 kind,
                 nonce,
+                attempt: attempt.to_string(),
                 reason,
             },
             Ok(id) => {
@@ -314,6 +317,7 @@ impl Cluster {
                 Message::ActivationAccepted {
                     kind,
                     nonce,
+                    attempt: attempt.to_string(),
                     credentials,
                     unseal: self.p.unseal.clone(),
                     known_primary_cluster_addrs: self.failover_addrs(kind),
@@ -377,7 +381,7 @@ impl Cluster {
         now: Timestamp,
         rng: &mut dyn RngCore,
         kind: Kind,
-        nonce: String,
+        (nonce, attempt): (String, String),
         credentials: Credentials,
         unseal: crate::unseal::UnsealKeys,
         addrs: Vec<String>,
@@ -391,7 +395,7 @@ impl Cluster {
             },
             _ => return,
         };
-        if pending.claims.nonce != nonce {
+        if pending.claims.nonce != nonce || pending.attempt != attempt {
             return;
         }
         let mut role = SecondaryRole {
@@ -435,12 +439,11 @@ impl Cluster {
         self.request_stream(rng, kind);
     }
 
-    fn on_refused(&mut self, kind: Kind, nonce: &str, reason: ActivationRefusal) {
+    fn on_refused(&mut self, kind: Kind, nonce: &str, attempt: &str, reason: ActivationRefusal) {
+        let answers = |p: &super::Pending| p.claims.nonce == nonce && p.attempt == attempt;
         let update = match self.role(kind) {
-            Role::Bootstrapping(p) if p.claims.nonce == nonce => false,
-            Role::Secondary(s) if s.pending.as_ref().is_some_and(|p| p.claims.nonce == nonce) => {
-                true
-            }
+            Role::Bootstrapping(p) if answers(p) => false,
+            Role::Secondary(s) if s.pending.as_ref().is_some_and(answers) => true,
             _ => return,
         };
         self.fail_activation(kind, update, reason);
@@ -483,6 +486,11 @@ impl Cluster {
         let current = s.known_primary_cluster_addrs.first().cloned();
         s.known_primary_cluster_addrs = addrs;
         s.primary_api_addr = api_addr;
+        // A filter change whose Resync was lost: diff again so the new filter applies.
+        let filter_changed = s.filter != filter;
+        if filter_changed {
+            s.cursor = None;
+        }
         s.filter = filter;
         s.dynamic_filter = dynamic;
         let behind = s.cursor.is_none_or(|c| c != head);
@@ -499,7 +507,7 @@ impl Cluster {
         let state = link.state;
         self.p.last_error.remove(&kind);
         let stalled = state == SecondaryState::StreamWals && behind;
-        if !was_connected || state == SecondaryState::Connecting || stalled {
+        if !was_connected || state == SecondaryState::Connecting || stalled || filter_changed {
             self.request_stream(rng, kind);
         }
     }
@@ -801,10 +809,15 @@ impl Cluster {
         for b in &differing {
             buckets.insert(*b as u16, self.p.storage.bucket_entries(kind, None, *b));
         }
+        let give_up = now.plus(Duration::from_millis(
+            self.p.config.heartbeat_interval.as_millis() * MISSED_HEARTBEATS,
+        ));
         if let Some(link) = self.v.links.get_mut(&kind) {
             link.state = SecondaryState::MerkleDiff;
             link.connected = true;
             link.last_heartbeat = Some(now);
+            // If the primary's answer is lost, start over (new session) after this long.
+            link.retry_at = Some(give_up);
         }
         self.send(
             from,

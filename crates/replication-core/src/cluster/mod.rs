@@ -44,6 +44,21 @@ pub struct ClusterConfig {
 }
 
 impl ClusterConfig {
+    /// Makes this cluster exhibit `bugs`. Returns false (and does nothing) when the crate was built
+    /// without the `inject-bugs` feature.
+    #[allow(unused_variables)]
+    pub fn inject(&mut self, bugs: &std::collections::BTreeSet<crate::bugs::Bug>) -> bool {
+        #[cfg(feature = "inject-bugs")]
+        {
+            self.bugs = bugs.clone();
+            true
+        }
+        #[cfg(not(feature = "inject-bugs"))]
+        {
+            false
+        }
+    }
+
     /// Defaults for a cluster called `name`, with addresses `https://<name>:8200` and `:8201`.
     pub fn new(name: &str) -> ClusterConfig {
         let host = name.to_lowercase();
@@ -336,9 +351,6 @@ impl Cluster {
     /// On `Err` nothing changed: the cluster is exactly as before. On `Ok` the reply says what happened;
     /// call [`Cluster::ready`] to collect messages to send and events.
     pub fn step(&mut self, now: Timestamp, rng: &mut dyn RngCore, input: Input) -> Result<Reply> {
-        if self.v.started == Timestamp::default() {
-            self.v.started = now;
-        }
         let reply = match input {
             Input::Request(r) => self.request(now, rng, r)?,
             Input::Client(op) => self.client(now, rng, op)?,
@@ -357,6 +369,9 @@ impl Cluster {
                 Reply::Ok
             }
         };
+        if self.v.started == Timestamp::default() {
+            self.v.started = now;
+        }
         self.after_step(now);
         Ok(reply)
     }

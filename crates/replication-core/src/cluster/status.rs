@@ -132,7 +132,13 @@ impl Cluster {
             (Mode::Primary, Role::Primary(p)) => {
                 common(&mut st);
                 st.cluster_id = Some(p.cluster_id.to_string());
-                st.known_secondaries = Some(p.secondaries.keys().cloned().collect());
+                st.known_secondaries = Some(
+                    p.secondaries
+                        .iter()
+                        .filter(|(_, r)| !r.revoked)
+                        .map(|(id, _)| id.clone())
+                        .collect(),
+                );
                 let shipped = Some(self.p.wal.last());
                 match kind {
                     Kind::Dr => st.last_dr_wal = shipped,
