@@ -113,10 +113,6 @@ impl<'a> Runner<'a> {
 
     /// Ends the run: the convergence check, then the report.
     pub fn finish(mut self, file: Option<&str>) -> Report {
-        // Forwarded writes whose reply never came: the client never learned their outcome.
-        for (_, (_, path, _)) in std::mem::take(&mut self.forwards) {
-            self.oracles.losses.unknown(&path);
-        }
         let convergence = self.convergence();
         let finals = self.final_status();
         Report {
@@ -312,6 +308,7 @@ impl<'a> Runner<'a> {
             } = o
             {
                 if let Some((_, path, value)) = self.forwards.remove(&(cluster.clone(), *request)) {
+                    self.oracles.losses.resolved(&path);
                     if result.is_ok() {
                         self.oracles
                             .losses
@@ -729,6 +726,10 @@ impl<'a> Runner<'a> {
                     None => {
                         if !is_mount {
                             self.oracles.losses.unknown(path);
+                            self.forwards.insert(
+                                (cluster.to_string(), request),
+                                (step, path.to_string(), value.clone()),
+                            );
                         }
                         ClientOutcome::Unknown
                     }

@@ -405,6 +405,9 @@ impl GenState {
             Mode::Secondary => {
                 let op = self.op_tokens.get(c).cloned();
                 if kind == Kind::Dr && op.is_none() {
+                    if !world.is_up(c) {
+                        return vec![];
+                    }
                     let var = self.fresh("op");
                     self.op_tokens.insert(c.to_string(), var.clone());
                     out.push(json!({"dr_operation_token": c, "save": var}));

@@ -3,7 +3,9 @@
 //! path superseded it), the cause: `wiped-by-enable`, `unreplicated-at-promotion`, `diverged-primary`
 //! or `filtered`. A loss with none of these is a violation. Writes whose outcome the client never
 //! learned are `unknown`: never counted as lost or kept, and they make earlier writes to the same path
-//! unknown too (the unacknowledged operation may have replaced them).
+//! unknown too (the unacknowledged operation may have replaced them). While such an operation is
+//! unresolved (it may still be in flight and land later), a write to its path that vanishes is
+//! unknown as well, not lost; a late reply resolves it and counts as an acknowledgement then.
 
 use super::{StepView, Violation};
 use crate::world::Observation;
@@ -74,6 +76,8 @@ pub struct LossLedger {
     live: BTreeSet<usize>,
     losses: Vec<Loss>,
     pending_split: bool,
+    /// Client operations per path whose outcome is not known yet.
+    unresolved: BTreeMap<String, usize>,
 }
 
 impl LossLedger {
@@ -94,9 +98,20 @@ impl LossLedger {
         }
     }
 
-    /// Records a write or delete whose outcome the client never learned.
+    /// Records a write or delete whose outcome the client has not learned (yet).
     pub fn unknown(&mut self, path: &str) {
         self.supersede(path, Fate::Unknown);
+        *self.unresolved.entry(path.to_string()).or_default() += 1;
+    }
+
+    /// The outcome of an earlier [`LossLedger::unknown`] operation arrived after all.
+    pub fn resolved(&mut self, path: &str) {
+        if let Some(n) = self.unresolved.get_mut(path) {
+            *n -= 1;
+            if *n == 0 {
+                self.unresolved.remove(path);
+            }
+        }
     }
 
     fn supersede(&mut self, path: &str, fate: Fate) {
@@ -157,6 +172,12 @@ impl LossLedger {
                 .collect();
             if !holders.is_empty() {
                 self.writes[i].holders = holders;
+                continue;
+            }
+            if self.unresolved.contains_key(&w.path) {
+                // An operation on this path may have landed late: the write's fate is unknown.
+                self.writes[i].fate = Fate::Unknown;
+                self.live.remove(&i);
                 continue;
             }
             let prev: Vec<&str> = w.holders.iter().map(String::as_str).collect();

@@ -14,7 +14,7 @@ impl Cluster {
     pub(super) fn client(
         &mut self,
         _now: Timestamp,
-        _rng: &mut dyn RngCore,
+        rng: &mut dyn RngCore,
         op: ClientOp,
     ) -> Result<Reply> {
         self.refuse_if_dr_secondary("serves no client requests")?;
@@ -28,7 +28,7 @@ impl Cluster {
         }
         self.validate_client_op(&op)?;
         if self.mode(Kind::Performance) == Mode::Secondary && !self.is_local_op(&op) {
-            return self.forward(op);
+            return self.forward(rng, op);
         }
         Ok(Reply::Applied {
             wal: self.client_local(op)?,
@@ -87,7 +87,7 @@ impl Cluster {
         }
     }
 
-    fn forward(&mut self, op: ClientOp) -> Result<Reply> {
+    fn forward(&mut self, rng: &mut dyn RngCore, op: ClientOp) -> Result<Reply> {
         let Some((target, credentials)) = self.forward_target() else {
             let no_primary = match &self.p.performance {
                 Role::Secondary(s) => s.known_primary_cluster_addrs.is_empty(),
@@ -99,8 +99,8 @@ impl Cluster {
                 "cannot write to readonly storage: this performance secondary cannot reach its primary to forward the write; try again once it is connected".into()
             }));
         };
-        self.v.next_request += 1;
-        let request = self.v.next_request;
+        // Random, not a counter: ids must not repeat after a restart, when old replies may still come.
+        let request = rng.next_u64();
         self.v.forwards.insert(request);
         self.send(
             &target,

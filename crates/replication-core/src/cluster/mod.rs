@@ -262,7 +262,6 @@ pub struct Volatile {
     links: BTreeMap<Kind, Link>,
     peers: BTreeMap<Kind, BTreeMap<String, Peer>>,
     forwards: BTreeSet<u64>,
-    next_request: u64,
     mirrored: Option<Role>,
     outbox: Vec<Transmit>,
     events: Vec<Event>,

@@ -1,0 +1,132 @@
+//! Every shipped runbook passes, its report is pinned by a reviewed snapshot, runs are byte-for-byte
+//! reproducible, and the CLI's exit codes and messages follow the scenario contract.
+
+use replication_sim::{run_file, scenario_files};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn shipped() -> Vec<PathBuf> {
+    scenario_files(&[root().join("fixtures/scenarios")]).expect("fixtures/scenarios is readable")
+}
+
+fn rel(p: &Path) -> String {
+    p.strip_prefix(root())
+        .unwrap_or(p)
+        .to_string_lossy()
+        .replace('\\', "/")
+}
+
+#[test]
+fn at_least_fifteen_runbooks_are_shipped() {
+    assert!(shipped().len() >= 15, "only {} runbooks", shipped().len());
+}
+
+#[test]
+fn every_shipped_scenario_passes_and_its_report_is_pinned() {
+    let mut failed = vec![];
+    for file in shipped() {
+        let scenario = replication_sim::scenario::parse_file(&file).expect("shipped file parses");
+        let report = replication_sim::runner::Runner::new(&scenario).run(Some(&rel(&file)));
+        let text = report.render_text();
+        if !report.passed() {
+            failed.push(text.clone());
+        }
+        let name = file.file_stem().unwrap().to_string_lossy().to_string();
+        insta::assert_snapshot!(name, text);
+    }
+    assert!(
+        failed.is_empty(),
+        "failing scenarios:\n{}",
+        failed.join("\n")
+    );
+}
+
+#[test]
+fn the_same_scenario_twice_gives_byte_identical_reports() {
+    for file in shipped() {
+        let a = run_file(&file).unwrap();
+        let b = run_file(&file).unwrap();
+        assert_eq!(a.render_text(), b.render_text(), "{}", file.display());
+        assert_eq!(a.to_json().to_string(), b.to_json().to_string());
+        assert_eq!(a.dot, b.dot);
+    }
+}
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_replication-sim"))
+}
+
+fn write_temp(name: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("replication-sim-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+#[test]
+fn a_wrong_expectation_exits_1_naming_the_step_the_expectation_and_what_happened() {
+    let p = write_temp(
+        "wrong.json",
+        r#"{"name": "wrong", "clusters": {"A": {}}, "steps": [
+            {"call": "A", "method": "POST", "path": "sys/replication/dr/primary/enable"},
+            {"expect_status": "A", "kind": "dr", "matches": {"mode": "secondary"}}
+        ]}"#,
+    );
+    let out = bin().args(["run"]).arg(&p).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("step 2: expected status to contain {\"mode\":\"secondary\"}"),
+        "{text}"
+    );
+    assert!(
+        text.contains("got at mode: expected \"secondary\", got \"primary\""),
+        "{text}"
+    );
+    assert!(text.contains("result: FAIL"));
+}
+
+#[test]
+fn an_unusable_file_exits_2_naming_file_step_and_key() {
+    let p = write_temp(
+        "unusable.json",
+        r#"{"clusters": {"A": {}}, "steps": [
+            {"advance": "1s"},
+            {"write": "A", "path": "secret/x", "value": "v", "expct": "ok"}
+        ]}"#,
+    );
+    let out = bin().args(["run"]).arg(&p).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("unusable.json"), "{err}");
+    assert!(err.contains("step 2"), "{err}");
+    assert!(err.contains("expct"), "{err}");
+}
+
+#[test]
+fn json_report_and_dot_topology() {
+    let file = root().join("fixtures/scenarios/dr-planned-failover.json");
+    let dot = std::env::temp_dir().join(format!("topology-{}.dot", std::process::id()));
+    let out = bin()
+        .args(["run", "--json", "--dot"])
+        .arg(&dot)
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("--json prints JSON");
+    assert_eq!(v[0]["name"], "dr-planned-failover");
+    assert_eq!(v[0]["passed"], true);
+    assert_eq!(v[0]["by_cause"]["wiped-by-enable"], 0);
+    let dot = std::fs::read_to_string(&dot).unwrap();
+    assert!(dot.starts_with("digraph replication {"), "{dot}");
+    assert!(
+        dot.contains("\"A\" -> \"B\" [label=\"DR stream-wals\""),
+        "{dot}"
+    );
+}
