@@ -31,7 +31,7 @@ impl DrAuth {
             .insert(token.to_string());
     }
 
-    fn operation<'a>(call: &'a CallRecord) -> Option<&'a str> {
+    fn operation(call: &CallRecord) -> Option<&'static str> {
         let p = call.path.trim_start_matches('/');
         let p = p.strip_prefix("v1/").unwrap_or(p);
         let rest = p.strip_prefix("sys/replication/dr/secondary/")?;

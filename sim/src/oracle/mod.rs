@@ -298,12 +298,13 @@ impl Oracles {
     }
 }
 
-/// Each cluster's mode per kind.
+/// Each cluster's mode per kind, as its status reports it (a DR secondary's mirrored performance role
+/// is dormant and reports `disabled` until a promotion makes it live).
 pub fn modes(world: &World) -> BTreeMap<(String, Kind), Mode> {
     let mut m = BTreeMap::new();
     for (name, n) in &world.nodes {
         for k in Kind::ALL {
-            m.insert((name.clone(), k), n.cluster.role(k).mode());
+            m.insert((name.clone(), k), n.cluster.mode(k));
         }
     }
     m

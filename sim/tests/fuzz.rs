@@ -1,0 +1,108 @@
+//! The fuzzer in a CI-sized budget: a clean campaign passes, runs are reproducible, and every
+//! deliberately injected core bug is found from seed 1, shrunk, and written as a reproducer that fails
+//! with the bug and passes without it (proving the checkers can fail).
+
+use replication_core::bugs::Bug;
+use replication_sim::fuzz::{fingerprint, run_generated, run_steps, shrink, RunParams};
+use replication_sim::runner::Runner;
+use replication_sim::scenario::parse_value;
+use std::collections::BTreeSet;
+
+const SEED: u64 = 1;
+const STEPS: usize = 300;
+
+#[test]
+fn a_lite_campaign_without_bugs_finds_nothing() {
+    for run in 1..=12 {
+        let params = RunParams::derive(SEED, run, None);
+        let o = run_generated(&params, 150, &BTreeSet::new());
+        assert!(
+            o.failure().is_none(),
+            "{}: {}\n{}",
+            params.line(),
+            o.failure_text(),
+            o.report.render_text()
+        );
+    }
+}
+
+#[test]
+fn the_same_seed_gives_the_same_event_log() {
+    for run in [1, 2, 3] {
+        let params = RunParams::derive(SEED, run, Some(4));
+        let a = run_generated(&params, 120, &BTreeSet::new());
+        let b = run_generated(&params, 120, &BTreeSet::new());
+        assert_eq!(fingerprint(&a), fingerprint(&b), "{}", params.line());
+        assert_eq!(a.steps, b.steps);
+    }
+    assert_ne!(
+        RunParams::derive(SEED, 1, None),
+        RunParams::derive(SEED, 2, None),
+        "runs draw different parameters"
+    );
+}
+
+/// Finds `bug` within `max_runs` runs from seed 1, shrinks it, and checks the reproducer.
+fn found_shrunk_and_replayed(bug: Bug, max_runs: u64) {
+    let bugs = BTreeSet::from([bug]);
+    for run in 1..=max_runs {
+        let params = RunParams::derive(SEED, run, None);
+        let o = run_generated(&params, STEPS, &bugs);
+        let Some(rule) = o.failure() else { continue };
+        let shrunk = shrink(&params, o.steps[..o.chaos].to_vec(), &rule, &bugs, 150);
+        assert!(shrunk.len() <= o.chaos, "shrinking never grows");
+        let min = run_steps(&params, &shrunk, &bugs).expect("shrunk steps replay");
+        assert_eq!(min.failure().as_deref(), Some(rule.as_str()));
+        // The reproducer is an ordinary scenario file: it fails with the bug and passes without it.
+        let file = min.scenario(&params, "reproducer");
+        let scenario = parse_value(&file, Some("reproducer.json")).expect("reproducer parses");
+        let with_bug = Runner::with_bugs(&scenario, bugs.clone()).run(None);
+        assert!(
+            !with_bug.passed(),
+            "{bug:?}: reproducer passes with the bug"
+        );
+        let without = Runner::new(&scenario).run(None);
+        assert!(
+            without.passed(),
+            "{bug:?}: reproducer fails without the bug:\n{}",
+            without.render_text()
+        );
+        return;
+    }
+    panic!("{bug:?} was not found in {max_runs} runs of {STEPS} steps from seed {SEED}");
+}
+
+#[test]
+fn finds_update_primary_wipes() {
+    found_shrunk_and_replayed(Bug::UpdatePrimaryWipes, 30);
+}
+
+#[test]
+fn finds_token_reusable() {
+    found_shrunk_and_replayed(Bug::TokenReusable, 30);
+}
+
+#[test]
+fn finds_revoke_ignored() {
+    found_shrunk_and_replayed(Bug::RevokeIgnored, 30);
+}
+
+#[test]
+fn finds_reenable_keeps_cluster_id() {
+    found_shrunk_and_replayed(Bug::ReenableKeepsClusterId, 30);
+}
+
+#[test]
+fn finds_enable_skips_wipe() {
+    found_shrunk_and_replayed(Bug::EnableSkipsWipe, 30);
+}
+
+#[test]
+fn finds_filter_ignored() {
+    found_shrunk_and_replayed(Bug::FilterIgnored, 30);
+}
+
+#[test]
+fn finds_promote_ignores_dr_auth() {
+    found_shrunk_and_replayed(Bug::PromoteIgnoresDrAuth, 30);
+}
