@@ -309,7 +309,7 @@ fn fuzz_campaign(a: FuzzArgs) -> ExitCode {
     if a.stats {
         let secs = started.elapsed().as_secs_f64().max(1e-9);
         eprintln!(
-            "stats: {events} simulated events in {secs:.2}s = {:.0} events/s (steps + delivered messages, all oracles on)",
+            "stats: {events} simulated events in {secs:.2}s = {:.0} events/s (cluster inputs: requests, client operations, messages, ticks; all oracles on)",
             events as f64 / secs
         );
     }

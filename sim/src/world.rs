@@ -78,6 +78,7 @@ pub struct World {
     observations: Vec<Observation>,
     /// Error of the last settle, if the network did not go quiet.
     pub livelock: bool,
+    inputs: u64,
 }
 
 /// Per-cluster setup.
@@ -130,6 +131,7 @@ impl World {
             addr_book,
             observations: vec![],
             livelock: false,
+            inputs: 0,
         }
     }
 
@@ -160,6 +162,7 @@ impl World {
         if !node.up {
             return None;
         }
+        self.inputs += 1;
         let result = node.cluster.step(now, &mut self.rng, input);
         self.collect(name);
         Some(result)
@@ -176,6 +179,7 @@ impl World {
         if !node.up {
             return None;
         }
+        self.inputs += 1;
         let out = f(&mut node.cluster, now, &mut self.rng);
         self.collect(name);
         Some(out)
@@ -322,15 +326,21 @@ impl World {
     }
 
     /// Clusters currently primary of `kind`, by replication set, counting only running ones.
-    pub fn live_primaries(&self, kind: Kind) -> BTreeMap<String, Vec<String>> {
-        let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    pub fn live_primaries(&self, kind: Kind) -> BTreeMap<replication_core::ClusterId, Vec<&str>> {
+        let mut out: BTreeMap<replication_core::ClusterId, Vec<&str>> = BTreeMap::new();
         for (name, n) in &self.nodes {
             if n.up && n.cluster.mode(kind) == replication_core::Mode::Primary {
                 if let Some(id) = n.cluster.role(kind).cluster_id() {
-                    out.entry(id.to_string()).or_default().push(name.clone());
+                    out.entry(id).or_default().push(name);
                 }
             }
         }
         out
+    }
+
+    /// Inputs processed by clusters so far (requests, client operations, messages, ticks): the
+    /// simulator's event count.
+    pub fn inputs(&self) -> u64 {
+        self.inputs
     }
 }

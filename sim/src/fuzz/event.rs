@@ -164,7 +164,7 @@ impl GenState {
     /// The concrete step for `event` in `world`, or `None` when it does not apply (e.g. restart of a
     /// running cluster).
     pub fn materialize(&mut self, event: &FuzzEvent, world: &World) -> Option<Value> {
-        let names = world.names();
+        let names: Vec<&String> = world.nodes.keys().collect();
         let pick = |i: u8| names[i as usize % names.len()].clone();
         let key = |m: u8, k: u8| format!("{}k{}", MOUNTS[m as usize % MOUNTS.len()].0, k % KEYS);
         match event {
@@ -202,7 +202,7 @@ impl GenState {
                     .iter()
                     .enumerate()
                     .filter(|(i, _)| mask & (1 << (i % 8)) != 0)
-                    .map(|(_, n)| n.clone())
+                    .map(|(_, n)| (*n).clone())
                     .collect();
                 if group.is_empty() || group.len() == names.len() {
                     return None;
@@ -215,7 +215,7 @@ impl GenState {
                 world.is_up(&c).then(|| json!({"crash": c}))
             }
             FuzzEvent::Restart { cluster } => {
-                let down: Vec<&String> = names.iter().filter(|n| !world.is_up(n)).collect();
+                let down: Vec<&&String> = names.iter().filter(|n| !world.is_up(n)).collect();
                 let c = down.get(*cluster as usize % down.len().max(1))?;
                 Some(json!({"restart": c}))
             }

@@ -155,7 +155,8 @@ pub struct Outcome {
     pub chaos: usize,
     /// The report.
     pub report: Report,
-    /// Simulated events: steps, delivered messages.
+    /// Simulated events: inputs the clusters processed (requests, client operations, messages,
+    /// ticks), the convergence check's copy of the world excluded.
     pub events: u64,
 }
 
@@ -235,10 +236,10 @@ fn finish(
             }
         }
     }
-    let delivered = runner.world.net.stats.delivered;
+    let inputs = runner.world.inputs();
     let report = runner.finish(None);
     Outcome {
-        events: done.len() as u64 + delivered,
+        events: inputs,
         steps: done,
         chaos,
         report,

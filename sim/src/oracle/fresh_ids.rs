@@ -3,13 +3,13 @@
 //! the set's id, and a DR secondary mirrors its primary's performance set: neither is checked here.)
 
 use super::{StepView, Violation};
-use replication_core::Kind;
+use replication_core::{ClusterId, Kind};
 use std::collections::BTreeSet;
 
 /// Remembers every replication-set id seen.
 #[derive(Clone, Debug, Default)]
 pub struct FreshIds {
-    seen: BTreeSet<String>,
+    seen: BTreeSet<ClusterId>,
 }
 
 /// The kind a successful `primary/enable` path enables, if the path is one.
@@ -43,7 +43,6 @@ impl FreshIds {
                 .world
                 .cluster(&call.cluster)
                 .and_then(|c| c.role(kind).cluster_id())
-                .map(|c| c.to_string())
             else {
                 continue;
             };
@@ -52,14 +51,14 @@ impl FreshIds {
                     step: view.step,
                     cluster: call.cluster.clone(),
                     kind,
-                    cluster_id: id,
+                    cluster_id: id.to_string(),
                 });
             }
         }
         for node in view.world.nodes.values() {
             for kind in Kind::ALL {
                 if let Some(id) = node.cluster.role(kind).cluster_id() {
-                    self.seen.insert(id.to_string());
+                    self.seen.insert(id);
                 }
             }
         }

@@ -48,8 +48,9 @@ pub struct WriteRecord {
     pub value: String,
     /// Whether two primaries of a set were live when it was acknowledged.
     pub during_split: bool,
-    /// Clusters holding it after the last check.
-    pub holders: BTreeSet<String>,
+    /// Clusters holding it after the last check, as a bit mask over the world's clusters in name
+    /// order.
+    pub holders: u64,
     /// Its fate.
     pub fate: Fate,
 }
@@ -78,6 +79,9 @@ pub struct LossLedger {
     pending_split: bool,
     /// Client operations per path whose outcome is not known yet.
     unresolved: BTreeMap<String, usize>,
+    /// Each cluster's last WAL index at the last check: storage changes only when one moves (or a
+    /// wipe is reported), so unchanged steps need no scan.
+    seen_wals: Vec<u64>,
 }
 
 impl LossLedger {
@@ -91,7 +95,7 @@ impl LossLedger {
                 path: path.to_string(),
                 value: value.to_string(),
                 during_split: self.pending_split,
-                holders: BTreeSet::new(),
+                holders: 0,
                 fate: Fate::Held,
             });
             self.live.insert(self.writes.len() - 1);
@@ -155,22 +159,32 @@ impl LossLedger {
                 }
             }
         }
+        let wals: Vec<u64> = view
+            .world
+            .nodes
+            .values()
+            .map(|n| n.cluster.last_wal())
+            .collect();
+        if wals == self.seen_wals && wiped.is_empty() {
+            return;
+        }
+        self.seen_wals = wals;
         let ids: Vec<usize> = self.live.iter().copied().collect();
         for i in ids {
             let w = &self.writes[i];
-            let holders: BTreeSet<String> = view
+            let holders = view
                 .world
                 .nodes
-                .iter()
+                .values()
+                .enumerate()
                 .filter(|(_, n)| {
                     n.cluster
                         .storage()
                         .get(&w.path)
                         .is_some_and(|e| e.value == w.value)
                 })
-                .map(|(k, _)| k.clone())
-                .collect();
-            if !holders.is_empty() {
+                .fold(0u64, |m, (i, _)| m | (1 << (i % 64)));
+            if holders != 0 {
                 self.writes[i].holders = holders;
                 continue;
             }
@@ -180,7 +194,14 @@ impl LossLedger {
                 self.live.remove(&i);
                 continue;
             }
-            let prev: Vec<&str> = w.holders.iter().map(String::as_str).collect();
+            let prev: Vec<&str> = view
+                .world
+                .nodes
+                .keys()
+                .enumerate()
+                .filter(|(i, _)| w.holders & (1 << (i % 64)) != 0)
+                .map(|(_, k)| k.as_str())
+                .collect();
             let by = |m: &BTreeMap<&str, BTreeSet<&str>>| {
                 prev.iter()
                     .any(|c| m.get(c).is_some_and(|keys| keys.contains(w.path.as_str())))

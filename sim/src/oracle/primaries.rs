@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 #[derive(Clone, Debug, Default)]
 pub struct Primaries {
     hazards: Vec<Hazard>,
-    active: BTreeSet<(Kind, String)>,
+    active: BTreeSet<(Kind, replication_core::ClusterId)>,
 }
 
 impl Primaries {
@@ -22,14 +22,14 @@ impl Primaries {
                 if clusters.len() < 2 {
                     continue;
                 }
-                let key = (kind, set.clone());
+                let key = (kind, set);
                 if !self.active.contains(&key) {
                     self.hazards.push(Hazard {
                         kind: "multiple-primaries".into(),
                         step: view.step,
                         replication: kind,
-                        cluster_id: set,
-                        clusters,
+                        cluster_id: set.to_string(),
+                        clusters: clusters.iter().map(|c| c.to_string()).collect(),
                     });
                 }
                 now_active.insert(key);

@@ -3,13 +3,13 @@
 
 use super::{StepView, Violation};
 use crate::world::Observation;
-use replication_core::{Event, Kind, Mode};
+use replication_core::{ClusterId, Event, Kind, Mode};
 use std::collections::BTreeMap;
 
 /// Tracks which set's data each cluster holds, per kind.
 #[derive(Clone, Debug, Default)]
 pub struct SetMixing {
-    held: BTreeMap<(String, Kind), String>,
+    held: BTreeMap<(String, Kind), ClusterId>,
 }
 
 impl SetMixing {
@@ -27,27 +27,31 @@ impl SetMixing {
         for (name, node) in &view.world.nodes {
             for kind in Kind::ALL {
                 let c = &node.cluster;
-                let Some(set) = c.role(kind).cluster_id().map(|s| s.to_string()) else {
+                let Some(set) = c.role(kind).cluster_id() else {
                     continue;
                 };
                 if c.mode(kind) == Mode::Disabled {
                     continue;
                 }
                 let key = (name.clone(), kind);
-                if c.mode(kind) == Mode::Secondary {
-                    if let Some(held) = self.held.get(&key) {
-                        if *held != set {
+                match self.held.get_mut(&key) {
+                    Some(held) if *held == set => {}
+                    Some(held) => {
+                        if c.mode(kind) == Mode::Secondary {
                             out.push(Violation::SetMixing {
                                 step: view.step,
                                 cluster: name.clone(),
                                 kind,
-                                held: held.clone(),
-                                joined: set.clone(),
+                                held: held.to_string(),
+                                joined: set.to_string(),
                             });
                         }
+                        *held = set;
+                    }
+                    None => {
+                        self.held.insert(key, set);
                     }
                 }
-                self.held.insert(key, set);
             }
         }
     }

@@ -429,6 +429,12 @@ impl Cluster {
         &self.p.storage
     }
 
+    /// Index of the last entry in this cluster's write-ahead log: it moves on every change to storage
+    /// except a wipe (which emits [`Event::Wiped`]).
+    pub fn last_wal(&self) -> u64 {
+        self.p.wal.last()
+    }
+
     /// Its current unseal key shares (replaced by the primary's on activation).
     pub fn unseal_keys(&self) -> &UnsealKeys {
         &self.p.unseal
