@@ -155,8 +155,24 @@ fn bench_diff(c: &mut Criterion) {
             }),
         );
     }
+    // Push B's position out of A's 1024-entry buffer without changing more keys: rewrite 50 keys
+    // back and forth, ending on their original value.
     for i in 0..2_000 {
-        base.write("A", format!("secret/k{}", 100 + (i % 50)));
+        let key = format!("secret/k{}", 100 + (i % 50));
+        let value = if i >= 1_950 {
+            "v"
+        } else if (i / 50) % 2 == 0 {
+            "x"
+        } else {
+            "v"
+        };
+        base.step(
+            "A",
+            Input::Client(ClientOp::Write {
+                path: key,
+                value: value.into(),
+            }),
+        );
     }
     c.bench_function("merkle_diff_100k_10_conflicts", |bench| {
         bench.iter_batched(
@@ -173,6 +189,13 @@ fn bench_diff(c: &mut Criterion) {
             },
             |mut w| {
                 w.step("B", Input::Tick);
+                assert!(
+                    w.clusters["B"]
+                        .storage()
+                        .get("secret/k0")
+                        .is_some_and(|e| e.value == "new"),
+                    "the diff moved the 10 conflicting keys"
+                );
                 assert_eq!(
                     w.clusters["A"].storage().merkle_root(Kind::Dr),
                     w.clusters["B"].storage().merkle_root(Kind::Dr)

@@ -91,6 +91,29 @@ pub struct Pending {
     pub attempt: String,
 }
 
+impl Pending {
+    /// An activation of `token` (already read into `claims`), sent to `api_addr` when given
+    /// (`primary_api_addr`), else to the address inside the token; a fresh attempt id from `rng`.
+    pub fn new(
+        rng: &mut dyn RngCore,
+        token: &str,
+        claims: TokenClaims,
+        api_addr: Option<String>,
+        update: bool,
+    ) -> Pending {
+        let target = api_addr
+            .filter(|a| !a.trim().is_empty())
+            .unwrap_or_else(|| claims.primary_api_addr.clone());
+        Pending {
+            token: token.trim().to_string(),
+            claims,
+            target,
+            update,
+            attempt: crate::ids::random_hex(rng, 16),
+        }
+    }
+}
+
 /// State of an issued activation token in a primary's registry.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum TokenState {

@@ -368,16 +368,7 @@ impl Cluster {
             ));
         }
         let claims = self.read_token(now, kind, &text)?;
-        let target = api_addr
-            .filter(|a| !a.trim().is_empty())
-            .unwrap_or_else(|| claims.primary_api_addr.clone());
-        let pending = Pending {
-            token: text.trim().to_string(),
-            claims,
-            target,
-            update: false,
-            attempt: random_hex(rng, 16),
-        };
+        let pending = Pending::new(rng, &text, claims, api_addr, false);
         self.send_activation(kind, &pending);
         self.set_role(kind, Role::Bootstrapping(pending));
         let mut link = Link::new(now, rng);
@@ -600,16 +591,7 @@ impl Cluster {
                 if claims.cluster_id != own_set {
                     return Err(Error::Activation(ActivationRefusal::WrongSet));
                 }
-                let target = api_addr
-                    .filter(|a| !a.trim().is_empty())
-                    .unwrap_or_else(|| claims.primary_api_addr.clone());
-                let pending = Pending {
-                    token: text.trim().to_string(),
-                    claims,
-                    target,
-                    update: true,
-                    attempt: random_hex(rng, 16),
-                };
+                let pending = Pending::new(rng, &text, claims, api_addr, true);
                 self.send_activation(kind, &pending);
                 if let Some(s) = self.secondary_mut(kind) {
                     s.pending = Some(pending);
