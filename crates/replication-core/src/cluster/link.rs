@@ -106,7 +106,7 @@ impl Cluster {
                     if let Some(s) = self.secondary_mut(kind) {
                         s.cursor = None;
                     }
-                    self.request_stream(rng, kind);
+                    self.request_stream(now, rng, kind);
                 }
             }
             Message::StreamRequest {
@@ -125,7 +125,7 @@ impl Cluster {
                 after,
                 until,
                 entries,
-            } => self.on_entries(rng, kind, session, after, until, entries),
+            } => self.on_entries(now, rng, kind, session, after, until, entries),
             Message::DiffStart {
                 kind,
                 session,
@@ -436,7 +436,7 @@ impl Cluster {
             update: pending.update,
             result: Ok(()),
         });
-        self.request_stream(rng, kind);
+        self.request_stream(now, rng, kind);
     }
 
     fn on_refused(&mut self, kind: Kind, nonce: &str, attempt: &str, reason: ActivationRefusal) {
@@ -508,7 +508,7 @@ impl Cluster {
         self.p.last_error.remove(&kind);
         let stalled = state == SecondaryState::StreamWals && behind;
         if !was_connected || state == SecondaryState::Connecting || stalled || filter_changed {
-            self.request_stream(rng, kind);
+            self.request_stream(now, rng, kind);
         }
     }
 
@@ -542,7 +542,11 @@ impl Cluster {
     }
 
     /// Secondary: asks the primary for a stream from where it stands (new session).
-    pub(super) fn request_stream(&mut self, rng: &mut dyn RngCore, kind: Kind) {
+    ///
+    /// Every request arms a retry: unless the primary answers (a confirming `Entries` batch), the
+    /// secondary asks again after [`MISSED_HEARTBEATS`] heartbeat intervals, so no lost message can
+    /// strand it.
+    pub(super) fn request_stream(&mut self, now: Timestamp, rng: &mut dyn RngCore, kind: Kind) {
         let Some(s) = self.secondary(kind) else {
             return;
         };
@@ -554,10 +558,13 @@ impl Cluster {
             return;
         };
         let session = rng.next_u64();
+        let retry = now.plus(Duration::from_millis(
+            self.p.config.heartbeat_interval.as_millis() * MISSED_HEARTBEATS,
+        ));
         if let Some(link) = self.v.links.get_mut(&kind) {
             link.session = session;
             link.sync = None;
-            link.retry_at = None;
+            link.retry_at = Some(retry);
         }
         self.send(
             &target,
@@ -723,8 +730,10 @@ impl Cluster {
                 .is_some_and(|l| l.session == session)
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn on_entries(
         &mut self,
+        now: Timestamp,
         rng: &mut dyn RngCore,
         kind: Kind,
         session: u64,
@@ -744,7 +753,7 @@ impl Cluster {
         }
         if after.index > cursor.index {
             // A batch went missing: ask again from where we stand.
-            self.request_stream(rng, kind);
+            self.request_stream(now, rng, kind);
             return;
         }
         if until.index < cursor.index {
@@ -761,6 +770,7 @@ impl Cluster {
         }
         if let Some(link) = self.v.links.get_mut(&kind) {
             link.state = SecondaryState::StreamWals;
+            link.retry_at = None;
         }
     }
 
@@ -959,7 +969,7 @@ impl Cluster {
                 link.state = SecondaryState::StreamWals;
                 link.sync = None;
             }
-            self.request_stream(rng, kind);
+            self.request_stream(now, rng, kind);
         } else {
             if let Some(s) = self.secondary_mut(kind) {
                 s.cursor = None;
@@ -1037,7 +1047,7 @@ impl Cluster {
             }
             if retry {
                 link.retry_at = None;
-                self.request_stream(rng, kind);
+                self.request_stream(now, rng, kind);
             }
             if beat {
                 if let Some(target) = self.target_addr(kind) {
