@@ -307,12 +307,19 @@ impl<'a> Runner<'a> {
                 event: Event::ClientReply { request, result },
             } = o
             {
-                if let Some((_, path, value)) = self.forwards.remove(&(cluster.clone(), *request)) {
-                    self.oracles.losses.resolved(&path);
+                if let Some((issued, path, value)) =
+                    self.forwards.remove(&(cluster.clone(), *request))
+                {
                     if result.is_ok() {
-                        self.oracles
-                            .losses
-                            .acknowledged(step, cluster, &path, value.as_deref());
+                        self.oracles.losses.acknowledged_late(
+                            issued,
+                            step,
+                            cluster,
+                            &path,
+                            value.as_deref(),
+                        );
+                    } else {
+                        self.oracles.losses.resolved(&path);
                     }
                 }
             }

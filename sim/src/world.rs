@@ -11,6 +11,17 @@ use replication_core::{
 };
 use std::collections::BTreeMap;
 
+/// The replication kind of a data-bearing message (entries, diff, sync, the DR mirror), if it is one.
+pub fn data_kind(m: &Message) -> Option<Kind> {
+    match m {
+        Message::Entries { kind, .. }
+        | Message::DiffStart { kind, .. }
+        | Message::SyncData { kind, .. } => Some(*kind),
+        Message::Mirror { .. } => Some(Kind::Dr),
+        _ => None,
+    }
+}
+
 /// Virtual time at which every world starts (2026-01-01T00:00:00Z), so status timestamps look real.
 pub const EPOCH: Timestamp = Timestamp::from_millis(1_767_225_600_000);
 
@@ -37,6 +48,17 @@ pub enum Observation {
         cluster: String,
         /// The event.
         event: Event,
+    },
+    /// A cluster sent replication data (entries, diff, sync, mirror) of a kind to another.
+    SentData {
+        /// Sender name.
+        from: String,
+        /// Receiver name.
+        to: String,
+        /// Replication kind of the data.
+        kind: Kind,
+        /// Message name.
+        message: &'static str,
     },
     /// A message was delivered.
     Delivered {
@@ -198,6 +220,14 @@ impl World {
             });
         }
         for t in ready.messages {
+            if let (Some(kind), Some(to)) = (data_kind(&t.message), self.addr_book.get(&t.to)) {
+                self.observations.push(Observation::SentData {
+                    from: name.to_string(),
+                    to: to.clone(),
+                    kind,
+                    message: t.message.name(),
+                });
+            }
             match self.addr_book.get(&t.to).cloned() {
                 Some(to) => self.net.send(
                     Packet {

@@ -79,6 +79,8 @@ pub struct LossLedger {
     pending_split: bool,
     /// Client operations per path whose outcome is not known yet.
     unresolved: BTreeMap<String, usize>,
+    /// Step of the last acknowledgement per path (to order late replies).
+    last_ack: BTreeMap<String, usize>,
     /// Each cluster's last WAL index at the last check: storage changes only when one moves (or a
     /// wipe is reported), so unchanged steps need no scan.
     seen_wals: Vec<u64>,
@@ -87,6 +89,7 @@ pub struct LossLedger {
 impl LossLedger {
     /// Records an acknowledged write (`value: Some`) or delete (`None`) at `step`.
     pub fn acknowledged(&mut self, step: usize, cluster: &str, path: &str, value: Option<&str>) {
+        self.last_ack.insert(path.to_string(), step);
         self.supersede(path, Fate::Superseded);
         if let Some(value) = value {
             self.writes.push(WriteRecord {
@@ -106,6 +109,25 @@ impl LossLedger {
     pub fn unknown(&mut self, path: &str) {
         self.supersede(path, Fate::Unknown);
         *self.unresolved.entry(path.to_string()).or_default() += 1;
+    }
+
+    /// A reply that arrived late, at `step`, for an operation issued at `issued`: it counts as an
+    /// acknowledgement at `step` unless something else on the path was acknowledged since `issued`,
+    /// in which case the order of the two is unknown and so is the outcome.
+    pub fn acknowledged_late(
+        &mut self,
+        issued: usize,
+        step: usize,
+        cluster: &str,
+        path: &str,
+        value: Option<&str>,
+    ) {
+        self.resolved(path);
+        if self.last_ack.get(path).is_some_and(|s| *s >= issued) {
+            self.supersede(path, Fate::Unknown);
+        } else {
+            self.acknowledged(step, cluster, path, value);
+        }
     }
 
     /// The outcome of an earlier [`LossLedger::unknown`] operation arrived after all.

@@ -1,36 +1,31 @@
 //! Rule: a revoked secondary receives nothing more (model.md §6): once the operator revoked a secondary
 //! id (and the primary acknowledged it), the primary sends no replication data to that secondary unless
-//! it rejoined with a new id. Revocations come from the acknowledged API calls, not from the primary's
+//! it rejoined with a new id. Checked when the primary sends: data already in flight when the
+//! revocation happened may still arrive, as on a real network. Revocations come from the acknowledged API calls, not from the primary's
 //! own registry, so a primary that forgets a revocation is caught.
 
 use super::{StepView, Violation};
 use crate::world::Observation;
-use replication_core::{Kind, Message, Role};
+use replication_core::Role;
 
 /// Watches data messages from primaries to revoked secondaries.
 #[derive(Clone, Debug, Default)]
 pub struct Revoked;
 
-fn data_kind(m: &Message) -> Option<Kind> {
-    match m {
-        Message::Entries { kind, .. }
-        | Message::DiffStart { kind, .. }
-        | Message::SyncData { kind, .. } => Some(*kind),
-        Message::Mirror { .. } => Some(Kind::Dr),
-        _ => None,
-    }
-}
-
 impl Revoked {
     /// Checks one step's deliveries against the primaries' registries.
     pub fn check(&mut self, view: &StepView, out: &mut Vec<Violation>) {
         for o in view.observations {
-            let Observation::Delivered { from, to, message } = o else {
+            let Observation::SentData {
+                from,
+                to,
+                kind,
+                message,
+            } = o
+            else {
                 continue;
             };
-            let Some(kind) = data_kind(message) else {
-                continue;
-            };
+            let kind = *kind;
             let (Some(p), Some(s)) = (view.world.cluster(from), view.world.cluster(to)) else {
                 continue;
             };
@@ -58,7 +53,7 @@ impl Revoked {
                     primary: from.clone(),
                     secondary: to.clone(),
                     kind,
-                    message: message.name().to_string(),
+                    message: message.to_string(),
                 });
             }
         }
