@@ -50,9 +50,12 @@ impl ClusterOptions {
     }
 
     /// The threshold, default applied.
+    ///
+    /// Without an explicit threshold: the default (3), but never more than the shares, so
+    /// `{"unseal_shares": 2}` alone means a 2-of-2 quorum.
     pub fn threshold(&self) -> u8 {
         self.unseal_threshold
-            .unwrap_or(Self::DEFAULT_UNSEAL_THRESHOLD)
+            .unwrap_or_else(|| Self::DEFAULT_UNSEAL_THRESHOLD.min(self.shares()))
     }
 }
 
