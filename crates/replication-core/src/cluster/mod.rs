@@ -340,6 +340,9 @@ struct SnapshotFile {
 impl Cluster {
     /// A new cluster with replication disabled, the given mounts, and fresh unseal keys from `rng`.
     pub fn new(config: ClusterConfig, mounts: &[(String, bool)], rng: &mut dyn RngCore) -> Cluster {
+        let mut config = config;
+        // A zero interval would make every deadline "now" and spin a host that ticks at deadlines.
+        config.heartbeat_interval = config.heartbeat_interval.max(Duration::from_millis(1));
         let unseal = UnsealKeys::generate(rng, config.unseal_shares, config.unseal_threshold);
         let mut c = Cluster {
             p: Persisted {
