@@ -74,54 +74,12 @@ impl Net {
 
     /// Delivers messages until none is left.
     pub fn settle(&mut self) {
-        let mut budget = 100_000;
-        while let Some((from, to, msg)) = self.queue.pop_front() {
-            budget -= 1;
-            assert!(budget > 0, "network did not settle");
-            let Some(dest) = self.resolve(&to) else {
-                continue;
-            };
-            if self.cut.contains(&from) || self.cut.contains(&dest) {
-                continue;
-            }
-            let from_addr = self.clusters[&from].config().cluster_addr.clone();
-            self.delivered += 1;
-            self.step(
-                &dest,
-                Input::Message {
-                    from: from_addr,
-                    message: msg,
-                },
-            )
-            .unwrap();
-        }
+        self.settle_hooked(&mut |_| {});
     }
 
     /// Lets `ms` of virtual time pass, ticking clusters at their deadlines and settling in between.
     pub fn advance(&mut self, ms: u64) {
-        let end = Timestamp::from_millis(self.now.as_millis() + ms);
-        loop {
-            self.settle();
-            let next = self
-                .clusters
-                .values()
-                .filter_map(|c| c.next_deadline())
-                .filter(|d| *d <= end)
-                .min();
-            let Some(t) = next else { break };
-            self.now = self.now.max(t);
-            let due: Vec<String> = self
-                .clusters
-                .iter()
-                .filter(|(_, c)| c.next_deadline().is_some_and(|d| d <= self.now))
-                .map(|(n, _)| n.clone())
-                .collect();
-            for n in due {
-                self.step(&n, Input::Tick).unwrap();
-            }
-        }
-        self.now = end;
-        self.settle();
+        self.advance_hooked(ms, &mut |_| {});
     }
 
     pub fn token(&mut self, primary: &str, kind: Kind, id: &str) -> String {
