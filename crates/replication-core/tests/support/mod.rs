@@ -19,25 +19,7 @@ pub struct Net {
 
 impl Net {
     pub fn new(names: &[&str], seed: u64) -> Net {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let mut clusters = BTreeMap::new();
-        for n in names {
-            let c = Cluster::new(
-                ClusterConfig::new(n),
-                &[("secret/".into(), false), ("local/".into(), true)],
-                &mut rng,
-            );
-            clusters.insert(n.to_string(), c);
-        }
-        Net {
-            now: Timestamp::from_millis(1_700_000_000_000),
-            rng,
-            clusters,
-            queue: VecDeque::new(),
-            cut: BTreeSet::new(),
-            events: vec![],
-            delivered: 0,
-        }
+        Net::new_with(names, seed, |_| {})
     }
 
     fn resolve(&self, addr: &str) -> Option<String> {
