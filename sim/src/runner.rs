@@ -32,8 +32,9 @@ enum ClientOutcome {
 }
 
 /// A scenario run in progress.
-pub struct Runner<'a> {
-    scenario: &'a Scenario,
+pub struct Runner {
+    /// The scenario: its topology, settings and (for [`Runner::run`]) its script.
+    scenario: Scenario,
     /// The world.
     pub world: World,
     vars: Vars,
@@ -47,18 +48,15 @@ pub struct Runner<'a> {
     revocations: BTreeSet<Revocation>,
 }
 
-impl<'a> Runner<'a> {
+impl Runner {
     /// A world built from the scenario's topology.
-    pub fn new(scenario: &'a Scenario) -> Runner<'a> {
+    pub fn new(scenario: &Scenario) -> Runner {
         Runner::with_bugs(scenario, Default::default())
     }
 
     /// A world whose clusters exhibit `bugs` (only with the `inject-bugs` feature; otherwise the set
     /// has no effect).
-    pub fn with_bugs(
-        scenario: &'a Scenario,
-        bugs: BTreeSet<replication_core::bugs::Bug>,
-    ) -> Runner<'a> {
+    pub fn with_bugs(scenario: &Scenario, bugs: BTreeSet<replication_core::bugs::Bug>) -> Runner {
         let config = WorldConfig {
             seed: scenario.seed,
             heartbeat_interval: scenario.config.heartbeat_interval,
@@ -80,7 +78,7 @@ impl<'a> Runner<'a> {
             .map(|m| (m.path.clone(), m.local))
             .collect();
         Runner {
-            scenario,
+            scenario: scenario.clone(),
             world: World::new(&config, &clusters, &mounts),
             vars: Vars::new(),
             oracles: Oracles::default(),
@@ -95,8 +93,8 @@ impl<'a> Runner<'a> {
 
     /// Runs every step and the final convergence check.
     pub fn run(mut self, file: Option<&str>) -> Report {
-        for spec in &self.scenario.steps {
-            self.run_step(spec);
+        for spec in std::mem::take(&mut self.scenario.steps) {
+            self.run_step(&spec);
         }
         self.finish(file)
     }

@@ -55,7 +55,12 @@ fn found_shrunk_and_replayed(bug: Bug, max_runs: u64) {
         assert_eq!(min.failure().as_deref(), Some(rule.as_str()));
         // The reproducer is an ordinary scenario file: it fails with the bug and passes without it.
         let file = min.scenario(&params, "reproducer");
-        let scenario = parse_value(&file, Some("reproducer.json")).expect("reproducer parses");
+        let scenario =
+            parse_value(&file.to_json(), Some("reproducer.json")).expect("reproducer parses");
+        assert_eq!(
+            scenario, file,
+            "the reproducer file holds exactly the steps that ran"
+        );
         let with_bug = Runner::with_bugs(&scenario, bugs.clone()).run(None);
         assert!(
             !with_bug.passed(),

@@ -2,36 +2,18 @@
 //! event schedule, materialized against the world as it runs, breaks no invariant of model.md §6.
 
 use proptest::prelude::*;
-use replication_sim::fuzz::event::GenState;
+use replication_sim::fuzz::event::FuzzEvent;
 use replication_sim::fuzz::strategy::{schedule, topology};
-use replication_sim::fuzz::RunParams;
-use replication_sim::runner::Runner;
-use replication_sim::scenario::{parse_value, StepParser};
+use replication_sim::fuzz::{fingerprint, Driver, Outcome, RunParams};
+use replication_sim::scenario::parse_value;
+use std::collections::BTreeSet;
 
-fn run(params: &RunParams, events: &[replication_sim::fuzz::event::FuzzEvent]) -> String {
-    let scenario = parse_value(&params.header(), None).unwrap();
-    let mut runner = Runner::new(&scenario);
-    let mut parser = StepParser::new(&scenario);
-    let mut state = GenState::default();
+fn run(params: &RunParams, events: &[FuzzEvent]) -> Outcome {
+    let mut driver = Driver::new(params, &BTreeSet::new());
     for e in events {
-        if let Some(v) = state.materialize(e, &runner.world) {
-            if let Ok(spec) = parser.parse(&v) {
-                runner.step(&spec);
-            }
-        }
+        driver.event(e);
     }
-    let settle = format!("{}s", params.heartbeat_secs * 12);
-    for v in state.heal_steps(&runner.world, &settle) {
-        if let Ok(spec) = parser.parse(&v) {
-            runner.step(&spec);
-        }
-    }
-    let report = runner.finish(None);
-    if report.passed() {
-        String::new()
-    } else {
-        report.render_text()
-    }
+    driver.finish()
 }
 
 proptest! {
@@ -45,27 +27,31 @@ proptest! {
         params in topology(),
         events in schedule(120),
     ) {
-        let failure = run(&params, &events);
-        prop_assert!(failure.is_empty(), "{}", failure);
+        let outcome = run(&params, &events);
+        prop_assert!(outcome.report.passed(), "{}", outcome.report.render_text());
     }
 
-    /// Determinism: one topology and one schedule give one report, byte for byte.
+    /// Determinism: one topology and one schedule give one run, byte for byte (steps and report).
     #[test]
     fn a_schedule_replays_byte_for_byte(params in topology(), events in schedule(60)) {
-        let scenario = parse_value(&params.header(), None).unwrap();
-        let once = || {
-            let mut runner = Runner::new(&scenario);
-            let mut parser = StepParser::new(&scenario);
-            let mut state = GenState::default();
-            for e in &events {
-                if let Some(v) = state.materialize(e, &runner.world) {
-                    if let Ok(spec) = parser.parse(&v) {
-                        runner.step(&spec);
-                    }
-                }
-            }
-            runner.finish(None).render_text()
-        };
-        prop_assert_eq!(once(), once());
+        let (a, b) = (run(&params, &events), run(&params, &events));
+        prop_assert_eq!(&a.steps, &b.steps);
+        prop_assert_eq!(a.report.render_text(), b.report.render_text());
+        prop_assert_eq!(fingerprint(&a), fingerprint(&b));
+    }
+
+    /// Generated steps are scenario-file steps: the run written as a file parses back to exactly the
+    /// steps that ran, so every reproducer replays what the fuzzer did.
+    #[test]
+    fn a_generated_run_round_trips_through_the_scenario_format(
+        params in topology(),
+        events in schedule(80),
+    ) {
+        let outcome = run(&params, &events);
+        let written = outcome.scenario(&params, "round trip");
+        match parse_value(&written.to_json(), None) {
+            Ok(parsed) => prop_assert_eq!(parsed, written),
+            Err(e) => prop_assert!(false, "the written run does not parse: {}", e),
+        }
     }
 }

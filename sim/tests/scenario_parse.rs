@@ -320,6 +320,47 @@ fn full_example_uses_every_verb_of_the_contract() {
     }
 }
 
+/// Writing a typed scenario back as JSON and parsing it gives the same scenario: for the full example
+/// (every verb and optional key) and for every shipped runbook.
+#[test]
+fn to_json_is_the_inverse_of_parsing() {
+    let mut scenarios = vec![parse_str(FULL, Some("full.json")).unwrap_or_else(|e| panic!("{e}"))];
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/scenarios");
+    for file in replication_sim::scenario_files(&[dir]).unwrap() {
+        scenarios.push(parse_file(&file).unwrap_or_else(|e| panic!("{e}")));
+    }
+    assert!(scenarios.len() > 10, "the runbooks were found");
+    for s in scenarios {
+        let again = parse_value(&s.to_json(), None).unwrap_or_else(|e| panic!("{}: {e}", s.name));
+        assert_eq!(again, s, "{} changed on the way through JSON", s.name);
+    }
+}
+
+/// The written form leaves keys at their defaults out, as a person would.
+#[test]
+fn to_json_leaves_defaults_out() {
+    let s = parse_str(
+        r#"{"clusters": {"A": {}}, "steps": [
+            {"write": "A", "path": "secret/x", "value": "v", "expect": "ok", "settle": true},
+            {"call": "A", "method": "GET", "path": "sys/replication/status", "as": "sudo"},
+            {"faults": {"drop": 0, "delay": 0}},
+            {"mount": "A", "path": "m/", "local": false}
+        ]}"#,
+        None,
+    )
+    .unwrap();
+    let steps: Vec<Value> = s.steps.iter().map(StepSpec::to_json).collect();
+    assert_eq!(
+        steps,
+        vec![
+            json!({"write": "A", "path": "secret/x", "value": "v"}),
+            json!({"call": "A", "method": "GET", "path": "sys/replication/status"}),
+            json!({"faults": "off"}),
+            json!({"mount": "A", "path": "m/"}),
+        ]
+    );
+}
+
 #[test]
 fn minimal_file_gets_the_defaults() {
     let s = parse_str(

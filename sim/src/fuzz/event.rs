@@ -1,12 +1,14 @@
 //! Abstract fuzz events and how each becomes a concrete scenario step against the current world.
 //!
-//! An event names clusters by index and operator choices by number; [`materialize`] resolves them
-//! against the world (which clusters are primaries, which tokens were saved, ...) into a step of the
-//! scenario contract, mostly valid for the current state. Because both the seeded fuzzer and proptest
-//! strategies produce [`FuzzEvent`]s, every failure is replayable as a scenario file.
+//! An event names clusters by index and operator choices by number; [`GenState::materialize`] resolves
+//! them against the world (which clusters are primaries, which tokens were saved, ...) into a typed step
+//! of the scenario contract, mostly valid for the current state. Every step it builds is one a scenario
+//! file can hold ([`crate::scenario::StepSpec::to_json`] writes it; parsing gives it back), so whether the
+//! seeded fuzzer or a proptest strategy produced the events, every failure replays as a scenario file.
 
+use crate::scenario::{Authority, CallExpect, ClientExpect, FaultRates, StatusExpect, Step};
 use crate::world::World;
-use replication_core::{Kind, Mode, Role};
+use replication_core::{Duration, Kind, Mode, Role};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
@@ -105,13 +107,16 @@ pub const MOUNTS: [(&str, bool); 3] = [("secret/", false), ("team/", false), ("l
 /// Keys per mount.
 pub const KEYS: u8 = 8;
 
+/// Statuses a generated operator call accepts: any answer the API gives to a well-formed or garbage
+/// request. The oracles, not the statuses, judge the run.
+const ANY_STATUS: [u16; 7] = [200, 204, 400, 403, 404, 405, 503];
+
 /// A saved activation token.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct SavedToken {
     var: String,
     kind: Kind,
     issuer: String,
-    id: String,
 }
 
 /// What the generator remembers between events: saved variables and counters.
@@ -122,36 +127,57 @@ pub struct GenState {
     counter: u64,
 }
 
-fn call(cluster: &str, method: &str, path: &str, body: Value) -> Value {
-    json!({
-        "call": cluster, "method": method, "path": path, "body": body,
-        "expect": {"status": [200, 204, 400, 403, 404, 405, 503]}
-    })
-}
-
-/// `body` with `key` set to `value` (when given); `body` must be an object.
-fn with_entry(body: Value, key: &str, value: Option<String>) -> Value {
-    match value {
-        Some(v) => with_value(body, key, Value::String(v)),
-        None => body,
+/// A sudo `call` step accepting any status.
+fn call(cluster: &str, method: &str, path: impl Into<String>, body: Value) -> Step {
+    Step::Call {
+        cluster: cluster.to_string(),
+        method: method.to_string(),
+        path: path.into(),
+        body: Some(body),
+        as_: Authority::Sudo,
+        expect: CallExpect {
+            status: StatusExpect::OneOf(ANY_STATUS.to_vec()),
+            body: None,
+        },
+        save: BTreeMap::new(),
     }
 }
 
-/// `obj` with `key` set to `value`.
-fn with_value(obj: Value, key: &str, value: Value) -> Value {
-    match obj {
-        Value::Object(mut m) => {
-            m.insert(key.to_string(), value);
+/// `body` (an object) with `dr_operation_token` set to `token`, when there is one.
+///
+/// A plain function, called directly, on purpose: a closure that takes a JSON object by value and
+/// mutates it in place is miscompiled by rustc 1.95 at opt-level 3 when called twice (a double free;
+/// rust-lang/rust#155241).
+fn with_token(body: Value, token: Option<&str>) -> Value {
+    match (body, token) {
+        (Value::Object(mut m), Some(t)) => {
+            m.insert("dr_operation_token".into(), Value::String(t.to_string()));
             Value::Object(m)
         }
-        other => other,
+        (body, _) => body,
     }
+}
+
+/// `${var}`.
+fn reference(var: &str) -> String {
+    format!("${{{var}}}")
 }
 
 fn kind_path(kind: Kind) -> &'static str {
     match kind {
         Kind::Dr => "sys/replication/dr",
         Kind::Performance => "sys/replication/performance",
+    }
+}
+
+/// Message fault rates of a `faults` level (0 = off).
+fn fault_rates(level: u8) -> FaultRates {
+    let p = [0.0, 0.02, 0.05, 0.1][level as usize % 4];
+    FaultRates {
+        drop: p,
+        duplicate: p,
+        reorder: p,
+        delay: p,
     }
 }
 
@@ -163,39 +189,47 @@ impl GenState {
 
     /// The concrete step for `event` in `world`, or `None` when it does not apply (e.g. restart of a
     /// running cluster).
-    pub fn materialize(&mut self, event: &FuzzEvent, world: &World) -> Option<Value> {
+    pub fn materialize(&mut self, event: &FuzzEvent, world: &World) -> Option<Step> {
         let names: Vec<&String> = world.nodes.keys().collect();
         let pick = |i: u8| names[i as usize % names.len()].clone();
         let key = |m: u8, k: u8| format!("{}k{}", MOUNTS[m as usize % MOUNTS.len()].0, k % KEYS);
-        match event {
+        Some(match event {
             FuzzEvent::Write {
                 cluster,
                 mount,
                 key: k,
-            } => {
-                let v = self.fresh("v");
-                Some(
-                    json!({"write": pick(*cluster), "path": key(*mount, *k), "value": v, "expect": "any"}),
-                )
-            }
+            } => Step::Write {
+                cluster: pick(*cluster),
+                path: key(*mount, *k),
+                value: Value::String(self.fresh("v")),
+                expect: ClientExpect::Any,
+            },
             FuzzEvent::Delete {
                 cluster,
                 mount,
                 key: k,
-            } => Some(json!({"delete": pick(*cluster), "path": key(*mount, *k), "expect": "any"})),
+            } => Step::Delete {
+                cluster: pick(*cluster),
+                path: key(*mount, *k),
+                expect: ClientExpect::Any,
+            },
             FuzzEvent::Read {
                 cluster,
                 mount,
                 key: k,
-            } => Some(json!({"read": pick(*cluster), "path": key(*mount, *k), "expect": "any"})),
-            FuzzEvent::Mount { cluster, local } => {
-                let m = self.fresh("m");
-                Some(
-                    json!({"mount": pick(*cluster), "path": format!("{m}/"), "local": local, "expect": "any"}),
-                )
-            }
+            } => Step::Read {
+                cluster: pick(*cluster),
+                path: key(*mount, *k),
+                expect: ClientExpect::Any,
+            },
+            FuzzEvent::Mount { cluster, local } => Step::Mount {
+                cluster: pick(*cluster),
+                path: format!("{}/", self.fresh("m")),
+                local: *local,
+                expect: ClientExpect::Any,
+            },
             FuzzEvent::Advance { millis } => {
-                Some(json!({"advance": format!("{}ms", millis.max(&1))}))
+                Step::Advance(Duration::from_millis(u64::from(*millis).max(1)))
             }
             FuzzEvent::Partition { mask } => {
                 let group: Vec<String> = names
@@ -207,32 +241,24 @@ impl GenState {
                 if group.is_empty() || group.len() == names.len() {
                     return None;
                 }
-                Some(json!({"partition": [group]}))
+                Step::Partition(vec![group])
             }
-            FuzzEvent::Heal => Some(json!({"heal": true})),
+            FuzzEvent::Heal => Step::Heal,
             FuzzEvent::Crash { cluster } => {
                 let c = pick(*cluster);
-                world.is_up(&c).then(|| json!({"crash": c}))
+                if !world.is_up(&c) {
+                    return None;
+                }
+                Step::Crash(c)
             }
             FuzzEvent::Restart { cluster } => {
                 let down: Vec<&&String> = names.iter().filter(|n| !world.is_up(n)).collect();
                 let c = down.get(*cluster as usize % down.len().max(1))?;
-                Some(json!({"restart": c}))
+                Step::Restart((**c).clone())
             }
-            FuzzEvent::Corrupt { cluster } => Some(json!({"corrupt_merkle": pick(*cluster)})),
-            FuzzEvent::Faults { level } => Some(match level % 4 {
-                0 => json!({"faults": "off"}),
-                1 => {
-                    json!({"faults": {"drop": 0.02, "duplicate": 0.02, "reorder": 0.02, "delay": 0.02}})
-                }
-                2 => {
-                    json!({"faults": {"drop": 0.05, "duplicate": 0.05, "reorder": 0.05, "delay": 0.05}})
-                }
-                _ => {
-                    json!({"faults": {"drop": 0.1, "duplicate": 0.1, "reorder": 0.1, "delay": 0.1}})
-                }
-            }),
-            FuzzEvent::Garbage { cluster, choice } => Some(self.garbage(&pick(*cluster), *choice)),
+            FuzzEvent::Corrupt { cluster } => Step::CorruptMerkle(pick(*cluster)),
+            FuzzEvent::Faults { level } => Step::Faults(fault_rates(*level)),
+            FuzzEvent::Garbage { cluster, choice } => garbage(&pick(*cluster), *choice),
             FuzzEvent::Operator {
                 cluster,
                 performance,
@@ -245,158 +271,110 @@ impl GenState {
                     Kind::Dr
                 };
                 let c = pick(*cluster);
-                let mut options = self.operator_options(world, &c, kind, *flag);
+                let (mut options, token) = self.operator_options(world, &c, kind, *flag);
                 if options.is_empty() {
                     return None;
                 }
                 let i = *choice as usize % options.len();
-                Some(options.swap_remove(i))
+                let step = options.swap_remove(i);
+                // A token variable exists only once the step that saves it is in the script.
+                if let Some(t) = token.filter(|t| step.saves().contains(&t.var.as_str())) {
+                    self.tokens.push(t);
+                }
+                step
             }
-        }
+        })
     }
 
-    fn garbage(&mut self, c: &str, choice: u8) -> Value {
-        match choice % 8 {
-            0 => call(
-                c,
-                "POST",
-                "sys/replication/dr/primary/frobnicate",
-                json!({}),
-            ),
-            1 => call(c, "PATCH", "sys/replication/dr/primary/enable", json!({})),
-            2 => call(
-                c,
-                "POST",
-                "sys/replication/performance/secondary/enable",
-                json!({"token": "v1.garbage.token"}),
-            ),
-            3 => call(
-                c,
-                "POST",
-                "sys/replication/dr/primary/secondary-token",
-                json!({"id": "", "ttl": "-5s"}),
-            ),
-            4 => call(
-                c,
-                "POST",
-                "sys/replication/dr/secondary/promote",
-                json!({"dr_operation_token": "dr.forged-token-0000000"}),
-            ),
-            5 => call(
-                c,
-                "POST",
-                "sys/replication/performance/primary/revoke-secondary",
-                json!({"id": ["not", "a", "string"]}),
-            ),
-            6 => call(
-                c,
-                "POST",
-                "sys/replication/dr/secondary/update-primary",
-                json!({"dr_operation_token": "nope", "update_primary_addrs": ["https://nowhere:8201"]}),
-            ),
-            _ => call(c, "POST", "sys/replication/dr/secondary/disable", json!({})),
-        }
-    }
-
-    fn operator_options(&mut self, world: &World, c: &str, kind: Kind, flag: bool) -> Vec<Value> {
+    /// The candidate operator steps for `kind` on `c`, and the token the `secondary-token` candidate
+    /// would save.
+    fn operator_options(
+        &mut self,
+        world: &World,
+        c: &str,
+        kind: Kind,
+        flag: bool,
+    ) -> (Vec<Step>, Option<SavedToken>) {
         let Some(cluster) = world.cluster(c) else {
-            return vec![];
+            return (vec![], None);
         };
+        // A DR secondary's performance role is dormant: nothing to operate.
+        if kind == Kind::Performance && cluster.role(Kind::Dr).mode() == Mode::Secondary {
+            return (vec![], None);
+        }
         let base = kind_path(kind);
-        let mode = cluster.mode(kind);
         let mut out = vec![];
-        let dr_secondary = cluster.role(Kind::Dr).mode() == Mode::Secondary;
-        match mode {
+        let mut token = None;
+        match cluster.mode(kind) {
             Mode::Disabled => {
                 let live_primary = world
                     .nodes
                     .values()
                     .any(|n| n.up && n.cluster.mode(kind) == Mode::Primary);
                 if !live_primary || flag {
-                    out.push(call(
-                        c,
-                        "POST",
-                        &format!("{base}/primary/enable"),
-                        json!({}),
-                    ));
+                    out.push(call(c, "POST", format!("{base}/primary/enable"), json!({})));
                 }
-                let usable: Vec<SavedToken> = self
+                // Joining a set is the common path: weight it over enabling yet another primary.
+                let usable = self
                     .tokens
                     .iter()
-                    .filter(|t| t.kind == kind && t.issuer != c)
-                    .cloned()
-                    .collect();
-                // Joining a set is the common path: weight it over enabling yet another primary.
-                for t in usable.iter().rev().take(2) {
+                    .filter(|t| t.kind == kind && t.issuer != c);
+                for t in usable.rev().take(2) {
                     let enable = call(
                         c,
                         "POST",
-                        &format!("{base}/secondary/enable"),
-                        json!({"token": format!("${{{}}}", t.var)}),
+                        format!("{base}/secondary/enable"),
+                        json!({"token": reference(&t.var)}),
                     );
                     out.extend([enable.clone(), enable.clone(), enable]);
                 }
             }
             Mode::Primary => {
                 let var = self.fresh("tok");
-                let id = format!("{}-{}", c, var);
-                self.tokens.push(SavedToken {
-                    var: var.clone(),
+                let mut issue = call(
+                    c,
+                    "POST",
+                    format!("{base}/primary/secondary-token"),
+                    json!({"id": format!("{c}-{var}")}),
+                );
+                if let Step::Call { save, .. } = &mut issue {
+                    save.insert(var.clone(), "wrap_info.token".to_string());
+                }
+                out.extend([issue.clone(), issue.clone(), issue]);
+                token = Some(SavedToken {
+                    var,
                     kind,
                     issuer: c.to_string(),
-                    id: id.clone(),
                 });
-                let mut save = serde_json::Map::new();
-                save.insert(var.clone(), Value::String("wrap_info.token".into()));
-                let v = with_value(
-                    call(
-                        c,
-                        "POST",
-                        &format!("{base}/primary/secondary-token"),
-                        json!({"id": id}),
-                    ),
-                    "save",
-                    Value::Object(save),
-                );
-                out.extend([v.clone(), v.clone(), v]);
                 if let Role::Primary(p) = cluster.role(kind) {
                     if let Some(id) = p.secondaries.keys().next() {
                         if flag {
                             out.push(call(
                                 c,
                                 "POST",
-                                &format!("{base}/primary/revoke-secondary"),
-                                json!({"id": id}),
+                                format!("{base}/primary/revoke-secondary"),
+                                json!({ "id": id }),
                             ));
                         }
                         if kind == Kind::Performance {
                             let mode = if flag { "deny" } else { "allow" };
+                            let filter = format!("{base}/primary/paths-filter/{id}");
                             out.push(call(
                                 c,
                                 "POST",
-                                &format!("{base}/primary/paths-filter/{id}"),
+                                filter.clone(),
                                 json!({"mode": mode, "paths": ["team/"]}),
                             ));
-                            out.push(call(
-                                c,
-                                "DELETE",
-                                &format!("{base}/primary/paths-filter/{id}"),
-                                json!({}),
-                            ));
+                            out.push(call(c, "DELETE", filter, json!({})));
                         }
                     }
                 }
                 if flag {
+                    out.push(call(c, "POST", format!("{base}/primary/demote"), json!({})));
                     out.push(call(
                         c,
                         "POST",
-                        &format!("{base}/primary/demote"),
-                        json!({}),
-                    ));
-                    out.push(call(
-                        c,
-                        "POST",
-                        &format!("{base}/primary/disable"),
+                        format!("{base}/primary/disable"),
                         json!({}),
                     ));
                 }
@@ -406,89 +384,80 @@ impl GenState {
                 let op = self.op_tokens.get(c).cloned();
                 if kind == Kind::Dr && op.is_none() {
                     if !world.is_up(c) {
-                        return vec![];
+                        return (vec![], None);
                     }
                     let var = self.fresh("op");
                     self.op_tokens.insert(c.to_string(), var.clone());
-                    out.push(json!({"dr_operation_token": c, "save": var}));
-                    return out;
+                    return (
+                        vec![Step::DrOperationToken {
+                            cluster: c.to_string(),
+                            save: var,
+                        }],
+                        None,
+                    );
                 }
-                let token = match kind {
-                    Kind::Dr => op.clone(),
+                let auth_token = match kind {
+                    Kind::Dr => op.map(|v| reference(&v)),
                     Kind::Performance => None,
                 };
-                let auth = |body: Value| {
-                    with_entry(
-                        body,
-                        "dr_operation_token",
-                        token.as_deref().map(|v| format!("${{{v}}}")),
-                    )
-                };
+                let tok = auth_token.as_deref();
                 // Promotion is occasional (a flag, or one time in eight).
                 if flag || self.counter % 8 == 0 {
                     out.push(call(
                         c,
                         "POST",
-                        &format!("{base}/secondary/promote"),
-                        auth(json!({"force": flag})),
+                        format!("{base}/secondary/promote"),
+                        with_token(json!({ "force": flag }), tok),
                     ));
                 }
-                let same_kind: Vec<SavedToken> = self
+                let latest = self
                     .tokens
                     .iter()
-                    .filter(|t| t.kind == kind && t.issuer != c)
-                    .cloned()
-                    .collect();
-                if let Some(t) = same_kind.last() {
+                    .rfind(|t| t.kind == kind && t.issuer != c);
+                if let Some(t) = latest {
                     out.push(call(
                         c,
                         "POST",
-                        &format!("{base}/secondary/update-primary"),
-                        auth(json!({"token": format!("${{{}}}", t.var)})),
+                        format!("{base}/secondary/update-primary"),
+                        with_token(json!({"token": reference(&t.var)}), tok),
                     ));
                 }
                 if flag {
                     out.push(call(
                         c,
                         "POST",
-                        &format!("{base}/secondary/update-primary"),
-                        auth(json!({"token": ""})),
+                        format!("{base}/secondary/update-primary"),
+                        with_token(json!({"token": ""}), tok),
                     ));
                     out.push(call(
                         c,
                         "POST",
-                        &format!("{base}/secondary/disable"),
-                        auth(json!({})),
+                        format!("{base}/secondary/disable"),
+                        with_token(json!({}), tok),
                     ));
                 }
-                let recover = if kind == Kind::Dr {
-                    "sys/replication/dr/secondary/recover"
-                } else {
-                    "sys/replication/recover"
+                let (recover, reindex) = match kind {
+                    Kind::Dr => (
+                        "sys/replication/dr/secondary/recover",
+                        "sys/replication/dr/secondary/reindex",
+                    ),
+                    Kind::Performance => ("sys/replication/recover", "sys/replication/reindex"),
                 };
-                out.push(call(c, "POST", recover, auth(json!({}))));
-                let reindex = if kind == Kind::Dr {
-                    "sys/replication/dr/secondary/reindex"
-                } else {
-                    "sys/replication/reindex"
-                };
-                out.push(call(c, "POST", reindex, auth(json!({}))));
+                out.push(call(c, "POST", recover, with_token(json!({}), tok)));
+                out.push(call(c, "POST", reindex, with_token(json!({}), tok)));
             }
             Mode::Bootstrapping => {}
         }
-        if dr_secondary && kind == Kind::Performance {
-            out.clear();
-        }
-        out
+        (out, token)
     }
 
     /// Steps that end the chaos: faults off, partitions healed, crashed clusters restarted, corrupted
     /// indexes rebuilt (the operator's repair), then time to settle.
-    pub fn heal_steps(&mut self, world: &World, settle: &str) -> Vec<Value> {
-        let mut out = vec![json!({"faults": "off"}), json!({"heal": true})];
-        for n in world.names() {
-            if !world.is_up(&n) {
-                out.push(json!({"restart": n}));
+    pub fn heal_steps(&mut self, world: &World, settle: Duration) -> Vec<Step> {
+        let mut out = vec![Step::Faults(FaultRates::default()), Step::Heal];
+        for (name, node) in &world.nodes {
+            if !node.up {
+                out.push(Step::Restart(name.clone()));
             }
         }
         for (name, node) in &world.nodes {
@@ -497,18 +466,56 @@ impl GenState {
             }
             if node.cluster.role(Kind::Dr).mode() == Mode::Secondary {
                 let var = self.fresh("op");
-                out.push(json!({"dr_operation_token": name, "save": var}));
+                out.push(Step::DrOperationToken {
+                    cluster: name.clone(),
+                    save: var.clone(),
+                });
                 out.push(call(
                     name,
                     "POST",
                     "sys/replication/dr/secondary/reindex",
-                    json!({"dr_operation_token": format!("${{{var}}}")}),
+                    json!({"dr_operation_token": reference(&var)}),
                 ));
             } else {
                 out.push(call(name, "POST", "sys/replication/reindex", json!({})));
             }
         }
-        out.push(json!({"advance": settle}));
+        out.push(Step::Advance(settle));
         out
     }
+}
+
+/// An invalid or garbage operator request.
+fn garbage(c: &str, choice: u8) -> Step {
+    let (method, path, body) = match choice % 8 {
+        0 => ("POST", "sys/replication/dr/primary/frobnicate", json!({})),
+        1 => ("PATCH", "sys/replication/dr/primary/enable", json!({})),
+        2 => (
+            "POST",
+            "sys/replication/performance/secondary/enable",
+            json!({"token": "v1.garbage.token"}),
+        ),
+        3 => (
+            "POST",
+            "sys/replication/dr/primary/secondary-token",
+            json!({"id": "", "ttl": "-5s"}),
+        ),
+        4 => (
+            "POST",
+            "sys/replication/dr/secondary/promote",
+            json!({"dr_operation_token": "dr.forged-token-0000000"}),
+        ),
+        5 => (
+            "POST",
+            "sys/replication/performance/primary/revoke-secondary",
+            json!({"id": ["not", "a", "string"]}),
+        ),
+        6 => (
+            "POST",
+            "sys/replication/dr/secondary/update-primary",
+            json!({"dr_operation_token": "nope", "update_primary_addrs": ["https://nowhere:8201"]}),
+        ),
+        _ => ("POST", "sys/replication/dr/secondary/disable", json!({})),
+    };
+    call(c, method, path, body)
 }

@@ -10,12 +10,12 @@ pub mod strategy;
 
 use crate::report::Report;
 use crate::runner::Runner;
-use crate::scenario::{parse_value, Scenario, StepParser};
+use crate::scenario::{parse_value, Config, MountSpec, Scenario, Step, StepSpec};
 use event::{FuzzEvent, GenState, KEYS, MOUNTS};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use replication_core::bugs::Bug;
-use serde_json::{json, Value};
+use replication_core::Duration;
 use std::collections::BTreeSet;
 
 /// Everything a run is made of, derived from (campaign seed, run number).
@@ -74,19 +74,28 @@ impl RunParams {
         )
     }
 
-    /// The scenario header (topology and settings) without steps.
-    pub fn header(&self) -> Value {
-        let clusters: serde_json::Map<String, Value> = (0..self.clusters)
-            .map(|i| (((b'A' + i as u8) as char).to_string(), json!({})))
-            .collect();
-        json!({
-            "name": format!("fuzz-run-{}", self.run),
-            "seed": self.seed,
-            "clusters": clusters,
-            "mounts": MOUNTS.iter().map(|(p, l)| json!({"path": p, "local": l})).collect::<Vec<_>>(),
-            "config": {"heartbeat_interval": format!("{}s", self.heartbeat_secs), "log_shipper_buffer": self.buffer},
-            "steps": []
-        })
+    /// The run's scenario header (topology and settings) without steps.
+    pub fn scenario(&self) -> Scenario {
+        Scenario {
+            name: format!("fuzz-run-{}", self.run),
+            description: None,
+            seed: self.seed,
+            clusters: (0..self.clusters)
+                .map(|i| (((b'A' + i as u8) as char).to_string(), Default::default()))
+                .collect(),
+            mounts: MOUNTS
+                .iter()
+                .map(|(path, local)| MountSpec {
+                    path: path.to_string(),
+                    local: *local,
+                })
+                .collect(),
+            config: Config {
+                heartbeat_interval: Duration::from_secs(self.heartbeat_secs),
+                log_shipper_buffer: self.buffer,
+            },
+            steps: vec![],
+        }
     }
 
     /// Draws the next abstract event.
@@ -149,8 +158,8 @@ impl RunParams {
 
 /// Result of running a list of steps.
 pub struct Outcome {
-    /// The concrete steps run (chaos then heal).
-    pub steps: Vec<Value>,
+    /// The concrete steps run (chaos then heal), numbered from 1.
+    pub steps: Vec<StepSpec>,
     /// How many of them are chaos steps.
     pub chaos: usize,
     /// The report.
@@ -181,86 +190,116 @@ impl Outcome {
             .unwrap_or_default()
     }
 
-    /// The run as a scenario file.
-    pub fn scenario(&self, params: &RunParams, description: &str) -> Value {
-        let mut v = params.header();
-        v["description"] = json!(description);
-        v["steps"] = json!(self.steps);
-        v
+    /// The run as a scenario (write it with [`Scenario::to_json`]).
+    pub fn scenario(&self, params: &RunParams, description: &str) -> Scenario {
+        Scenario {
+            description: Some(description.to_string()),
+            steps: self.steps.clone(),
+            ..params.scenario()
+        }
     }
 }
 
-fn empty_scenario(params: &RunParams) -> Scenario {
-    // The header is built by this module and always parses.
-    parse_value(&params.header(), None).expect("fuzz header is a valid scenario")
+/// One run in progress: abstract events become concrete steps against the world as it is now, each run
+/// and checked by every oracle at once; [`Driver::finish`] adds the heal phase.
+pub struct Driver {
+    params: RunParams,
+    runner: Runner,
+    state: GenState,
+    steps: Vec<StepSpec>,
+}
+
+impl Driver {
+    /// A fresh world for `params`, whose clusters exhibit `bugs`.
+    pub fn new(params: &RunParams, bugs: &BTreeSet<Bug>) -> Driver {
+        Driver {
+            params: params.clone(),
+            runner: Runner::with_bugs(&params.scenario(), bugs.clone()),
+            state: GenState::default(),
+            steps: vec![],
+        }
+    }
+
+    /// Materializes `event` against the world and runs it. False when it does not apply now (a
+    /// restart while every cluster runs, ...).
+    pub fn event(&mut self, event: &FuzzEvent) -> bool {
+        match self.state.materialize(event, &self.runner.world) {
+            Some(step) => {
+                self.step(step);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Runs one concrete step.
+    pub fn step(&mut self, step: Step) {
+        let spec = StepSpec::new(self.steps.len() + 1, step);
+        self.runner.step(&spec);
+        self.steps.push(spec);
+    }
+
+    /// Whether an expectation failed or an invariant broke so far.
+    pub fn failed(&self) -> bool {
+        self.runner.failed()
+    }
+
+    /// The heal phase (unless the run already failed), the convergence check and the report.
+    pub fn finish(mut self) -> Outcome {
+        let chaos = self.steps.len();
+        if !self.failed() {
+            let settle = Duration::from_secs(self.params.heartbeat_secs * 12);
+            for step in self.state.heal_steps(&self.runner.world, settle) {
+                self.step(step);
+            }
+        }
+        let events = self.runner.world.inputs();
+        Outcome {
+            events,
+            steps: self.steps,
+            chaos,
+            report: self.runner.finish(None),
+        }
+    }
 }
 
 /// Runs a fresh event stream of `steps` chaos events, then the heal phase.
 pub fn run_generated(params: &RunParams, steps: usize, bugs: &BTreeSet<Bug>) -> Outcome {
     let mut rng = ChaCha8Rng::seed_from_u64(params.seed ^ 0x5eed);
-    let scenario = empty_scenario(params);
-    let mut runner = Runner::with_bugs(&scenario, bugs.clone());
-    let mut parser = StepParser::new(&scenario);
-    let mut state = GenState::default();
-    let mut done = vec![];
+    let mut driver = Driver::new(params, bugs);
     let mut produced = 0;
-    while produced < steps && !runner.failed() {
-        let event = params.draw(&mut rng);
-        let Some(v) = state.materialize(&event, &runner.world) else {
-            continue;
-        };
-        produced += 1;
-        let Ok(spec) = parser.parse(&v) else {
-            continue;
-        };
-        runner.step(&spec);
-        done.push(v);
-    }
-    finish(params, runner, parser, state, done)
-}
-
-fn finish(
-    params: &RunParams,
-    mut runner: Runner<'_>,
-    mut parser: StepParser,
-    mut state: GenState,
-    mut done: Vec<Value>,
-) -> Outcome {
-    let chaos = done.len();
-    if !runner.failed() {
-        let settle = format!("{}s", params.heartbeat_secs * 12);
-        for v in state.heal_steps(&runner.world, &settle) {
-            if let Ok(spec) = parser.parse(&v) {
-                runner.step(&spec);
-                done.push(v);
-            }
+    while produced < steps && !driver.failed() {
+        if driver.event(&params.draw(&mut rng)) {
+            produced += 1;
         }
     }
-    let inputs = runner.world.inputs();
-    let report = runner.finish(None);
-    Outcome {
-        events: inputs,
-        steps: done,
-        chaos,
-        report,
-    }
+    driver.finish()
 }
 
-/// Replays concrete chaos steps (a candidate during shrinking), then the heal phase.
-pub fn run_steps(params: &RunParams, steps: &[Value], bugs: &BTreeSet<Bug>) -> Option<Outcome> {
-    let scenario = empty_scenario(params);
-    let mut runner = Runner::with_bugs(&scenario, bugs.clone());
-    let mut parser = StepParser::new(&scenario);
-    let mut done = vec![];
-    for v in steps {
-        let spec = parser.parse(v).ok()?;
-        runner.step(&spec);
-        done.push(v.clone());
-        if runner.failed() {
+/// Replays concrete chaos steps (a candidate during shrinking), then the heal phase. `None` when the
+/// steps do not make a valid scenario file (a candidate that dropped the step saving a variable a later
+/// step uses).
+pub fn run_steps(params: &RunParams, steps: &[StepSpec], bugs: &BTreeSet<Bug>) -> Option<Outcome> {
+    let candidate = Scenario {
+        steps: steps
+            .iter()
+            .enumerate()
+            .map(|(i, s)| StepSpec {
+                index: i + 1,
+                ..s.clone()
+            })
+            .collect(),
+        ..params.scenario()
+    };
+    let valid = parse_value(&candidate.to_json(), None).ok()?;
+    let mut driver = Driver::new(params, bugs);
+    for spec in valid.steps {
+        driver.step(spec.step);
+        if driver.failed() {
             break;
         }
     }
-    Some(finish(params, runner, parser, GenState::default(), done))
+    Some(driver.finish())
 }
 
 /// Shrinks failing chaos steps to a minimal list that still fails with the same rule (delta
@@ -268,12 +307,12 @@ pub fn run_steps(params: &RunParams, steps: &[Value], bugs: &BTreeSet<Bug>) -> O
 /// number of candidate runs.
 pub fn shrink(
     params: &RunParams,
-    steps: Vec<Value>,
+    steps: Vec<StepSpec>,
     rule: &str,
     bugs: &BTreeSet<Bug>,
     budget: usize,
-) -> Vec<Value> {
-    let fails = |cand: &[Value]| {
+) -> Vec<StepSpec> {
+    let fails = |cand: &[StepSpec]| {
         run_steps(params, cand, bugs)
             .and_then(|o| o.failure())
             .is_some_and(|r| r == rule)
@@ -309,10 +348,19 @@ pub fn shrink(
 /// A stable 64-bit digest of a run's event log (its steps and its report), for determinism checks.
 pub fn fingerprint(o: &Outcome) -> String {
     use sha2::{Digest, Sha256};
-    let mut h = Sha256::new();
-    for s in &o.steps {
-        h.update(s.to_string().as_bytes());
+    use std::fmt::Write;
+    /// Feeds formatted text straight into the hash, without building strings.
+    struct Sink(Sha256);
+    impl Write for Sink {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            self.0.update(s.as_bytes());
+            Ok(())
+        }
     }
-    h.update(o.report.render_text().as_bytes());
-    crate::hex16(&h.finalize()[..8])
+    let mut sink = Sink(Sha256::new());
+    for s in &o.steps {
+        let _ = writeln!(sink, "{s:?}");
+    }
+    sink.0.update(o.report.render_text().as_bytes());
+    crate::hex16(&sink.0.finalize()[..8])
 }

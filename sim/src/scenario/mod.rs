@@ -12,6 +12,8 @@
 //! - Strings that may hold `${name}` (request paths, bodies, written values, expectations) stay as written
 //!   in the typed model; the runner substitutes them with [`Vars::substitute`] when the step runs, after
 //!   earlier steps have `save`d values. [`dotted_get`] reads a `save` path such as `wrap_info.token`.
+//! - [`Scenario::to_json`] and [`StepSpec::to_json`] write the typed form back as the contract's JSON
+//!   (the inverse of parsing), so generators can build typed steps and save them as replayable files.
 //! - [`subset_match`] is the matching rule of `expect.body` and `expect_status.matches`: objects match when
 //!   every expected key is present and matches, arrays element by element with equal length, other values
 //!   by equality.
@@ -53,6 +55,7 @@ mod fields;
 mod matching;
 mod model;
 mod parse;
+mod serialize;
 mod steps;
 mod strict_json;
 mod substitute;
@@ -63,7 +66,7 @@ pub use model::{
     Authority, CallExpect, ClientExpect, ClusterOptions, Config, FaultRates, Kind, MountSpec,
     Scenario, StatusExpect, Step, StepSpec,
 };
-pub use parse::{parse_file, parse_str, parse_value, StepParser};
+pub use parse::{parse_file, parse_str, parse_value};
 pub use steps::VERBS;
 pub use substitute::{dotted_get, placeholders, placeholders_in, SubstError, Vars};
 

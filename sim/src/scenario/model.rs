@@ -116,6 +116,18 @@ pub struct StepSpec {
     pub step: Step,
 }
 
+impl StepSpec {
+    /// Step number `index` doing `step`, with the defaults of the common keys (no note, settled).
+    pub fn new(index: usize, step: Step) -> StepSpec {
+        StepSpec {
+            index,
+            note: None,
+            settle: true,
+            step,
+        }
+    }
+}
+
 /// A replication kind, as `kind` names it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Kind {

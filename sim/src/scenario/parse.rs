@@ -8,7 +8,7 @@
 
 use super::error::ScenarioError;
 use super::fields::{Ctx, Field, Obj};
-use super::model::{ClusterOptions, Config, MountSpec, Scenario, StepSpec};
+use super::model::{ClusterOptions, Config, MountSpec, Scenario};
 use super::show_json;
 use super::steps::{check_references, parse_step};
 use super::strict_json;
@@ -239,43 +239,4 @@ fn parse_config(field: &Field<'_>) -> Result<Config, ScenarioError> {
         };
     }
     Ok(config)
-}
-
-/// Parses steps one at a time, with the same checks as a whole file: for generators that build a
-/// scenario while they run it (the fuzzer).
-#[derive(Clone, Debug)]
-pub struct StepParser {
-    clusters: BTreeMap<String, ClusterOptions>,
-    defined: BTreeSet<String>,
-    next: usize,
-}
-
-impl StepParser {
-    /// A parser for steps of `scenario` (its clusters), numbering from its last step.
-    pub fn new(scenario: &Scenario) -> StepParser {
-        StepParser {
-            clusters: scenario.clusters.clone(),
-            defined: scenario
-                .steps
-                .iter()
-                .flat_map(|s| s.step.saves())
-                .map(str::to_string)
-                .collect(),
-            next: scenario.steps.len() + 1,
-        }
-    }
-
-    /// Parses the next step.
-    pub fn parse(&mut self, value: &Value) -> Result<StepSpec, ScenarioError> {
-        let ctx = Ctx {
-            file: None,
-            step: Some(self.next),
-        };
-        let spec = parse_step(ctx, value, &self.clusters)?;
-        check_references(ctx, &spec.step, &self.clusters, &self.defined)?;
-        self.defined
-            .extend(spec.step.saves().into_iter().map(str::to_string));
-        self.next += 1;
-        Ok(spec)
-    }
 }
