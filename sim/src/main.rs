@@ -60,7 +60,7 @@ enum Command {
         /// Number of the first run (to replay one run of a campaign).
         #[arg(long, default_value_t = 1)]
         first_run: u64,
-        /// Run each run twice and compare the event-log fingerprints.
+        /// Run each run twice and compare them: steps, event count and event-log fingerprint.
         #[arg(long)]
         check_determinism: bool,
         /// Make every cluster exhibit this deliberate bug (builds with --features inject-bugs).
@@ -235,8 +235,14 @@ fn fuzz_campaign(a: FuzzArgs) -> ExitCode {
         if a.check_determinism {
             let again = fuzz::run_generated(&params, a.steps, &a.bugs);
             let fp2 = fuzz::fingerprint(&again);
-            if fp != fp2 {
-                let _ = writeln!(o, "{}  NONDETERMINISTIC: {fp} then {fp2}", params.line());
+            if fp != fp2 || again.steps != outcome.steps || again.events != outcome.events {
+                let _ = writeln!(
+                    o,
+                    "{}  NONDETERMINISTIC: log {fp} then {fp2}, {} then {} events",
+                    params.line(),
+                    outcome.events,
+                    again.events
+                );
                 return ExitCode::from(1);
             }
         }

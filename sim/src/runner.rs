@@ -35,11 +35,11 @@ enum ClientOutcome {
 pub struct Runner {
     /// The scenario: its topology, settings and (for [`Runner::run`]) its script.
     scenario: Scenario,
-    /// The world.
-    pub world: World,
+    world: World,
     vars: Vars,
-    /// The oracles.
-    pub oracles: Oracles,
+    oracles: Oracles,
+    /// Each cluster's modes after the last step (the next step's "before").
+    modes: BTreeMap<(String, Kind), Mode>,
     lines: Vec<StepLine>,
     failures: Vec<Failure>,
     forwards: BTreeMap<(String, u64), (usize, String, Option<String>)>,
@@ -77,9 +77,11 @@ impl Runner {
             .iter()
             .map(|m| (m.path.clone(), m.local))
             .collect();
+        let world = World::new(&config, &clusters, &mounts);
         Runner {
             scenario: scenario.clone(),
-            world: World::new(&config, &clusters, &mounts),
+            modes: oracle::modes(&world),
+            world,
             vars: Vars::new(),
             oracles: Oracles::default(),
             lines: vec![],
@@ -97,6 +99,17 @@ impl Runner {
             self.run_step(&spec);
         }
         self.finish(file)
+    }
+
+    /// The world as the steps so far left it. Only steps change it, so the oracles' view of every
+    /// step is complete.
+    pub fn world(&self) -> &World {
+        &self.world
+    }
+
+    /// The oracles' findings so far.
+    pub fn oracles(&self) -> &Oracles {
+        &self.oracles
     }
 
     /// Runs one more step (for generators that build the script as they go).
@@ -170,7 +183,7 @@ impl Runner {
     }
 
     fn run_step(&mut self, spec: &StepSpec) {
-        let modes_before = oracle::modes(&self.world);
+        let modes_before = std::mem::take(&mut self.modes);
         let hazards_before = self.oracles.hazards().len();
         let losses_before = self.oracles.losses.losses().len();
         let violations_before = self.oracles.violations().len();
@@ -206,6 +219,7 @@ impl Runner {
                 changes.push(format!("{}.{} {}->{}", key.0, key.1, before, after));
             }
         }
+        self.modes = modes_after;
         for o in &observations {
             if let Observation::Event { cluster, event } = o {
                 match event {

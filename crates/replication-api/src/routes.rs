@@ -251,20 +251,20 @@ pub struct Route {
 impl Route {
     /// The captures of `path` if it matches this route's pattern: `(name, value)` in pattern order.
     pub fn matches(&self, path: &RequestPath) -> Option<Vec<(&'static str, String)>> {
+        // Every request is matched against the table: compare without allocating, then capture.
         let segments = path.segments();
-        let pattern: Vec<&'static str> = self.pattern.split('/').collect();
-        if pattern.len() != segments.len() {
+        if self.pattern.split('/').count() != segments.len() {
             return None;
         }
-        let mut captures = Vec::new();
-        for (p, s) in pattern.into_iter().zip(segments) {
-            match p.strip_prefix(':') {
-                Some(name) => captures.push((name, s.clone())),
-                None if p == s => {}
-                None => return None,
-            }
+        let pairs = self.pattern.split('/').zip(segments);
+        if !pairs.clone().all(|(p, s)| p.starts_with(':') || p == s) {
+            return None;
         }
-        Some(captures)
+        Some(
+            pairs
+                .filter_map(|(p, s)| p.strip_prefix(':').map(|name| (name, s.clone())))
+                .collect(),
+        )
     }
 
     /// Whether the route takes `method`.
