@@ -40,7 +40,7 @@ pub struct Packet {
 }
 
 /// Counters of what the network did.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct NetStats {
     /// Messages handed to a receiver.
     pub delivered: u64,

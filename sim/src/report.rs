@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 /// One step's line.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct StepLine {
     /// Step number.
     pub step: usize,
@@ -28,7 +28,7 @@ pub struct StepLine {
 }
 
 /// A failed expectation.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct Failure {
     /// Step number.
     pub step: usize,
@@ -39,7 +39,7 @@ pub struct Failure {
 }
 
 /// Final status of one cluster and kind.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct ClusterLine {
     /// Cluster.
     pub cluster: String,
@@ -62,7 +62,7 @@ pub struct ClusterLine {
 }
 
 /// Everything a run found out.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct Report {
     /// Scenario name.
     pub name: String,

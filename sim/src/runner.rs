@@ -39,7 +39,7 @@ pub struct Runner {
     vars: Vars,
     oracles: Oracles,
     /// Each cluster's modes after the last step (the next step's "before").
-    modes: BTreeMap<(String, Kind), Mode>,
+    modes: oracle::Modes,
     lines: Vec<StepLine>,
     failures: Vec<Failure>,
     forwards: BTreeMap<(String, u64), (usize, String, Option<String>)>,
@@ -80,7 +80,7 @@ impl Runner {
         let world = World::new(&config, &clusters, &mounts);
         Runner {
             scenario: scenario.clone(),
-            modes: oracle::modes(&world),
+            modes: oracle::Modes::of(&world),
             world,
             vars: Vars::new(),
             oracles: Oracles::default(),
@@ -212,12 +212,9 @@ impl Runner {
         self.oracles.after_step(&view);
         self.world.livelock = false;
         let mut changes = vec![];
-        let modes_after = oracle::modes(&self.world);
-        for (key, before) in &modes_before {
-            let after = modes_after[key];
-            if after != *before {
-                changes.push(format!("{}.{} {}->{}", key.0, key.1, before, after));
-            }
+        let modes_after = oracle::Modes::of(&self.world);
+        for (cluster, kind, before, after) in modes_before.changes(&modes_after, &self.world) {
+            changes.push(format!("{cluster}.{kind} {before}->{after}"));
         }
         self.modes = modes_after;
         for o in &observations {

@@ -567,7 +567,7 @@ fn execute(
             Ok(reply) => render::reply(
                 reply,
                 matches!(route.op, Op::Recover | Op::Reindex),
-                &path.to_string(),
+                &path,
                 ignored,
                 rng,
             ),

@@ -25,6 +25,7 @@ use replication_core::{Error, ErrorClass, KindStatus, Reply};
 use serde_json::{json, Value};
 
 use crate::envelope::{request_id, Response};
+use crate::path::RequestPath;
 
 /// The HTTP status of a core refusal: 400 bad input or wrong mode, 403 missing or invalid DR
 /// authorisation, 404 unknown id, 503 promote safety check.
@@ -150,7 +151,7 @@ pub fn attempt(a: &AttemptStatus, ignored: Vec<String>, rng: &mut dyn RngCore) -
 pub fn reply(
     reply: Reply,
     body_for_warnings: bool,
-    creation_path: &str,
+    creation_path: &RequestPath,
     ignored: Vec<String>,
     rng: &mut dyn RngCore,
 ) -> Response {
@@ -158,7 +159,7 @@ pub fn reply(
         Reply::Done => done(Vec::new(), ignored, rng),
         Reply::Warnings(w) if body_for_warnings => warnings(w, ignored, rng),
         Reply::Warnings(w) => done(w, ignored, rng),
-        Reply::Token(t) => token(&t, creation_path, ignored, rng),
+        Reply::Token(t) => token(&t, &creation_path.to_string(), ignored, rng),
         Reply::PublicKey(k) => data(json!({ "secondary_public_key": k }), ignored, rng),
         Reply::PromoteProgress(q) => promote_progress(&q, ignored, rng),
         Reply::Attempt(a) => attempt(&a, ignored, rng),

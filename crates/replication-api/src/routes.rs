@@ -253,15 +253,18 @@ impl Route {
     pub fn matches(&self, path: &RequestPath) -> Option<Vec<(&'static str, String)>> {
         // Every request is matched against the table: compare without allocating, then capture.
         let segments = path.segments();
-        if self.pattern.split('/').count() != segments.len() {
-            return None;
-        }
-        let pairs = self.pattern.split('/').zip(segments);
-        if !pairs.clone().all(|(p, s)| p.starts_with(':') || p == s) {
+        let parts = || self.pattern.as_bytes().split(|b| *b == b'/');
+        if parts().count() != segments.len()
+            || !parts()
+                .zip(segments)
+                .all(|(p, s)| p.first() == Some(&b':') || p == s.as_bytes())
+        {
             return None;
         }
         Some(
-            pairs
+            self.pattern
+                .split('/')
+                .zip(segments)
                 .filter_map(|(p, s)| p.strip_prefix(':').map(|name| (name, s.clone())))
                 .collect(),
         )

@@ -345,10 +345,34 @@ pub fn shrink(
     cur
 }
 
-/// A stable 64-bit digest of a run's event log: its report, which has a line for every step (verb,
-/// target, outcome and what changed), the final status of every cluster, every loss, hazard and
-/// violation. `--check-determinism` compares whole runs (steps and report), not only this digest.
+/// A 64-bit digest of a run's event log: its report, which has a line for every step (verb, target,
+/// outcome and what changed), the final status of every cluster, every loss, hazard and violation.
+/// Stable for one build of the simulator; `--check-determinism` compares whole runs (steps and
+/// report), not only this digest.
 pub fn fingerprint(o: &Outcome) -> String {
-    use sha2::{Digest, Sha256};
-    crate::hex16(&Sha256::digest(o.report.render_text().as_bytes())[..8])
+    use std::hash::{Hash, Hasher};
+    let mut h = Fnv1a::default();
+    o.report.hash(&mut h);
+    crate::hex16(&h.finish().to_be_bytes())
+}
+
+/// FNV-1a, 64-bit: a fixed hash function, so digests do not depend on a randomly keyed hasher.
+struct Fnv1a(u64);
+
+impl Default for Fnv1a {
+    fn default() -> Self {
+        Fnv1a(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl std::hash::Hasher for Fnv1a {
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }

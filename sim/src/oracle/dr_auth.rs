@@ -50,7 +50,7 @@ impl DrAuth {
                 continue;
             }
             let was_dr_secondary =
-                view.modes_before.get(&(call.cluster.clone(), Kind::Dr)) == Some(&Mode::Secondary);
+                view.mode_before(&call.cluster, Kind::Dr) == Some(Mode::Secondary);
             if !was_dr_secondary {
                 continue;
             }

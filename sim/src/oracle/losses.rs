@@ -56,7 +56,7 @@ pub struct WriteRecord {
 }
 
 /// A loss, for the report.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct Loss {
     /// Step at which it was lost.
     pub step: usize,
@@ -340,7 +340,7 @@ mod tests {
     }
 
     fn check(ledger: &mut LossLedger, world: &World, step: usize) -> Vec<Violation> {
-        let modes = crate::oracle::modes(world);
+        let modes = crate::oracle::Modes::of(world);
         let view = StepView {
             calls: &[],
             revocations: &Default::default(),

@@ -15,10 +15,9 @@ pub mod wipes;
 use crate::world::{Observation, World};
 use replication_core::{Kind, Mode};
 use serde::Serialize;
-use std::collections::BTreeMap;
 
 /// A rule of model.md §6 that did not hold, with its evidence.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(tag = "rule", rename_all = "kebab-case")]
 pub enum Violation {
     /// A write is gone from every cluster with none of the documented causes.
@@ -186,7 +185,7 @@ impl Violation {
 }
 
 /// Two live primaries of one replication set.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct Hazard {
     /// Always `multiple-primaries`.
     pub kind: String,
@@ -243,7 +242,14 @@ pub struct StepView<'a> {
     /// What happened during the step.
     pub observations: &'a [Observation],
     /// Each cluster's mode per kind before the step.
-    pub modes_before: &'a BTreeMap<(String, Kind), Mode>,
+    pub modes_before: &'a Modes,
+}
+
+impl StepView<'_> {
+    /// The mode `cluster` had for `kind` before the step (`None` for an unknown cluster).
+    pub fn mode_before(&self, cluster: &str, kind: Kind) -> Option<Mode> {
+        self.modes_before.get(self.world, cluster, kind)
+    }
 }
 
 /// All oracles together.
@@ -299,13 +305,45 @@ impl Oracles {
 }
 
 /// Each cluster's mode per kind, as its status reports it (a DR secondary's mirrored performance role
-/// is dormant and reports `disabled` until a promotion makes it live).
-pub fn modes(world: &World) -> BTreeMap<(String, Kind), Mode> {
-    let mut m = BTreeMap::new();
-    for (name, n) in &world.nodes {
-        for k in Kind::ALL {
-            m.insert((name.clone(), k), n.cluster.mode(k));
-        }
+/// is dormant and reports `disabled` until a promotion makes it live). Kept in the world's cluster
+/// order (a world's clusters never change), so taking it after every step copies no names.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Modes(Vec<[Mode; 2]>);
+
+impl Modes {
+    /// The modes of every cluster of `world` now.
+    pub fn of(world: &World) -> Modes {
+        Modes(
+            world
+                .nodes
+                .values()
+                .map(|n| Kind::ALL.map(|k| n.cluster.mode(k)))
+                .collect(),
+        )
     }
-    m
+
+    /// The mode `cluster` of `world` had for `kind` when these were taken.
+    pub fn get(&self, world: &World, cluster: &str, kind: Kind) -> Option<Mode> {
+        let i = world.nodes.keys().position(|n| n == cluster)?;
+        self.0.get(i).map(|m| m[kind as usize])
+    }
+
+    /// Every (cluster, kind, before, after) whose mode differs between `self` and `after`, in cluster
+    /// then kind order.
+    pub fn changes<'a>(
+        &'a self,
+        after: &'a Modes,
+        world: &'a World,
+    ) -> impl Iterator<Item = (&'a str, Kind, Mode, Mode)> + 'a {
+        world
+            .nodes
+            .keys()
+            .zip(self.0.iter().zip(&after.0))
+            .flat_map(|(name, (before, after))| {
+                Kind::ALL
+                    .into_iter()
+                    .map(move |k| (name.as_str(), k, before[k as usize], after[k as usize]))
+            })
+            .filter(|(_, _, b, a)| b != a)
+    }
 }

@@ -172,6 +172,9 @@ impl Vars {
     where
         F: Fn(&str) -> Option<Value>,
     {
+        if !text.contains("${") {
+            return Ok(text.to_string());
+        }
         let mut out = String::with_capacity(text.len());
         for piece in pieces(text)? {
             match piece {
@@ -211,6 +214,7 @@ impl Vars {
         F: Fn(&str) -> Option<Value>,
     {
         Ok(match value {
+            Value::String(s) if !s.contains("${") => value.clone(),
             Value::String(s) => match pieces(s)?.as_slice() {
                 [Piece::Var(name)] => self.lookup(name, resolve)?,
                 _ => Value::String(self.substitute_text(s, resolve)?),
