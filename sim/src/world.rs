@@ -60,6 +60,16 @@ pub enum Observation {
         /// Message name.
         message: &'static str,
     },
+    /// A primary sent an activation acceptance: the moment it decided to accept (the message may be
+    /// delayed, reordered or lost on its way).
+    Accepted {
+        /// The primary's name.
+        primary: String,
+        /// The secondary's name.
+        secondary: String,
+        /// The `ActivationAccepted` message.
+        message: Message,
+    },
     /// A message was delivered.
     Delivered {
         /// Sender name.
@@ -220,6 +230,15 @@ impl World {
             });
         }
         for t in ready.messages {
+            if let (Message::ActivationAccepted { .. }, Some(to)) =
+                (&t.message, self.addr_book.get(&t.to))
+            {
+                self.observations.push(Observation::Accepted {
+                    primary: name.to_string(),
+                    secondary: to.clone(),
+                    message: t.message.clone(),
+                });
+            }
             if let (Some(kind), Some(to)) = (data_kind(&t.message), self.addr_book.get(&t.to)) {
                 self.observations.push(Observation::SentData {
                     from: name.to_string(),

@@ -1,5 +1,8 @@
 //! Rule: a token activates at most once, and a revoked id never activates (model.md §6). Ids are
 //! unique per primary run (a registry), so revocations are remembered per (primary, kind, run, id).
+//! Judged when the primary sends its acceptance (its decision), not when the message arrives: an
+//! acceptance sent before a revocation and delivered after it broke no rule (the fuzzer found that
+//! case with a delayed message).
 
 use super::{StepView, Violation};
 use crate::world::Observation;
@@ -17,9 +20,9 @@ impl ActivationOnce {
     /// Checks one step.
     pub fn check(&mut self, view: &StepView, out: &mut Vec<Violation>) {
         for o in view.observations {
-            let Observation::Delivered {
-                from,
-                to,
+            let Observation::Accepted {
+                primary: from,
+                secondary: to,
                 message:
                     Message::ActivationAccepted {
                         kind,

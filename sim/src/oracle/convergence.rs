@@ -40,8 +40,11 @@ pub fn check(world: &World) -> Vec<Violation> {
             if p.mode(kind) != Mode::Primary || prole.cluster_id != role.cluster_id {
                 continue;
             }
+            // Connected: the primary's record of this identity points at this cluster. Two clusters
+            // can hold one identity (a DR secondary promoted while its old primary still runs); the
+            // primary streams to one of them at a time.
             match prole.secondaries.get(&creds.secondary_id) {
-                Some(r) if !r.revoked => {}
+                Some(r) if !r.revoked && r.cluster_addr == s.config().cluster_addr => {}
                 _ => continue,
             }
             let filter = match kind {

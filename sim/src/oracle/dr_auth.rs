@@ -50,7 +50,7 @@ impl DrAuth {
                 continue;
             }
             let was_dr_secondary =
-                view.mode_before(&call.cluster, Kind::Dr) == Some(Mode::Secondary);
+                view.role_before(&call.cluster, Kind::Dr) == Some(Mode::Secondary);
             if !was_dr_secondary {
                 continue;
             }

@@ -87,6 +87,8 @@ pub struct LossLedger {
     /// Writes recorded since the last check: their holders are not known yet, so every cluster is
     /// looked at (a late acknowledgement may name a write that landed steps ago).
     unchecked: BTreeSet<usize>,
+    /// A documented cause for which some holders dropped a write while others still held it.
+    earlier_cause: BTreeMap<usize, &'static str>,
 }
 
 impl LossLedger {
@@ -230,7 +232,43 @@ impl LossLedger {
                         .is_some_and(|e| e.value == w.value)
                 })
                 .fold(0u64, |m, (i, _)| m | (1 << (i % 64)));
+            // Why the clusters in `mask` dropped the write this step, if they said so.
+            let cause_on = |mask: u64| {
+                let on: Vec<&str> = view
+                    .world
+                    .nodes
+                    .keys()
+                    .enumerate()
+                    .filter(|(i, _)| mask & (1 << (i % 64)) != 0)
+                    .map(|(_, k)| k.as_str())
+                    .collect();
+                let by = |m: &BTreeMap<&str, BTreeSet<&str>>| {
+                    on.iter()
+                        .any(|c| m.get(c).is_some_and(|keys| keys.contains(w.path.as_str())))
+                };
+                if on.iter().any(|c| wiped.contains(c)) {
+                    Some("wiped-by-enable")
+                } else if by(&filtered) {
+                    Some("filtered")
+                } else if by(&diverged) {
+                    Some(if w.during_split {
+                        "diverged-primary"
+                    } else {
+                        "unreplicated-at-promotion"
+                    })
+                } else {
+                    None
+                }
+            };
             if holders != 0 {
+                // Some holders dropped it for a documented reason while others (say, DR copies cut off
+                // by a partition) still hold it: those follow their source later, for that reason.
+                let dropped = w.holders & !holders;
+                if dropped != 0 && !self.earlier_cause.contains_key(&i) {
+                    if let Some(cause) = cause_on(dropped) {
+                        self.earlier_cause.insert(i, cause);
+                    }
+                }
                 self.writes[i].holders = holders;
                 continue;
             }
@@ -248,23 +286,7 @@ impl LossLedger {
                 .filter(|(i, _)| w.holders & (1 << (i % 64)) != 0)
                 .map(|(_, k)| k.as_str())
                 .collect();
-            let by = |m: &BTreeMap<&str, BTreeSet<&str>>| {
-                prev.iter()
-                    .any(|c| m.get(c).is_some_and(|keys| keys.contains(w.path.as_str())))
-            };
-            let cause = if prev.iter().any(|c| wiped.contains(c)) {
-                Some("wiped-by-enable")
-            } else if by(&filtered) {
-                Some("filtered")
-            } else if by(&diverged) {
-                Some(if w.during_split {
-                    "diverged-primary"
-                } else {
-                    "unreplicated-at-promotion"
-                })
-            } else {
-                None
-            };
+            let cause = cause_on(w.holders).or_else(|| self.earlier_cause.get(&i).copied());
             let loss = Loss {
                 step: view.step,
                 path: w.path.clone(),

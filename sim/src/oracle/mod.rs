@@ -246,9 +246,11 @@ pub struct StepView<'a> {
 }
 
 impl StepView<'_> {
-    /// The mode `cluster` had for `kind` before the step (`None` for an unknown cluster).
-    pub fn mode_before(&self, cluster: &str, kind: Kind) -> Option<Mode> {
-        self.modes_before.get(self.world, cluster, kind)
+    /// The mode of `cluster`'s `kind` role before the step (`None` for an unknown cluster). A DR
+    /// secondary's dormant performance role counts as what it is (a secondary, say), not as the
+    /// `disabled` its status shows: an update-primary accepted for it is no enable.
+    pub fn role_before(&self, cluster: &str, kind: Kind) -> Option<Mode> {
+        self.modes_before.role(self.world, cluster, kind)
     }
 }
 
@@ -304,32 +306,37 @@ impl Oracles {
     }
 }
 
-/// Each cluster's mode per kind, as its status reports it (a DR secondary's mirrored performance role
-/// is dormant and reports `disabled` until a promotion makes it live). Kept in the world's cluster
-/// order (a world's clusters never change), so taking it after every step copies no names.
+/// Each cluster's modes per kind at one moment, in the world's cluster order (a world's clusters never
+/// change, so taking them after every step copies no names). Two views: the mode status reports (a
+/// DR secondary's mirrored performance role is dormant and reports `disabled` until a promotion makes
+/// it live), for the report; and each role's own mode, for the oracles.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Modes(Vec<[Mode; 2]>);
+pub struct Modes {
+    reported: Vec<[Mode; 2]>,
+    roles: Vec<[Mode; 2]>,
+}
 
 impl Modes {
     /// The modes of every cluster of `world` now.
     pub fn of(world: &World) -> Modes {
-        Modes(
-            world
-                .nodes
-                .values()
-                .map(|n| Kind::ALL.map(|k| n.cluster.mode(k)))
+        let nodes = || world.nodes.values().map(|n| &n.cluster);
+        Modes {
+            reported: nodes().map(|c| Kind::ALL.map(|k| c.mode(k))).collect(),
+            roles: nodes()
+                .map(|c| Kind::ALL.map(|k| c.role(k).mode()))
                 .collect(),
-        )
+        }
     }
 
-    /// The mode `cluster` of `world` had for `kind` when these were taken.
-    pub fn get(&self, world: &World, cluster: &str, kind: Kind) -> Option<Mode> {
+    /// The mode of `cluster`'s `kind` role when these were taken: its own mode, a dormant performance
+    /// role of a DR secondary included.
+    pub fn role(&self, world: &World, cluster: &str, kind: Kind) -> Option<Mode> {
         let i = world.nodes.keys().position(|n| n == cluster)?;
-        self.0.get(i).map(|m| m[kind as usize])
+        self.roles.get(i).map(|m| m[kind as usize])
     }
 
-    /// Every (cluster, kind, before, after) whose mode differs between `self` and `after`, in cluster
-    /// then kind order.
+    /// Every (cluster, kind, before, after) whose reported mode differs between `self` and `after`, in
+    /// cluster then kind order.
     pub fn changes<'a>(
         &'a self,
         after: &'a Modes,
@@ -338,7 +345,7 @@ impl Modes {
         world
             .nodes
             .keys()
-            .zip(self.0.iter().zip(&after.0))
+            .zip(self.reported.iter().zip(&after.reported))
             .flat_map(|(name, (before, after))| {
                 Kind::ALL
                     .into_iter()

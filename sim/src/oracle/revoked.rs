@@ -41,13 +41,27 @@ impl Revoked {
                     id: id.clone(),
                 })
             };
-            let records: Vec<(&String, bool)> = role
-                .secondaries
-                .iter()
-                .filter(|(_, r)| &r.cluster_addr == addr)
-                .map(|(id, r)| (id, r.revoked || revoked(id)))
-                .collect();
-            if !records.is_empty() && records.iter().all(|(_, gone)| *gone) {
+            // The receiver is known by the identity it holds; a receiver without one (demoted, say)
+            // by the records that point at its address. Two clusters can hold one identity (a DR
+            // secondary promoted while its old primary runs), so the address alone can mislead.
+            let held = match s.role(kind) {
+                Role::Secondary(r) => r.credentials.as_ref().and_then(|c| {
+                    role.secondaries
+                        .get_key_value(&c.secondary_id)
+                        .map(|(id, rec)| rec.revoked || revoked(id))
+                }),
+                _ => None,
+            };
+            let gone = held.unwrap_or_else(|| {
+                let records: Vec<bool> = role
+                    .secondaries
+                    .iter()
+                    .filter(|(_, r)| &r.cluster_addr == addr)
+                    .map(|(id, r)| r.revoked || revoked(id))
+                    .collect();
+                !records.is_empty() && records.iter().all(|gone| *gone)
+            });
+            if gone {
                 out.push(Violation::DeliveredToRevoked {
                     step: view.step,
                     primary: from.clone(),

@@ -1,5 +1,6 @@
 //! Rule: a secondary never mixes data of two replication sets (model.md §6): a cluster holding one
-//! set's data can join another set only through a wipe.
+//! set's data can join another set only through a wipe. A DR secondary's data is its DR primary's, so
+//! the performance set it holds is the one its dormant performance role mirrors.
 
 use super::{StepView, Violation};
 use crate::world::Observation;
@@ -30,10 +31,16 @@ impl SetMixing {
                 let Some(set) = c.role(kind).cluster_id() else {
                     continue;
                 };
+                let key = (name.clone(), kind);
+                if kind == Kind::Performance && c.role(Kind::Dr).mode() == Mode::Secondary {
+                    // A DR secondary holds its DR primary's data, performance set included: its
+                    // dormant performance role mirrors that set, so that is the set it holds.
+                    self.held.insert(key, set);
+                    continue;
+                }
                 if c.mode(kind) == Mode::Disabled {
                     continue;
                 }
-                let key = (name.clone(), kind);
                 match self.held.get_mut(&key) {
                     Some(held) if *held == set => {}
                     Some(held) => {

@@ -25,7 +25,7 @@ impl Wipes {
             else {
                 continue;
             };
-            let before = view.mode_before(to, *kind);
+            let before = view.role_before(to, *kind);
             let joined = matches!(before, Some(Mode::Disabled | Mode::Bootstrapping))
                 && view
                     .world
@@ -55,7 +55,7 @@ impl Wipes {
                 matches!(x, Observation::Delivered { to, message: Message::ActivationAccepted { kind: k, .. }, .. }
                     if to == cluster && k == kind)
             });
-            let mode_before = view.mode_before(cluster, *kind).unwrap_or(Mode::Disabled);
+            let mode_before = view.role_before(cluster, *kind).unwrap_or(Mode::Disabled);
             let joining = matches!(mode_before, Mode::Disabled | Mode::Bootstrapping);
             if !accepted || !joining {
                 out.push(Violation::WipeWithoutActivation {
