@@ -151,6 +151,9 @@ fn run(paths: &[PathBuf], json: bool, dot: Option<PathBuf>, bugs: &BTreeSet<Bug>
             return ExitCode::from(2);
         }
     };
+    // Output errors (a closed pipe: `run ... | head`) end the output, not the run: the exit code still
+    // says whether the scenarios passed.
+    let mut out = std::io::stdout().lock();
     let mut worst = 0u8;
     let mut reports = vec![];
     let mut last_dot = None;
@@ -163,8 +166,7 @@ fn run(paths: &[PathBuf], json: bool, dot: Option<PathBuf>, bugs: &BTreeSet<Bug>
                 if json {
                     reports.push(report.to_json());
                 } else {
-                    print!("{}", report.render_text());
-                    println!();
+                    let _ = writeln!(out, "{}", report.render_text());
                 }
                 last_dot = Some(report.dot.clone());
             }
@@ -175,12 +177,13 @@ fn run(paths: &[PathBuf], json: bool, dot: Option<PathBuf>, bugs: &BTreeSet<Bug>
         }
     }
     if json {
-        println!(
+        let _ = writeln!(
+            out,
             "{}",
             serde_json::to_string_pretty(&reports).unwrap_or_else(|_| "[]".into())
         );
     } else if files.len() > 1 {
-        println!("{} scenario(s) run; exit {worst}", files.len());
+        let _ = writeln!(out, "{} scenario(s) run; exit {worst}", files.len());
     }
     if let (Some(path), Some(d)) = (dot, last_dot) {
         if let Err(e) = std::fs::write(&path, d) {

@@ -41,26 +41,26 @@ impl Revoked {
                     id: id.clone(),
                 })
             };
-            // The receiver is known by the identity it holds; a receiver without one (demoted, say)
-            // by the records that point at its address. Two clusters can hold one identity (a DR
-            // secondary promoted while its old primary runs), so the address alone can mislead.
-            let held = match s.role(kind) {
-                Role::Secondary(r) => r.credentials.as_ref().and_then(|c| {
+            // Revoked: every record of this primary that points at the receiver's address is revoked
+            // and, when the receiver holds an identity here, that identity is revoked too. Two
+            // clusters can hold one identity (a DR secondary promoted while its old primary runs),
+            // so a receiver whose own identity is live was not revoked, whatever the records say.
+            let records: Vec<bool> = role
+                .secondaries
+                .iter()
+                .filter(|(_, r)| &r.cluster_addr == addr)
+                .map(|(id, r)| r.revoked || revoked(id))
+                .collect();
+            let by_address = !records.is_empty() && records.iter().all(|gone| *gone);
+            let own_identity_live = match s.role(kind) {
+                Role::Secondary(r) => r.credentials.as_ref().is_some_and(|c| {
                     role.secondaries
                         .get_key_value(&c.secondary_id)
-                        .map(|(id, rec)| rec.revoked || revoked(id))
+                        .is_some_and(|(id, rec)| !rec.revoked && !revoked(id))
                 }),
-                _ => None,
+                _ => false,
             };
-            let gone = held.unwrap_or_else(|| {
-                let records: Vec<bool> = role
-                    .secondaries
-                    .iter()
-                    .filter(|(_, r)| &r.cluster_addr == addr)
-                    .map(|(id, r)| r.revoked || revoked(id))
-                    .collect();
-                !records.is_empty() && records.iter().all(|gone| *gone)
-            });
+            let gone = by_address && !own_identity_live;
             if gone {
                 out.push(Violation::DeliveredToRevoked {
                     step: view.step,
