@@ -728,7 +728,7 @@ impl Runner {
                     _ => None,
                 });
                 // Put the observations back for the oracles.
-                self.world_restore_observations(obs);
+                self.world.put_back_observations(obs);
                 match reply {
                     Some(Ok(_)) => {
                         if !is_mount {
@@ -753,10 +753,6 @@ impl Runner {
             }
             Some(Ok(other)) => ClientOutcome::Error(format!("unexpected reply {other:?}")),
         }
-    }
-
-    fn world_restore_observations(&mut self, obs: Vec<Observation>) {
-        self.world.put_back_observations(obs);
     }
 
     fn check_client(&mut self, step: usize, expect: &ClientExpect, out: &ClientOutcome) {

@@ -396,7 +396,8 @@ mod tests {
         assert_eq!(ledger.writes()[0].holders, 0b01, "held by A only");
     }
 
-    /// A cluster whose WAL did not move is not looked at again: its writes keep their holder bits.
+    /// Rescanning only the clusters that changed loses nothing: a write on a cluster whose WAL did not
+    /// move keeps its holder bit (and is not reported lost).
     #[test]
     fn a_write_on_an_unchanged_cluster_keeps_its_holder_bit() {
         let mut w = world();
