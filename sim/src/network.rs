@@ -125,6 +125,11 @@ impl Network {
         self.links.is_empty()
     }
 
+    /// Whether any packet in flight (queued or held back) satisfies `f`.
+    pub fn holds(&self, f: impl Fn(&Packet) -> bool) -> bool {
+        self.links.values().flatten().chain(&self.held).any(f)
+    }
+
     /// Number of queued packets.
     pub fn in_flight(&self) -> usize {
         self.links.values().map(VecDeque::len).sum::<usize>() + self.held.len()

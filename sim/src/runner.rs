@@ -1,5 +1,6 @@
 //! Runs a scenario: every step against the world, expectations checked, oracles after every step.
 
+use crate::oracle::losses::OpId;
 use crate::oracle::{self, CallRecord, Oracles, Revocation, StepView};
 use crate::report::{ClusterLine, Failure, Report, StepLine};
 use crate::scenario::{
@@ -8,7 +9,8 @@ use crate::scenario::{
 use crate::world::{ClusterSetup, Observation, World, WorldConfig};
 use replication_api::{Caller, HttpRequest};
 use replication_core::{
-    unseal::decode_operation_token, ClientOp, DataClass, Duration, Event, Input, Kind, Mode, Reply,
+    unseal::decode_operation_token, ClientOp, DataClass, Duration, Event, Input, Kind, Message,
+    Mode, Reply, Request,
 };
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -26,9 +28,37 @@ fn core_kind(k: crate::scenario::Kind) -> Kind {
 /// The outcome of one client operation as the scenario sees it.
 #[derive(Clone, Debug, PartialEq)]
 enum ClientOutcome {
-    Ok(Option<String>),
+    /// A write, delete or mount succeeded.
+    Ok,
+    /// A read succeeded and found this value (`None`: no value at the path).
+    Value(Option<String>),
+    /// Refused: nothing was applied.
     Error(String),
-    Unknown,
+    /// Answered with an error saying the outcome is unknown (it may or may not have been applied).
+    Unknown(String),
+    /// Handed to another cluster; no answer by the end of the step.
+    Pending,
+}
+
+impl ClientOutcome {
+    /// The outcome of a forwarded operation's answer.
+    fn of_answer(result: &Result<u64, replication_core::Error>) -> ClientOutcome {
+        match result {
+            Ok(_) => ClientOutcome::Ok,
+            Err(e @ replication_core::Error::OutcomeUnknown(_)) => {
+                ClientOutcome::Unknown(e.to_string())
+            }
+            Err(e) => ClientOutcome::Error(e.to_string()),
+        }
+    }
+}
+
+/// A client operation a cluster sent on to another, waiting for its answer.
+#[derive(Clone, Debug)]
+struct Forwarded {
+    step: usize,
+    path: String,
+    op: OpId,
 }
 
 /// A scenario run in progress.
@@ -42,7 +72,10 @@ pub struct Runner {
     modes: oracle::Modes,
     lines: Vec<StepLine>,
     failures: Vec<Failure>,
-    forwards: BTreeMap<(String, u64), (usize, String, Option<String>)>,
+    /// Forwarded operations by (client cluster, request id) until answered.
+    forwards: BTreeMap<(String, u64), Forwarded>,
+    /// Operations answered "outcome unknown" whose message may still be on the network.
+    in_flight: Vec<(String, u64, OpId)>,
     expectations: usize,
     calls: Vec<CallRecord>,
     revocations: BTreeSet<Revocation>,
@@ -61,6 +94,7 @@ impl Runner {
             seed: scenario.seed,
             heartbeat_interval: scenario.config.heartbeat_interval,
             log_shipper_buffer: scenario.config.log_shipper_buffer,
+            forwarding_timeout: scenario.config.forwarding_timeout,
             bugs,
         };
         let clusters: Vec<ClusterSetup> = scenario
@@ -78,15 +112,17 @@ impl Runner {
             .map(|m| (m.path.clone(), m.local))
             .collect();
         let world = World::new(&config, &clusters, &mounts);
+        let oracles = Oracles::new(&world);
         Runner {
             scenario: scenario.clone(),
             modes: oracle::Modes::of(&world),
             world,
             vars: Vars::new(),
-            oracles: Oracles::default(),
+            oracles,
             lines: vec![],
             failures: vec![],
             forwards: BTreeMap::new(),
+            in_flight: Vec::new(),
             expectations: 0,
             calls: vec![],
             revocations: BTreeSet::new(),
@@ -198,7 +234,7 @@ impl Runner {
             self.world.settle();
         }
         let observations = self.world.take_observations();
-        self.resolve_forwards(spec.index, &observations);
+        let answers = self.resolve_forwards(spec.index, &observations);
         let calls = std::mem::take(&mut self.calls);
         self.note_revocations(&calls);
         let view = StepView {
@@ -210,6 +246,7 @@ impl Runner {
             modes_before: &modes_before,
         };
         self.oracles.after_step(&view);
+        self.settle_in_flight();
         self.world.livelock = false;
         let mut changes = vec![];
         let modes_after = oracle::Modes::of(&self.world);
@@ -240,6 +277,7 @@ impl Runner {
                 }
             }
         }
+        changes.extend(answers);
         for l in &self.oracles.losses.losses()[losses_before..] {
             changes.push(format!("lost {}={:?} ({})", l.path, l.value, l.cause));
         }
@@ -266,71 +304,101 @@ impl Runner {
     /// Revocations the operator made this step, with the primary's run at the time.
     fn note_revocations(&mut self, calls: &[CallRecord]) {
         for c in calls {
-            if !(200..300).contains(&c.status) {
-                continue;
-            }
-            let p = c.path.split('?').next().unwrap_or_default();
-            let p = p.trim_start_matches('/');
-            let p = p.strip_prefix("v1/").unwrap_or(p);
-            let Some(rest) = p.strip_prefix("sys/replication/") else {
-                continue;
-            };
-            let (kind, rest) = match rest.strip_prefix("dr/") {
-                Some(r) => (Kind::Dr, r),
-                None => (
-                    Kind::Performance,
-                    rest.strip_prefix("performance/").unwrap_or(rest),
-                ),
-            };
-            let id = if let Some(id) = rest
-                .strip_prefix("primary/revoke-secondary/")
-                .or_else(|| rest.strip_prefix("secondary/revoke-secondary/"))
-            {
-                id.to_string()
-            } else if rest == "primary/revoke-secondary" || rest == "secondary/revoke-secondary" {
-                match c.body.as_ref().and_then(|b| b.get("id")) {
-                    Some(Value::String(s)) => s.trim().to_string(),
-                    Some(v) => v.to_string(),
-                    None => continue,
-                }
-            } else {
+            let Some(Request::RevokeSecondary { kind, id }) = c.succeeded() else {
                 continue;
             };
             if let Some(replication_core::Role::Primary(p)) =
-                self.world.cluster(&c.cluster).map(|x| x.role(kind))
+                self.world.cluster(&c.cluster).map(|x| x.role(*kind))
             {
                 self.revocations.insert(Revocation {
                     primary: c.cluster.clone(),
-                    kind,
+                    kind: *kind,
                     run: p.run.clone(),
-                    id,
+                    id: id.trim().to_string(),
                 });
             }
         }
     }
 
-    fn resolve_forwards(&mut self, step: usize, observations: &[Observation]) {
+    /// Answers that arrived this step for operations forwarded in earlier steps; returns a report
+    /// line for each.
+    fn resolve_forwards(&mut self, step: usize, observations: &[Observation]) -> Vec<String> {
+        let mut lines = vec![];
         for o in observations {
-            if let Observation::Event {
+            let Observation::Event {
                 cluster,
                 event: Event::ClientReply { request, result },
             } = o
-            {
-                if let Some((issued, path, value)) =
-                    self.forwards.remove(&(cluster.clone(), *request))
-                {
-                    if result.is_ok() {
-                        self.oracles.losses.acknowledged_late(
-                            issued,
-                            step,
-                            cluster,
-                            &path,
-                            value.as_deref(),
-                        );
-                    } else {
-                        self.oracles.losses.resolved(&path);
-                    }
-                }
+            else {
+                continue;
+            };
+            let Some(f) = self.forwards.remove(&(cluster.clone(), *request)) else {
+                continue;
+            };
+            let outcome = ClientOutcome::of_answer(result);
+            lines.push(format!(
+                "answer to step {} ({}): {}",
+                f.step,
+                f.path,
+                show_outcome(&outcome)
+            ));
+            let applier = replier(observations, cluster, *request).unwrap_or(cluster);
+            self.answered(cluster, *request, f.op, step, applier, &outcome);
+        }
+        lines
+    }
+
+    /// Tells the loss ledger how a forwarded operation was answered.
+    fn answered(
+        &mut self,
+        cluster: &str,
+        request: u64,
+        op: OpId,
+        step: usize,
+        applier: &str,
+        outcome: &ClientOutcome,
+    ) {
+        let ledger = &mut self.oracles.losses;
+        match outcome {
+            ClientOutcome::Ok | ClientOutcome::Value(_) => ledger.answered_ok(op, step, applier),
+            ClientOutcome::Error(_) => ledger.answered_refused(op),
+            ClientOutcome::Unknown(_) | ClientOutcome::Pending => {
+                ledger.answered_unknown(op);
+                self.in_flight.push((cluster.to_string(), request, op));
+            }
+        }
+    }
+
+    /// Operations answered "outcome unknown" stop counting as possibly landing once their message is
+    /// off the network (delivered, or lost).
+    fn settle_in_flight(&mut self) {
+        let net = &self.world.net;
+        let (gone, still): (Vec<_>, Vec<_>) = std::mem::take(&mut self.in_flight)
+            .into_iter()
+            .partition(|(cluster, request, _)| {
+                !net.holds(|p| {
+                    &p.from == cluster
+                        && matches!(&p.message, Message::Forward { request: r, .. } if r == request)
+                })
+            });
+        self.in_flight = still;
+        for (_, _, op) in gone {
+            self.oracles.losses.settled(op);
+        }
+    }
+
+    /// A crashed cluster's clients lost their connections: the outcome of every operation it had
+    /// forwarded and not heard back about is unknown.
+    fn crashed(&mut self, cluster: &str, step: usize) {
+        let keys: Vec<(String, u64)> = self
+            .forwards
+            .keys()
+            .filter(|(c, _)| c == cluster)
+            .cloned()
+            .collect();
+        for key in keys {
+            if let Some(f) = self.forwards.remove(&key) {
+                self.answered(&key.0, key.1, f.op, step, cluster, &ClientOutcome::Pending);
             }
         }
     }
@@ -355,15 +423,21 @@ impl Runner {
             .cluster(cluster)
             .map(|c| c.unseal_keys().shares.clone())
             .unwrap_or_default();
-        match self.world.with_cluster(cluster, |c, now, rng| {
-            replication_api::handle(c, now, rng, &req)
-        }) {
-            Some(resp) => {
+        let answered =
+            self.world.with_cluster(cluster, |c, now, rng| {
+                match replication_api::decode(c, &req) {
+                    Err(refusal) => (None, refusal),
+                    Ok(decoded) => {
+                        let request = decoded.request().cloned();
+                        (request, replication_api::execute(c, now, rng, decoded))
+                    }
+                }
+            });
+        match answered {
+            Some((request, resp)) => {
                 self.calls.push(CallRecord {
                     cluster: cluster.to_string(),
-                    method: method.to_string(),
-                    path: path.to_string(),
-                    body: body.cloned(),
+                    request,
                     status: resp.status,
                     unseal_shares,
                 });
@@ -463,7 +537,7 @@ impl Runner {
                     path: path.clone(),
                     value: value.clone(),
                 };
-                let out = self.client(i, cluster, op, &path, Some(value), spec.settle);
+                let out = self.client(i, cluster, op, Some(value), spec.settle);
                 self.check_client(i, expect, &out);
                 Ok((format!("{cluster} {path}"), show_outcome(&out)))
             }
@@ -474,7 +548,7 @@ impl Runner {
             } => {
                 let path = self.subst_str(path)?;
                 let op = ClientOp::Delete { path: path.clone() };
-                let out = self.client(i, cluster, op, &path, None, spec.settle);
+                let out = self.client(i, cluster, op, None, spec.settle);
                 self.check_client(i, expect, &out);
                 Ok((format!("{cluster} {path}"), show_outcome(&out)))
             }
@@ -489,7 +563,7 @@ impl Runner {
                     path: path.clone(),
                     local: *local,
                 };
-                let out = self.client(i, cluster, op, &path, None, spec.settle);
+                let out = self.client(i, cluster, op, None, spec.settle);
                 self.check_client(i, expect, &out);
                 Ok((format!("{cluster} {path}"), show_outcome(&out)))
             }
@@ -503,7 +577,7 @@ impl Runner {
                     cluster,
                     Input::Client(ClientOp::Read { path: path.clone() }),
                 ) {
-                    Some(Ok(Reply::Value(v))) => ClientOutcome::Ok(v),
+                    Some(Ok(Reply::Value(v))) => ClientOutcome::Value(v),
                     Some(Ok(other)) => ClientOutcome::Error(format!("unexpected reply {other:?}")),
                     Some(Err(e)) => ClientOutcome::Error(e.to_string()),
                     None => ClientOutcome::Error(format!("cluster {cluster} is down")),
@@ -552,6 +626,9 @@ impl Runner {
             }
             Step::Crash(c) => {
                 let done = self.world.crash(c);
+                if done {
+                    self.crashed(c, i);
+                }
                 Ok((
                     c.clone(),
                     if done { "crashed" } else { "already down" }.into(),
@@ -636,7 +713,11 @@ impl Runner {
                 };
                 Ok((format!("{} {kind}", clusters.join(",")), outcome))
             }
-            Step::ExpectLosses { total, by_cause } => {
+            Step::ExpectLosses {
+                total,
+                by_cause,
+                unknown,
+            } => {
                 self.expectations += 1;
                 let actual_total = self.oracles.losses.losses().len() as u64;
                 let actual = self.oracles.losses.by_cause();
@@ -650,11 +731,16 @@ impl Runner {
                         problems.push(format!("{cause} {got}"));
                     }
                 }
+                let actual_unknown = self.oracles.losses.unknown_count() as u64;
+                if unknown.is_some_and(|n| n != actual_unknown) {
+                    problems.push(format!("unknown {actual_unknown}"));
+                }
                 let outcome = if problems.is_empty() {
                     "held".to_string()
                 } else {
                     let want = std::iter::once(format!("total {total}"))
                         .chain(by_cause.iter().map(|(c, n)| format!("{c} {n}")))
+                        .chain(unknown.map(|n| format!("unknown {n}")))
                         .collect::<Vec<_>>()
                         .join(", ");
                     self.fail(
@@ -694,16 +780,19 @@ impl Runner {
         }
     }
 
+    /// Runs a client write, delete or mount on `cluster` and tells the loss ledger about it.
     fn client(
         &mut self,
         step: usize,
         cluster: &str,
         op: ClientOp,
-        path: &str,
         value: Option<String>,
         settle: bool,
     ) -> ClientOutcome {
+        let path = op.path().to_string();
+        // Mounts are not data writes: the ledger does not track them.
         let is_mount = matches!(op, ClientOp::Mount { .. });
+        let mark = self.world.mark();
         match self.world.step(cluster, Input::Client(op)) {
             None => ClientOutcome::Error(format!("cluster {cluster} is down")),
             Some(Err(e)) => ClientOutcome::Error(e.to_string()),
@@ -711,43 +800,45 @@ impl Runner {
                 if !is_mount {
                     self.oracles
                         .losses
-                        .acknowledged(step, cluster, path, value.as_deref());
+                        .acknowledged(step, cluster, &path, value.as_deref());
                 }
-                ClientOutcome::Ok(None)
+                ClientOutcome::Ok
             }
             Some(Ok(Reply::Forwarded { request })) => {
+                let sent = (!is_mount).then(|| {
+                    self.oracles
+                        .losses
+                        .sent(step, cluster, &path, value.as_deref())
+                });
+                self.oracles
+                    .liveness
+                    .sent(cluster, request, step, self.world.now);
                 if settle {
                     self.world.settle();
                 }
-                let obs = self.world.take_observations();
-                let reply = obs.iter().find_map(|o| match o {
+                let seen = self.world.observations_since(mark);
+                let answer = seen.iter().find_map(|o| match o {
                     Observation::Event {
                         cluster: c,
                         event: Event::ClientReply { request: r, result },
-                    } if c == cluster && *r == request => Some(result.clone()),
+                    } if c == cluster && *r == request => Some(ClientOutcome::of_answer(result)),
                     _ => None,
                 });
-                // Put the observations back for the oracles.
-                self.world.put_back_observations(obs);
-                match reply {
-                    Some(Ok(_)) => {
-                        if !is_mount {
-                            self.oracles
-                                .losses
-                                .acknowledged(step, cluster, path, value.as_deref());
-                        }
-                        ClientOutcome::Ok(None)
+                let applier = replier(seen, cluster, request)
+                    .unwrap_or(cluster)
+                    .to_string();
+                let Some(op) = sent else {
+                    return answer.unwrap_or(ClientOutcome::Pending);
+                };
+                match answer {
+                    Some(outcome) => {
+                        self.answered(cluster, request, op, step, &applier, &outcome);
+                        outcome
                     }
-                    Some(Err(e)) => ClientOutcome::Error(e.to_string()),
                     None => {
-                        if !is_mount {
-                            self.oracles.losses.unknown(path);
-                            self.forwards.insert(
-                                (cluster.to_string(), request),
-                                (step, path.to_string(), value.clone()),
-                            );
-                        }
-                        ClientOutcome::Unknown
+                        self.forwards
+                            .insert((cluster.to_string(), request), Forwarded { step, path, op });
+                        ClientOutcome::Pending
                     }
                 }
             }
@@ -757,12 +848,12 @@ impl Runner {
 
     fn check_client(&mut self, step: usize, expect: &ClientExpect, out: &ClientOutcome) {
         self.expectations += 1;
-        let ok = matches!(out, ClientOutcome::Ok(_));
         let pass = match expect {
-            ClientExpect::Ok => ok,
-            ClientExpect::Error => matches!(out, ClientOutcome::Error(_)),
             ClientExpect::Any => true,
-            _ => ok,
+            ClientExpect::Error => {
+                matches!(out, ClientOutcome::Error(_) | ClientOutcome::Unknown(_))
+            }
+            _ => matches!(out, ClientOutcome::Ok),
         };
         if !pass {
             self.fail(step, describe_expect(expect), show_outcome(out));
@@ -778,11 +869,11 @@ impl Runner {
         self.expectations += 1;
         let pass = match (expect, out) {
             (ClientExpect::Any, _) => true,
-            (ClientExpect::Ok, ClientOutcome::Ok(_)) => true,
+            (ClientExpect::Ok, ClientOutcome::Value(_)) => true,
             (ClientExpect::Error, ClientOutcome::Error(_)) => true,
-            (ClientExpect::Missing, ClientOutcome::Ok(None)) => true,
+            (ClientExpect::Missing, ClientOutcome::Value(None)) => true,
             (ClientExpect::Missing, ClientOutcome::Error(e)) => e.contains("no mount"),
-            (ClientExpect::Value(want), ClientOutcome::Ok(got)) => {
+            (ClientExpect::Value(want), ClientOutcome::Value(got)) => {
                 let want = match want {
                     Some(w) => match self.subst(w)? {
                         Value::String(s) => Some(s),
@@ -982,11 +1073,25 @@ fn describe_losses(o: &Oracles) -> String {
 
 fn show_outcome(o: &ClientOutcome) -> String {
     match o {
-        ClientOutcome::Ok(None) => "ok".into(),
-        ClientOutcome::Ok(Some(v)) => format!("value {v:?}"),
+        ClientOutcome::Ok => "ok".into(),
+        ClientOutcome::Value(Some(v)) => format!("value {v:?}"),
+        ClientOutcome::Value(None) => "no value".into(),
         ClientOutcome::Error(e) => format!("error: {}", short_reason(e)),
-        ClientOutcome::Unknown => "unknown (no reply)".into(),
+        ClientOutcome::Unknown(e) => short_reason(e),
+        ClientOutcome::Pending => "no answer yet".into(),
     }
+}
+
+/// The cluster that answered forwarded request `request` of `secondary`, among `observations`.
+fn replier<'a>(observations: &'a [Observation], secondary: &str, request: u64) -> Option<&'a str> {
+    observations.iter().find_map(|o| match o {
+        Observation::Delivered {
+            from,
+            to,
+            message: Message::ForwardReply { request: r, .. },
+        } if to == secondary && *r == request => Some(from.as_str()),
+        _ => None,
+    })
 }
 
 /// The first clause of an error message, for one-line reports.

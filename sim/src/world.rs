@@ -28,6 +28,10 @@ pub const EPOCH: Timestamp = Timestamp::from_millis(1_767_225_600_000);
 /// How many delivery rounds a settle may take before the world is declared livelocked.
 pub const SETTLE_LIMIT: usize = 200_000;
 
+/// How many rounds of ticks an advance may run at one instant (deadlines that do not move) before the
+/// world is declared livelocked.
+pub const TIMER_ROUNDS_LIMIT: usize = 1_000;
+
 /// One cluster of the world: its state, and whether it is running.
 #[derive(Clone, Debug)]
 pub struct Node {
@@ -90,6 +94,8 @@ pub struct WorldConfig {
     pub heartbeat_interval: Duration,
     /// Log-shipper buffer length of every cluster.
     pub log_shipper_buffer: usize,
+    /// Forwarding timeout of every cluster (`None`: three heartbeat intervals).
+    pub forwarding_timeout: Option<Duration>,
     /// Deliberate core bugs every cluster exhibits (empty unless testing the checkers).
     pub bugs: std::collections::BTreeSet<replication_core::bugs::Bug>,
 }
@@ -138,6 +144,7 @@ impl World {
             let mut cfg = ClusterConfig::new(&c.name);
             cfg.heartbeat_interval = config.heartbeat_interval;
             cfg.log_shipper_buffer = config.log_shipper_buffer;
+            cfg.forwarding_timeout = config.forwarding_timeout;
             cfg.unseal_shares = c.shares;
             cfg.unseal_threshold = c.threshold;
             if !config.bugs.is_empty() {
@@ -303,6 +310,9 @@ impl World {
         let end = self.now.plus(d);
         self.net.release_held();
         self.settle();
+        // Rounds of ticks at one instant: a cluster whose deadline does not move past the present
+        // after its tick would spin here forever.
+        let mut rounds_now = 0;
         loop {
             let next = self
                 .nodes
@@ -312,6 +322,15 @@ impl World {
                 .filter(|t| *t <= end)
                 .min();
             let Some(t) = next else { break };
+            if t <= self.now {
+                rounds_now += 1;
+                if rounds_now > TIMER_ROUNDS_LIMIT {
+                    self.livelock = true;
+                    break;
+                }
+            } else {
+                rounds_now = 0;
+            }
             self.now = self.now.max(t);
             let due: Vec<String> = self
                 .nodes
@@ -363,10 +382,14 @@ impl World {
         Ok(true)
     }
 
-    /// Returns observations taken early (before the end of a step) so the oracles still see them.
-    pub fn put_back_observations(&mut self, mut obs: Vec<Observation>) {
-        obs.append(&mut self.observations);
-        self.observations = obs;
+    /// A mark in the observations of the current step, for [`World::observations_since`].
+    pub fn mark(&self) -> usize {
+        self.observations.len()
+    }
+
+    /// What was observed since `mark` (taken with [`World::mark`] during the current step).
+    pub fn observations_since(&self, mark: usize) -> &[Observation] {
+        self.observations.get(mark..).unwrap_or_default()
     }
 
     /// Takes what was observed since the last call.

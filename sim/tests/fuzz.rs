@@ -112,3 +112,10 @@ fn finds_filter_ignored() {
 fn finds_promote_ignores_dr_auth() {
     found_shrunk_and_replayed(Bug::PromoteIgnoresDrAuth, 30);
 }
+
+/// The client-liveness oracle can fail: with forwards left unanswered, some client waits past the
+/// forwarding timeout on a healthy network.
+#[test]
+fn finds_forwards_unanswered() {
+    found_shrunk_and_replayed(Bug::ForwardsUnanswered, 60);
+}

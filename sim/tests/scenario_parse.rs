@@ -18,7 +18,7 @@ const FULL: &str = r#"{
   "seed": 1,
   "clusters": { "A": {}, "B": {}, "C": { "unseal_shares": 5, "unseal_threshold": 3 } },
   "mounts": [ { "path": "secret/" }, { "path": "local-kv/", "local": true } ],
-  "config": { "heartbeat_interval": "5s", "log_shipper_buffer": 16384 },
+  "config": { "heartbeat_interval": "5s", "log_shipper_buffer": 16384, "forwarding_timeout": "20s" },
   "steps": [
     {"call": "A", "method": "POST", "path": "sys/replication/dr/primary/enable", "body": {}},
     {"call": "A", "method": "post", "path": "/v1/sys/replication/dr/primary/secondary-token",
@@ -55,7 +55,7 @@ const FULL: &str = r#"{
     {"expect_status": "A", "matches": {"dr": {"mode": "primary"}, "performance": {"mode": "disabled"}}},
     {"expect_same_data": ["A", "B"], "kind": "performance"},
     {"expect_losses": {"total": 0}},
-    {"expect_losses": {"total": 2, "by_cause": {"unreplicated-at-promotion": 2}}},
+    {"expect_losses": {"total": 2, "by_cause": {"unreplicated-at-promotion": 2}, "unknown": 1}},
     {"expect_hazards": ["multiple-primaries"]},
     {"expect_hazards": [], "note": "no hazards", "settle": true}
   ]
@@ -246,10 +246,12 @@ fn expected_full() -> Scenario {
     push(Step::ExpectLosses {
         total: 0,
         by_cause: BTreeMap::new(),
+        unknown: None,
     });
     push(Step::ExpectLosses {
         total: 2,
         by_cause: [("unreplicated-at-promotion".to_string(), 2)].into(),
+        unknown: Some(1),
     });
     push(Step::ExpectHazards(vec!["multiple-primaries".into()]));
     steps.push((Some("no hazards"), true, Step::ExpectHazards(vec![])));
@@ -283,6 +285,7 @@ fn expected_full() -> Scenario {
         config: Config {
             heartbeat_interval: Duration::from_secs(5),
             log_shipper_buffer: 16384,
+            forwarding_timeout: Some(Duration::from_secs(20)),
         },
         steps: steps
             .into_iter()
@@ -378,7 +381,8 @@ fn minimal_file_gets_the_defaults() {
         s.config,
         Config {
             heartbeat_interval: Duration::from_secs(5),
-            log_shipper_buffer: 16384
+            log_shipper_buffer: 16384,
+            forwarding_timeout: None,
         }
     );
     assert_eq!(
@@ -495,7 +499,7 @@ fn unknown_key_in_expect_names_the_dotted_key() {
     );
     assert_eq!(
         step_error(r#"{"expect_losses": {"total": 0, "bycause": {}}}"#),
-        r#"fixtures/x.json: step 1: key "expect_losses.bycause": unknown key; expect_losses takes total, by_cause"#
+        r#"fixtures/x.json: step 1: key "expect_losses.bycause": unknown key; expect_losses takes total, by_cause, unknown"#
     );
 }
 
@@ -562,6 +566,9 @@ fn bad_durations_are_refused() {
     assert!(step_error(r#"{"advance": 1.5}"#).contains(r#"key "advance": expected a duration"#));
     let e = file_error(r#"{"clusters": {}, "config": {"heartbeat_interval": "0s"}, "steps": []}"#);
     assert_eq!(e.key.as_deref(), Some("config.heartbeat_interval"));
+    let e = file_error(r#"{"clusters": {}, "config": {"forwarding_timeout": "0s"}, "steps": []}"#);
+    assert_eq!(e.key.as_deref(), Some("config.forwarding_timeout"));
+    assert!(e.to_string().contains("longer than zero"), "{e}");
 }
 
 #[test]

@@ -136,13 +136,14 @@ pub fn handle(
     rng: &mut dyn RngCore,
     req: &HttpRequest,
 ) -> HttpResponse {
-    match prepare(cluster, req) {
+    match decode(cluster, req) {
         Err(refusal) => refusal,
-        Ok(prepared) => execute(cluster, now, rng, prepared),
+        Ok(decoded) => execute(cluster, now, rng, decoded),
     }
 }
 
 /// What a request turned into once routed, authorised and parsed.
+#[derive(Clone, Debug, PartialEq, Eq)]
 enum Action {
     /// `sys/replication/status`.
     CombinedStatus,
@@ -152,11 +153,32 @@ enum Action {
     Core(Request),
 }
 
-struct Prepared {
+/// A request [`decode`] understood: routed, authorised and its parameters read, not carried out yet.
+/// Hosts and checkers that need to know what a request *is* (a DR promote with a key share, a
+/// revocation of secondary `B`) read it here rather than parse paths themselves, so the route table
+/// stays the only parser of paths.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Decoded {
     action: Action,
     route: &'static Route,
     path: RequestPath,
     ignored: Vec<String>,
+}
+
+impl Decoded {
+    /// The route the request matched.
+    pub fn route(&self) -> &'static Route {
+        self.route
+    }
+
+    /// The core request it makes, or `None` for a status read (which reads the cluster and changes
+    /// nothing).
+    pub fn request(&self) -> Option<&Request> {
+        match &self.action {
+            Action::Core(r) => Some(r),
+            Action::CombinedStatus | Action::KindStatus(_) => None,
+        }
+    }
 }
 
 fn bad(e: impl std::fmt::Display) -> Response {
@@ -167,8 +189,10 @@ fn param(e: ParamError) -> Response {
     bad(e)
 }
 
-/// Routing, authority and parameters: every refusal that is not the core's.
-fn prepare(cluster: &Cluster, req: &HttpRequest) -> Result<Prepared, Response> {
+/// Steps 1–4 of [`handle`]: routing, authority and parameters, every refusal that is not the core's.
+/// Reads the cluster (its DR mode decides some authority checks) and changes nothing; carry the
+/// result out with [`execute`].
+pub fn decode(cluster: &Cluster, req: &HttpRequest) -> Result<Decoded, Response> {
     let (raw_path, path_query) = match req.path.split_once('?') {
         Some((p, q)) => (p, Some(q)),
         None => (req.path.as_str(), None),
@@ -219,7 +243,7 @@ fn prepare(cluster: &Cluster, req: &HttpRequest) -> Result<Prepared, Response> {
     }
     let (action, known) = build(cluster, route, method, &params)?;
     let ignored = params.take_unknown(&known);
-    Ok(Prepared {
+    Ok(Decoded {
         action,
         route,
         path,
@@ -547,18 +571,21 @@ fn build(
     })
 }
 
-fn execute(
+/// Step 5 of [`handle`]: carries out a [`Decoded`] request against `cluster` at host time `now` and
+/// renders the answer. Decode and execute against the same cluster state: [`decode`]'s authority
+/// checks depend on it.
+pub fn execute(
     cluster: &mut Cluster,
     now: Timestamp,
     rng: &mut dyn RngCore,
-    prepared: Prepared,
+    decoded: Decoded,
 ) -> Response {
-    let Prepared {
+    let Decoded {
         action,
         route,
         path,
         ignored,
-    } = prepared;
+    } = decoded;
     match action {
         Action::CombinedStatus => render::data(cluster.combined_status(now), ignored, rng),
         Action::KindStatus(kind) => render::kind_status(&cluster.status(kind, now), ignored, rng),

@@ -55,5 +55,5 @@ pub mod path;
 pub mod render;
 pub mod routes;
 
-pub use handler::{handle, Caller, HttpRequest, HttpResponse};
+pub use handler::{decode, execute, handle, Caller, Decoded, HttpRequest, HttpResponse};
 pub use routes::{route_table_markdown, Authority, Method, Op, Route, ROUTES};

@@ -26,11 +26,14 @@ pub enum Bug {
     FilterIgnored,
     /// DR promote succeeds without a valid DR operation token or key shares.
     PromoteIgnoresDrAuth,
+    /// A forwarded write is never answered when the cluster it reaches refuses the link, and the
+    /// secondary never gives up on it (the client waits forever).
+    ForwardsUnanswered,
 }
 
 impl Bug {
     /// Every bug.
-    pub const ALL: [Bug; 7] = [
+    pub const ALL: [Bug; 8] = [
         Bug::UpdatePrimaryWipes,
         Bug::TokenReusable,
         Bug::RevokeIgnored,
@@ -38,6 +41,7 @@ impl Bug {
         Bug::EnableSkipsWipe,
         Bug::FilterIgnored,
         Bug::PromoteIgnoresDrAuth,
+        Bug::ForwardsUnanswered,
     ];
 
     /// The bug's name (`update-primary-wipes`, ...).
@@ -50,6 +54,7 @@ impl Bug {
             Bug::EnableSkipsWipe => "enable-skips-wipe",
             Bug::FilterIgnored => "filter-ignored",
             Bug::PromoteIgnoresDrAuth => "promote-ignores-dr-auth",
+            Bug::ForwardsUnanswered => "forwards-unanswered",
         }
     }
 

@@ -12,7 +12,8 @@ pub enum ErrorClass {
     Forbidden,
     /// Something named in the request does not exist (HTTP 404).
     NotFound,
-    /// The cluster cannot do it yet: promote safety check (HTTP 503).
+    /// The cluster cannot do it now: promote safety check, a write it cannot forward, or a forwarded
+    /// write whose outcome is unknown (HTTP 503).
     Unavailable,
 }
 
@@ -89,9 +90,14 @@ pub enum Error {
     /// Something named does not exist (a paths filter, a mount).
     #[error("{0}")]
     NotFound(String),
-    /// The promote safety check (or another transient condition).
+    /// The promote safety check (or another transient condition): the request was not carried out.
     #[error("{0}")]
     Unavailable(String),
+    /// A client operation was handed to another cluster (a write forwarded to the performance
+    /// primary) and no answer came back: the link was refused or lost, or the forwarding timeout
+    /// passed. The operation may or may not have been applied.
+    #[error("{0}")]
+    OutcomeUnknown(String),
 }
 
 impl Error {
@@ -103,7 +109,7 @@ impl Error {
             }
             Error::Forbidden(_) => ErrorClass::Forbidden,
             Error::NotFound(_) => ErrorClass::NotFound,
-            Error::Unavailable(_) => ErrorClass::Unavailable,
+            Error::Unavailable(_) | Error::OutcomeUnknown(_) => ErrorClass::Unavailable,
         }
     }
 

@@ -219,8 +219,17 @@ pub enum Message {
     ForwardReply {
         /// The forwarded request.
         request: u64,
-        /// WAL index on the primary, or the primary's refusal.
-        result: Result<u64, String>,
+        /// WAL index on the primary, or why the write was not applied (the client sees this error).
+        result: Result<u64, crate::error::Error>,
+    },
+    /// Performance primary → its performance secondaries: the failover targets changed (a DR
+    /// secondary joined or left), so a secondary that loses this primary can still find the DR
+    /// secondary that a promotion would make its new primary.
+    FailoverTargets {
+        /// The performance set.
+        cluster_id: ClusterId,
+        /// The primary's own cluster address first, then its DR secondaries' addresses.
+        known_primary_cluster_addrs: Vec<String>,
     },
 }
 
@@ -244,6 +253,7 @@ impl Message {
             Message::Mirror { .. } => "mirror",
             Message::Forward { .. } => "forward",
             Message::ForwardReply { .. } => "forward-reply",
+            Message::FailoverTargets { .. } => "failover-targets",
         }
     }
 }

@@ -98,6 +98,8 @@ enum Want {
     Invalid(Option<&'static str>, &'static [&'static str]),
     Forbidden(&'static [&'static str]),
     NotFound(&'static [&'static str]),
+    /// The promote safety check (HTTP 503).
+    Unavailable(&'static [&'static str]),
 }
 
 const DISABLED: &[&str] = &["{k} replication is disabled", "enable it first"];
@@ -115,6 +117,12 @@ const NOT_ENABLED: &[&str] = &["replication is not enabled", "enable it first"];
 const NEEDS_OP_TOKEN: &[&str] = &["needs a dr_operation_token", "generate-operation-token"];
 const BAD_OP_TOKEN: &[&str] = &["dr_operation_token is not valid", "generate a new one"];
 const PROMOTE_NEEDS_AUTH: &[&str] = &["needs authorisation", "dr_operation_token", "\"key\""];
+const PROMOTE_BOOTSTRAPPING: &[&str] = &["still bootstrapping", "try again", "\"force\""];
+const PROMOTE_FORCE_BOOTSTRAPPING: &[&str] = &[
+    "still bootstrapping as a {k} secondary",
+    "even with force",
+    "secondary/disable",
+];
 const ONLY_DR_SECONDARY: &[&str] = &["only available on a DR secondary", "DR mode is {dr}"];
 
 fn expect(kind: Kind, at: At, op: Op) -> Want {
@@ -153,6 +161,10 @@ fn expect(kind: Kind, at: At, op: Op) -> Want {
 
         // bootstrapping: only disable (no operation token exists yet) and recover/reindex
         (At::Bootstrapping, DisableSecondaryNoToken | DisableSecondary) => Want::Ok(Mode::Disabled),
+        // Promote meets the safety check (model.md §3), before any authorisation; force cannot
+        // promote a cluster the primary has not accepted yet.
+        (At::Bootstrapping, PromoteNoAuth) => Want::Unavailable(PROMOTE_BOOTSTRAPPING),
+        (At::Bootstrapping, PromoteForce) => Want::WrongMode(kind, PROMOTE_FORCE_BOOTSTRAPPING),
         (At::Bootstrapping, _) => Want::WrongMode(kind, BOOTSTRAPPING),
 
         // primary
@@ -396,6 +408,10 @@ fn run_table(kind: Kind, ats: &[At], ops: &[Op]) {
                         Want::NotFound(parts) => {
                             assert!(matches!(err, Error::NotFound(_)), "{ctx}: {err:?}");
                             (ErrorClass::NotFound, parts)
+                        }
+                        Want::Unavailable(parts) => {
+                            assert!(matches!(err, Error::Unavailable(_)), "{ctx}: {err:?}");
+                            (ErrorClass::Unavailable, parts)
                         }
                         Want::Ok(_) => unreachable!(),
                     };

@@ -93,6 +93,7 @@ impl RunParams {
             config: Config {
                 heartbeat_interval: Duration::from_secs(self.heartbeat_secs),
                 log_shipper_buffer: self.buffer,
+                forwarding_timeout: None,
             },
             steps: vec![],
         }

@@ -1,20 +1,23 @@
 //! Rule: DR-secondary operations need DR authorisation (model.md §3): a successful promote,
-//! update-primary, disable, recover or reindex on a DR secondary must carry a DR operation token that
-//! was generated on that cluster and not deleted, or (promote only) valid unseal key shares.
+//! update-primary, disable, recover, reindex (top-level or `dr/secondary/...`) or operation-token
+//! delete on a DR secondary must carry a DR operation token that was generated on that cluster and
+//! not deleted, or (promote only) a valid unseal key share. The oracle judges the core request the API
+//! layer decoded, so a parameter in the query string or a percent-encoded path is seen as the API saw
+//! it.
 
-use super::{CallRecord, StepView, Violation};
-use replication_core::{Kind, Mode};
-use serde_json::Value;
+use super::{StepView, Violation};
+use replication_core::{Kind, Mode, PromoteAuth, Request};
 use std::collections::{BTreeMap, BTreeSet};
 
-const GUARDED: [&str; 6] = [
-    "promote",
-    "update-primary",
-    "disable",
-    "recover",
-    "reindex",
-    "operation-token/delete",
-];
+/// The authorisation a guarded request carries.
+enum Auth<'a> {
+    /// A DR operation token (or none).
+    Token(Option<&'a str>),
+    /// One unseal key share (promote's key-share flow).
+    Share(&'a str),
+    /// Promote's `reset`: discards the shares given so far.
+    Reset,
+}
 
 /// Tracks the DR operation tokens each cluster legitimately holds.
 #[derive(Clone, Debug, Default)]
@@ -31,49 +34,73 @@ impl DrAuth {
             .insert(token.to_string());
     }
 
-    fn operation(call: &CallRecord) -> Option<&'static str> {
-        let p = call.path.trim_start_matches('/');
-        let p = p.strip_prefix("v1/").unwrap_or(p);
-        let rest = p.strip_prefix("sys/replication/dr/secondary/")?;
-        GUARDED
-            .into_iter()
-            .find(|g| rest == *g || rest.starts_with(&format!("{g}/")))
+    /// The DR-secondary operation a request is, with the authorisation it carries: the operation
+    /// token, or for promote a key share (or `reset`, which discards shares and promotes nothing).
+    fn guarded(request: &Request) -> Option<(&'static str, Auth<'_>)> {
+        Some(match request {
+            Request::Promote {
+                kind: Kind::Dr,
+                auth,
+                ..
+            } => (
+                "promote",
+                match auth {
+                    PromoteAuth::OperationToken(t) => Auth::Token(Some(t)),
+                    PromoteAuth::Key(k) => Auth::Share(k),
+                    PromoteAuth::Reset => Auth::Reset,
+                    PromoteAuth::None => Auth::Token(None),
+                },
+            ),
+            Request::UpdatePrimary {
+                kind: Kind::Dr,
+                dr_operation_token,
+                ..
+            } => ("update-primary", Auth::Token(dr_operation_token.as_deref())),
+            Request::DisableSecondary {
+                kind: Kind::Dr,
+                dr_operation_token,
+            } => ("disable", Auth::Token(dr_operation_token.as_deref())),
+            Request::Recover { dr_operation_token } => {
+                ("recover", Auth::Token(dr_operation_token.as_deref()))
+            }
+            Request::Reindex { dr_operation_token } => {
+                ("reindex", Auth::Token(dr_operation_token.as_deref()))
+            }
+            Request::DeleteOperationToken { dr_operation_token } => (
+                "operation-token/delete",
+                Auth::Token(Some(dr_operation_token)),
+            ),
+            _ => return None,
+        })
     }
 
     /// Checks one step's calls.
     pub fn check(&mut self, view: &StepView, out: &mut Vec<Violation>) {
         for call in view.calls {
-            let Some(op) = Self::operation(call) else {
+            let Some((op, auth)) = call.succeeded().and_then(Self::guarded) else {
                 continue;
             };
-            if !(200..300).contains(&call.status) {
-                continue;
-            }
             let was_dr_secondary =
                 view.role_before(&call.cluster, Kind::Dr) == Some(Mode::Secondary);
             if !was_dr_secondary {
                 continue;
             }
-            let body = call.body.clone().unwrap_or(Value::Null);
-            let token = body.get("dr_operation_token").and_then(Value::as_str);
             let held = self.issued.get(&call.cluster);
-            let token_ok = token.is_some_and(|t| held.is_some_and(|h| h.contains(t)));
-            let key_ok = op == "promote"
-                && (body.get("reset").is_some()
-                    || body
-                        .get("key")
-                        .and_then(Value::as_str)
-                        .is_some_and(|k| call.unseal_shares.iter().any(|s| s == k.trim())));
-            if !token_ok && !key_ok {
+            let authorised = match auth {
+                Auth::Token(t) => t.is_some_and(|t| held.is_some_and(|h| h.contains(t.trim()))),
+                Auth::Share(k) => call.unseal_shares.iter().any(|s| s == k.trim()),
+                Auth::Reset => true,
+            };
+            if !authorised {
                 out.push(Violation::UnauthorisedDrOperation {
                     step: view.step,
                     cluster: call.cluster.clone(),
                     operation: op.to_string(),
                 });
             }
-            if op == "operation-token/delete" {
-                if let (Some(t), Some(h)) = (token, self.issued.get_mut(&call.cluster)) {
-                    h.remove(t);
+            if let Some(Request::DeleteOperationToken { dr_operation_token }) = call.succeeded() {
+                if let Some(held) = self.issued.get_mut(&call.cluster) {
+                    held.remove(dr_operation_token.trim());
                 }
             }
         }

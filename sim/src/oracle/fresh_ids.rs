@@ -3,7 +3,7 @@
 //! the set's id, and a DR secondary mirrors its primary's performance set: neither is checked here.)
 
 use super::{StepView, Violation};
-use replication_core::{ClusterId, Kind};
+use replication_core::{ClusterId, Kind, Request};
 use std::collections::BTreeSet;
 
 /// Remembers every replication-set id seen.
@@ -12,33 +12,14 @@ pub struct FreshIds {
     seen: BTreeSet<ClusterId>,
 }
 
-/// The kind a successful `primary/enable` path enables, if the path is one.
-fn enable_kind(path: &str) -> Option<Kind> {
-    let p = path
-        .split('?')
-        .next()
-        .unwrap_or_default()
-        .trim_start_matches('/');
-    let p = p.strip_prefix("v1/").unwrap_or(p).trim_end_matches('/');
-    match p {
-        "sys/replication/dr/primary/enable" => Some(Kind::Dr),
-        "sys/replication/performance/primary/enable" | "sys/replication/primary/enable" => {
-            Some(Kind::Performance)
-        }
-        _ => None,
-    }
-}
-
 impl FreshIds {
     /// Checks one step.
     pub fn check(&mut self, view: &StepView, out: &mut Vec<Violation>) {
         for call in view.calls {
-            let Some(kind) = enable_kind(&call.path) else {
+            let Some(Request::EnablePrimary { kind, .. }) = call.succeeded() else {
                 continue;
             };
-            if !(200..300).contains(&call.status) {
-                continue;
-            }
+            let kind = *kind;
             let Some(id) = view
                 .world
                 .cluster(&call.cluster)

@@ -1,15 +1,28 @@
 //! Rule: every lost write has a cause (model.md §6). The loss ledger records every acknowledged write,
-//! which clusters hold it after each step, and when none does (and no later acknowledged write to the
-//! path superseded it), the cause: `wiped-by-enable`, `unreplicated-at-promotion`, `diverged-primary`
-//! or `filtered`. A loss with none of these is a violation. Writes whose outcome the client never
-//! learned are `unknown`: never counted as lost or kept, and they make earlier writes to the same path
-//! unknown too (the unacknowledged operation may have replaced them). While such an operation is
-//! unresolved (it may still be in flight and land later), a write to its path that vanishes is
-//! unknown as well, not lost; a late reply resolves it and counts as an acknowledgement then.
+//! which clusters of its data lineage hold it after each step, and when none does (and no later
+//! acknowledged write to the path in the same lineage superseded it), the cause: `wiped-by-enable`,
+//! `unreplicated-at-promotion`, `diverged-primary` or `filtered`. A loss with none of these is a
+//! violation.
+//!
+//! **Data lineage.** A cluster's lineage is where its data descends from: every cluster starts in a
+//! lineage of its own, and an accepted activation (`secondary/enable`: wipe, then sync) puts the
+//! secondary in its primary's lineage; nothing else changes it. A write belongs to the lineage of the
+//! cluster that applied it (for a forwarded write, the primary's). Supersession and holding are judged
+//! within a lineage: two diverged primaries of one set share one (the later write wins), while two
+//! independent clusters writing the same path never supersede or hold each other's writes.
+//!
+//! **Unknown outcomes.** A client operation handed to another cluster (a write forwarded to the
+//! performance primary) is [`LossLedger::sent`] first and answered later: acknowledged, refused (not
+//! applied), or with an unknown outcome (the reply was lost, the link failed, the timeout passed, or
+//! the client's cluster crashed). An operation whose outcome the client never learned counts as
+//! unknown, never as lost or kept, and so do the earlier writes to its path in its lineage (it may
+//! have replaced them). While such an operation could still take effect (sent and not answered, or
+//! answered unknown while its message is still on the network), a write to its path that vanishes is
+//! unknown as well, not lost.
 
 use super::{StepView, Violation};
 use crate::world::Observation;
-use replication_core::Event;
+use replication_core::{Event, Message};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -25,9 +38,9 @@ pub const CAUSES: [&str; 4] = [
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Fate {
-    /// Some cluster holds it.
+    /// Some cluster of its lineage holds it.
     Held,
-    /// A later acknowledged write or delete to the path replaced it.
+    /// A later acknowledged write or delete to the path in its lineage replaced it.
     Superseded,
     /// Lost, with its cause.
     Lost(String),
@@ -35,7 +48,7 @@ pub enum Fate {
     Unknown,
 }
 
-/// One acknowledged (or unknown) client write.
+/// One acknowledged client write.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct WriteRecord {
     /// Step of the write.
@@ -46,11 +59,15 @@ pub struct WriteRecord {
     pub path: String,
     /// Value written.
     pub value: String,
+    /// The data lineage it belongs to (the index of the cluster the lineage started on).
+    pub lineage: usize,
     /// Whether two primaries of a set were live when it was acknowledged.
     pub during_split: bool,
-    /// Clusters holding it after the last check, as a bit mask over the world's clusters in name
-    /// order.
+    /// Clusters of its lineage holding it after the last check, as a bit mask over the world's
+    /// clusters in name order.
     pub holders: u64,
+    /// Every cluster that ever held it, as the same kind of mask.
+    pub ever_held: u64,
     /// Its fate.
     pub fate: Fate,
 }
@@ -70,17 +87,51 @@ pub struct Loss {
     pub cause: String,
 }
 
+/// A client operation sent to another cluster, whose answer comes later ([`LossLedger::sent`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct OpId(usize);
+
+/// Where a sent operation stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum OpState {
+    /// No answer yet.
+    Waiting,
+    /// Acknowledged (recorded as a write if it was one).
+    Acknowledged,
+    /// Refused: not applied.
+    Refused,
+    /// The client will never learn its outcome.
+    Unknown,
+}
+
+#[derive(Clone, Debug)]
+struct SentOp {
+    step: usize,
+    cluster: String,
+    lineage: usize,
+    path: String,
+    value: Option<String>,
+    state: OpState,
+    /// Whether it can still take effect somewhere (its path is unresolved while it can).
+    live: bool,
+}
+
 /// The ledger.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct LossLedger {
+    /// The world's clusters in name order.
+    names: Vec<String>,
+    /// Each cluster's current data lineage.
+    lineage: Vec<usize>,
     writes: Vec<WriteRecord>,
     live: BTreeSet<usize>,
     losses: Vec<Loss>,
     pending_split: bool,
-    /// Client operations per path whose outcome is not known yet.
-    unresolved: BTreeMap<String, usize>,
-    /// Step of the last acknowledgement per path (to order late replies).
-    last_ack: BTreeMap<String, usize>,
+    ops: Vec<SentOp>,
+    /// Operations per (lineage, path) that could still take effect.
+    unresolved: BTreeMap<(usize, String), usize>,
+    /// Step of the last acknowledgement per (lineage, path), to order late replies.
+    last_ack: BTreeMap<(usize, String), usize>,
     /// Each cluster's last WAL index at the last check: storage changes only when one moves (or a
     /// wipe is reported), so unchanged steps need no scan.
     seen_wals: Vec<u64>,
@@ -92,71 +143,228 @@ pub struct LossLedger {
 }
 
 impl LossLedger {
-    /// Records an acknowledged write (`value: Some`) or delete (`None`) at `step`.
+    /// A ledger for a world of `clusters` (in the world's name order), each in a lineage of its own.
+    pub fn new(clusters: impl IntoIterator<Item = String>) -> LossLedger {
+        let names: Vec<String> = clusters.into_iter().collect();
+        LossLedger {
+            lineage: (0..names.len()).collect(),
+            names,
+            writes: Vec::new(),
+            live: BTreeSet::new(),
+            losses: Vec::new(),
+            pending_split: false,
+            ops: Vec::new(),
+            unresolved: BTreeMap::new(),
+            last_ack: BTreeMap::new(),
+            seen_wals: Vec::new(),
+            unchecked: BTreeSet::new(),
+            earlier_cause: BTreeMap::new(),
+        }
+    }
+
+    /// The current data lineage of `cluster` (the index of the cluster it started on).
+    pub fn lineage_of(&self, cluster: &str) -> usize {
+        let i = self.index(cluster);
+        self.lineage.get(i).copied().unwrap_or(i)
+    }
+
+    fn index(&self, cluster: &str) -> usize {
+        self.names
+            .iter()
+            .position(|n| n == cluster)
+            .unwrap_or(self.names.len())
+    }
+
+    /// Records a write (`value: Some`) or delete (`None`) that `cluster` applied and acknowledged at
+    /// `step`.
     pub fn acknowledged(&mut self, step: usize, cluster: &str, path: &str, value: Option<&str>) {
-        self.last_ack.insert(path.to_string(), step);
-        self.supersede(path, Fate::Superseded);
+        let lineage = self.lineage_of(cluster);
+        self.record(step, cluster, lineage, path, value, Fate::Held);
+    }
+
+    fn record(
+        &mut self,
+        step: usize,
+        cluster: &str,
+        lineage: usize,
+        path: &str,
+        value: Option<&str>,
+        fate: Fate,
+    ) {
+        let key = (lineage, path.to_string());
+        let superseded = if fate == Fate::Held {
+            Fate::Superseded
+        } else {
+            Fate::Unknown
+        };
+        self.supersede(lineage, path, superseded);
+        if fate == Fate::Held {
+            self.last_ack.insert(key, step);
+        }
         if let Some(value) = value {
+            let id = self.writes.len();
             self.writes.push(WriteRecord {
                 step,
                 cluster: cluster.to_string(),
                 path: path.to_string(),
                 value: value.to_string(),
+                lineage,
                 during_split: self.pending_split,
                 holders: 0,
-                fate: Fate::Held,
+                ever_held: 0,
+                fate: fate.clone(),
             });
-            self.live.insert(self.writes.len() - 1);
-            self.unchecked.insert(self.writes.len() - 1);
-        }
-    }
-
-    /// Records a write or delete whose outcome the client has not learned (yet).
-    pub fn unknown(&mut self, path: &str) {
-        self.supersede(path, Fate::Unknown);
-        *self.unresolved.entry(path.to_string()).or_default() += 1;
-    }
-
-    /// A reply that arrived late, at `step`, for an operation issued at `issued`: it counts as an
-    /// acknowledgement at `step` unless something else on the path was acknowledged since `issued`,
-    /// in which case the order of the two is unknown and so is the outcome.
-    pub fn acknowledged_late(
-        &mut self,
-        issued: usize,
-        step: usize,
-        cluster: &str,
-        path: &str,
-        value: Option<&str>,
-    ) {
-        self.resolved(path);
-        if self.last_ack.get(path).is_some_and(|s| *s >= issued) {
-            self.supersede(path, Fate::Unknown);
-        } else {
-            self.acknowledged(step, cluster, path, value);
-        }
-    }
-
-    /// The outcome of an earlier [`LossLedger::unknown`] operation arrived after all.
-    pub fn resolved(&mut self, path: &str) {
-        if let Some(n) = self.unresolved.get_mut(path) {
-            *n -= 1;
-            if *n == 0 {
-                self.unresolved.remove(path);
+            if fate == Fate::Held {
+                self.live.insert(id);
+                self.unchecked.insert(id);
             }
         }
     }
 
-    fn supersede(&mut self, path: &str, fate: Fate) {
+    /// A write (`value: Some`) or delete that client cluster `cluster` sent on to another cluster at
+    /// `step`; its answer comes later. Until then its path is unresolved in the cluster's lineage.
+    pub fn sent(&mut self, step: usize, cluster: &str, path: &str, value: Option<&str>) -> OpId {
+        let lineage = self.lineage_of(cluster);
+        *self
+            .unresolved
+            .entry((lineage, path.to_string()))
+            .or_default() += 1;
+        self.ops.push(SentOp {
+            step,
+            cluster: cluster.to_string(),
+            lineage,
+            path: path.to_string(),
+            value: value.map(str::to_string),
+            state: OpState::Waiting,
+            live: true,
+        });
+        OpId(self.ops.len() - 1)
+    }
+
+    /// The operation was acknowledged at `step` by `applier` (the primary that applied it). A reply
+    /// that comes in a later step counts as an acknowledgement then, unless something else on the
+    /// path was acknowledged since the operation was sent: then the order of the two is unknown, and
+    /// so is which one the path holds.
+    pub fn answered_ok(&mut self, op: OpId, step: usize, applier: &str) {
+        let Some(o) = self.take_waiting(op, OpState::Acknowledged) else {
+            return;
+        };
+        let lineage = self.lineage_of(applier);
+        let key = (lineage, o.path.clone());
+        let overtaken = o.step < step && self.last_ack.get(&key).is_some_and(|s| *s >= o.step);
+        let fate = if overtaken { Fate::Unknown } else { Fate::Held };
+        self.record(step, &o.cluster, lineage, &o.path, o.value.as_deref(), fate);
+    }
+
+    /// The operation was refused: nothing was applied.
+    pub fn answered_refused(&mut self, op: OpId) {
+        self.take_waiting(op, OpState::Refused);
+    }
+
+    /// The client will never learn the operation's outcome (the answer said so, or its cluster
+    /// crashed): it counts as unknown, and so do the earlier writes to its path in its lineage. It
+    /// may still take effect until [`LossLedger::settled`] says it no longer can.
+    pub fn answered_unknown(&mut self, op: OpId) {
+        let Some(o) = self
+            .ops
+            .get_mut(op.0)
+            .filter(|o| o.state == OpState::Waiting)
+        else {
+            return;
+        };
+        o.state = OpState::Unknown;
+        let (lineage, path) = (o.lineage, o.path.clone());
+        self.supersede(lineage, &path, Fate::Unknown);
+    }
+
+    /// An operation answered unknown can no longer take effect (its message left the network).
+    pub fn settled(&mut self, op: OpId) {
+        if self
+            .ops
+            .get(op.0)
+            .is_some_and(|o| o.state == OpState::Unknown)
+        {
+            self.release(op);
+        }
+    }
+
+    /// Marks a waiting operation answered (`state`), releasing its path; returns it.
+    fn take_waiting(&mut self, op: OpId, state: OpState) -> Option<SentOp> {
+        let o = self
+            .ops
+            .get_mut(op.0)
+            .filter(|o| o.state == OpState::Waiting)?;
+        o.state = state;
+        let o = o.clone();
+        self.release(op);
+        Some(o)
+    }
+
+    fn release(&mut self, op: OpId) {
+        let Some(o) = self.ops.get_mut(op.0).filter(|o| o.live) else {
+            return;
+        };
+        o.live = false;
+        let key = (o.lineage, o.path.clone());
+        if let Some(n) = self.unresolved.get_mut(&key) {
+            *n -= 1;
+            if *n == 0 {
+                self.unresolved.remove(&key);
+            }
+        }
+    }
+
+    fn supersede(&mut self, lineage: usize, path: &str, fate: Fate) {
         let ids: Vec<usize> = self
             .live
             .iter()
             .copied()
-            .filter(|i| self.writes[*i].path == path)
+            .filter(|i| self.writes[*i].lineage == lineage && self.writes[*i].path == path)
             .collect();
         for i in ids {
             self.writes[i].fate = fate.clone();
             self.live.remove(&i);
         }
+    }
+
+    /// Accepted activations this step put their secondaries in the primary's lineage; returns the
+    /// clusters whose lineage changed, as a mask.
+    fn follow_activations(&mut self, view: &StepView) -> u64 {
+        let mut changed = 0;
+        let mut accepted_by: BTreeMap<&str, &str> = BTreeMap::new();
+        for o in view.observations {
+            match o {
+                Observation::Delivered {
+                    from,
+                    to,
+                    message: Message::ActivationAccepted { .. },
+                } => {
+                    accepted_by.insert(to, from);
+                }
+                Observation::Event {
+                    cluster,
+                    event:
+                        Event::Activation {
+                            update: false,
+                            result: Ok(()),
+                            ..
+                        },
+                } => {
+                    let Some(primary) = accepted_by.get(cluster.as_str()) else {
+                        continue;
+                    };
+                    let (s, p) = (self.index(cluster), self.lineage_of(primary));
+                    if let Some(l) = self.lineage.get_mut(s) {
+                        if *l != p {
+                            *l = p;
+                            changed |= 1 << (s % 64);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        changed
     }
 
     /// Updates holders after a step and records losses.
@@ -187,8 +395,21 @@ impl LossLedger {
                 }
             }
         }
-        // Only clusters whose storage may have changed are looked at again: those whose WAL moved,
-        // or that reported a wipe or a removal by sync.
+        // Which primary each secondary synced from this step (a sync's removals follow that source).
+        let mut synced_from: BTreeMap<&str, u64> = BTreeMap::new();
+        for o in view.observations {
+            if let Observation::Delivered {
+                from,
+                to,
+                message: Message::SyncData { .. },
+            } = o
+            {
+                synced_from.insert(to, 1 << (self.index(from) % 64));
+            }
+        }
+        let moved = self.follow_activations(view);
+        // Only clusters whose storage or lineage may have changed are looked at again: those whose WAL
+        // moved, that reported a wipe or a removal by sync, or that joined another lineage.
         let wals: Vec<u64> = view
             .world
             .nodes
@@ -206,7 +427,7 @@ impl LossLedger {
                     || diverged.contains_key(name.as_str())
                     || filtered.contains_key(name.as_str())
             })
-            .fold(0, |m, (i, _)| m | (1 << (i % 64)));
+            .fold(moved, |m, (i, _)| m | (1 << (i % 64)));
         self.seen_wals = wals;
         let unchecked = std::mem::take(&mut self.unchecked);
         if changed == 0 && unchecked.is_empty() {
@@ -226,13 +447,17 @@ impl LossLedger {
                     if changed & bit == 0 {
                         return w.holders & bit != 0;
                     }
-                    n.cluster
-                        .storage()
-                        .get(&w.path)
-                        .is_some_and(|e| e.value == w.value)
+                    self.lineage.get(*i).copied().unwrap_or(*i) == w.lineage
+                        && n.cluster
+                            .storage()
+                            .get(&w.path)
+                            .is_some_and(|e| e.value == w.value)
                 })
                 .fold(0u64, |m, (i, _)| m | (1 << (i % 64)));
-            // Why the clusters in `mask` dropped the write this step, if they said so.
+            let earlier = self.earlier_cause.get(&i).copied();
+            // Why the clusters in `mask` dropped the write this step, if they said so. A sync that
+            // removed it because its source lacks it follows that source: when the source once held it
+            // and dropped it for a documented cause (a filter, say), that cause is the reason.
             let cause_on = |mask: u64| {
                 let on: Vec<&str> = view
                     .world
@@ -251,10 +476,14 @@ impl LossLedger {
                 } else if by(&filtered) {
                     Some("filtered")
                 } else if by(&diverged) {
-                    Some(if w.during_split {
-                        "diverged-primary"
-                    } else {
-                        "unreplicated-at-promotion"
+                    let follows_a_dropper = on.iter().any(|c| {
+                        diverged.get(c).is_some_and(|k| k.contains(w.path.as_str()))
+                            && synced_from.get(c).is_some_and(|src| w.ever_held & src != 0)
+                    });
+                    Some(match earlier {
+                        Some(cause) if follows_a_dropper => cause,
+                        _ if w.during_split => "diverged-primary",
+                        _ => "unreplicated-at-promotion",
                     })
                 } else {
                     None
@@ -270,9 +499,10 @@ impl LossLedger {
                     }
                 }
                 self.writes[i].holders = holders;
+                self.writes[i].ever_held |= holders;
                 continue;
             }
-            if self.unresolved.contains_key(&w.path) {
+            if self.unresolved.contains_key(&(w.lineage, w.path.clone())) {
                 // An operation on this path may have landed late: the write's fate is unknown.
                 self.writes[i].fate = Fate::Unknown;
                 self.live.remove(&i);
@@ -286,7 +516,7 @@ impl LossLedger {
                 .filter(|(i, _)| w.holders & (1 << (i % 64)) != 0)
                 .map(|(_, k)| k.as_str())
                 .collect();
-            let cause = cause_on(w.holders).or_else(|| self.earlier_cause.get(&i).copied());
+            let cause = cause_on(w.holders).or(earlier);
             let loss = Loss {
                 step: view.step,
                 path: w.path.clone(),
@@ -328,19 +558,28 @@ impl LossLedger {
         &self.writes
     }
 
-    /// How many writes had an unknown outcome.
+    /// How many outcomes are unknown: every operation whose outcome the client never learned (answered
+    /// unknown, or not answered at all yet), plus every acknowledged write whose fate such an
+    /// operation made unknown.
     pub fn unknown_count(&self) -> usize {
-        self.writes
+        let ops = self
+            .ops
+            .iter()
+            .filter(|o| matches!(o.state, OpState::Waiting | OpState::Unknown))
+            .count();
+        let writes = self
+            .writes
             .iter()
             .filter(|w| w.fate == Fate::Unknown)
-            .count()
+            .count();
+        ops + writes
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::world::{ClusterSetup, World, WorldConfig};
+    use crate::world::{ClusterSetup, Observation, World, WorldConfig};
     use replication_core::{ClientOp, Input};
 
     fn world() -> World {
@@ -348,6 +587,7 @@ mod tests {
             seed: 7,
             heartbeat_interval: replication_core::Duration::from_secs(5),
             log_shipper_buffer: 16,
+            forwarding_timeout: None,
             bugs: Default::default(),
         };
         let clusters: Vec<ClusterSetup> = ["A", "B"]
@@ -362,18 +602,208 @@ mod tests {
     }
 
     fn check(ledger: &mut LossLedger, world: &World, step: usize) -> Vec<Violation> {
+        check_seen(ledger, world, step, &[])
+    }
+
+    fn check_seen(
+        ledger: &mut LossLedger,
+        world: &World,
+        step: usize,
+        observations: &[Observation],
+    ) -> Vec<Violation> {
         let modes = crate::oracle::Modes::of(world);
         let view = StepView {
             calls: &[],
             revocations: &Default::default(),
             step,
             world,
-            observations: &[],
+            observations,
             modes_before: &modes,
         };
         let mut out = vec![];
         ledger.check(&view, false, &mut out);
         out
+    }
+
+    fn write(w: &mut World, cluster: &str, path: &str, value: &str) {
+        let op = ClientOp::Write {
+            path: path.into(),
+            value: value.into(),
+        };
+        assert!(matches!(w.step(cluster, Input::Client(op)), Some(Ok(_))));
+    }
+
+    /// Makes `primary` a DR primary and enables `secondary` with its token, settled; returns what was
+    /// observed (the acceptance, the wipe, the activation).
+    fn dr_enable(w: &mut World, primary: &str, secondary: &str) -> Vec<Observation> {
+        use replication_core::{Kind, Reply, Request};
+        let req = |r| Input::Request(r);
+        w.step(
+            primary,
+            req(Request::EnablePrimary {
+                kind: Kind::Dr,
+                primary_cluster_addr: None,
+            }),
+        );
+        let Some(Ok(Reply::Token(t))) = w.step(
+            primary,
+            req(Request::SecondaryToken {
+                kind: Kind::Dr,
+                id: secondary.into(),
+                ttl: None,
+                secondary_public_key: None,
+            }),
+        ) else {
+            panic!("no token")
+        };
+        w.step(
+            secondary,
+            req(Request::EnableSecondary {
+                kind: Kind::Dr,
+                token: t.token,
+                primary_api_addr: None,
+            }),
+        );
+        w.settle();
+        w.take_observations()
+    }
+
+    /// Rule 4: a later write to the same path on an unrelated cluster supersedes nothing; when the
+    /// earlier writer is wiped by an enable, its write is lost.
+    #[test]
+    fn writes_of_independent_lineages_never_supersede_each_other() {
+        let mut w = world();
+        let mut ledger = LossLedger::new(w.names());
+        write(&mut w, "B", "secret/app", "from-b");
+        ledger.acknowledged(1, "B", "secret/app", Some("from-b"));
+        write(&mut w, "A", "secret/app", "from-a");
+        ledger.acknowledged(2, "A", "secret/app", Some("from-a"));
+        assert!(check(&mut ledger, &w, 2).is_empty());
+        let fates: Vec<&Fate> = ledger.writes().iter().map(|r| &r.fate).collect();
+        assert_eq!(
+            fates,
+            [&Fate::Held, &Fate::Held],
+            "neither superseded the other"
+        );
+        let seen = dr_enable(&mut w, "A", "B");
+        assert!(check_seen(&mut ledger, &w, 3, &seen).is_empty());
+        assert_eq!(ledger.losses().len(), 1, "{:?}", ledger.losses());
+        assert_eq!(ledger.losses()[0].value, "from-b");
+        assert_eq!(ledger.losses()[0].cause, "wiped-by-enable");
+        assert_eq!(
+            ledger.lineage_of("B"),
+            ledger.lineage_of("A"),
+            "B joined A's lineage"
+        );
+        // Now one lineage: A's next write supersedes its own earlier one, wherever it is held.
+        write(&mut w, "A", "secret/app", "from-a-2");
+        ledger.acknowledged(4, "A", "secret/app", Some("from-a-2"));
+        w.settle();
+        let seen = w.take_observations();
+        assert!(check_seen(&mut ledger, &w, 4, &seen).is_empty());
+        assert_eq!(ledger.writes()[1].fate, Fate::Superseded);
+        assert_eq!(ledger.losses().len(), 1);
+    }
+
+    /// Rule 4: holding is judged within the lineage too: an equal value on an unrelated cluster does
+    /// not keep a wiped write.
+    #[test]
+    fn an_equal_value_in_another_lineage_does_not_hold_a_write() {
+        let mut w = world();
+        let mut ledger = LossLedger::new(w.names());
+        write(&mut w, "B", "secret/same", "v");
+        ledger.acknowledged(1, "B", "secret/same", Some("v"));
+        write(&mut w, "A", "secret/same", "v");
+        ledger.acknowledged(2, "A", "secret/same", Some("v"));
+        assert!(check(&mut ledger, &w, 2).is_empty());
+        assert_eq!(
+            ledger.writes()[0].holders,
+            0b10,
+            "B's write is held by B only"
+        );
+        let seen = dr_enable(&mut w, "A", "B");
+        assert!(check_seen(&mut ledger, &w, 3, &seen).is_empty());
+        let lost: Vec<(&str, &str)> = ledger
+            .losses()
+            .iter()
+            .map(|l| (l.value.as_str(), l.cause.as_str()))
+            .collect();
+        assert_eq!(lost, [("v", "wiped-by-enable")]);
+        assert_eq!(ledger.writes()[1].fate, Fate::Held);
+    }
+
+    /// Rule 5: an operation whose outcome the client never learned counts, whether or not its path had
+    /// an earlier write; the earlier writes it may have replaced count too.
+    #[test]
+    fn every_operation_with_an_unknown_outcome_is_counted() {
+        let mut w = world();
+        let mut ledger = LossLedger::new(w.names());
+        let fresh = ledger.sent(1, "A", "secret/fresh", Some("f"));
+        assert_eq!(
+            ledger.unknown_count(),
+            1,
+            "not answered yet: unknown so far"
+        );
+        ledger.answered_unknown(fresh);
+        assert_eq!(
+            ledger.unknown_count(),
+            1,
+            "the operation itself, counted once"
+        );
+        write(&mut w, "A", "secret/k", "v1");
+        ledger.acknowledged(2, "A", "secret/k", Some("v1"));
+        let over = ledger.sent(3, "A", "secret/k", Some("v2"));
+        ledger.answered_unknown(over);
+        assert_eq!(
+            ledger.unknown_count(),
+            3,
+            "two operations, and the earlier write the second may have replaced"
+        );
+        ledger.settled(fresh);
+        ledger.settled(over);
+        assert_eq!(ledger.unknown_count(), 3, "settling changes no count");
+        assert!(check(&mut ledger, &w, 3).is_empty());
+        assert!(ledger.losses().is_empty());
+    }
+
+    /// Rule 5: an answer the client did learn is not unknown: a refusal leaves earlier writes as they
+    /// were, an acknowledgement records the write.
+    #[test]
+    fn answered_operations_are_not_unknown() {
+        let mut w = world();
+        let mut ledger = LossLedger::new(w.names());
+        write(&mut w, "A", "secret/k", "v1");
+        ledger.acknowledged(1, "A", "secret/k", Some("v1"));
+        let refused = ledger.sent(2, "A", "secret/k", Some("nope"));
+        ledger.answered_refused(refused);
+        let acked = ledger.sent(3, "A", "secret/other", Some("x"));
+        write(&mut w, "A", "secret/other", "x");
+        ledger.answered_ok(acked, 3, "A");
+        assert_eq!(ledger.unknown_count(), 0);
+        assert!(check(&mut ledger, &w, 3).is_empty());
+        let fates: Vec<&Fate> = ledger.writes().iter().map(|r| &r.fate).collect();
+        assert_eq!(fates, [&Fate::Held, &Fate::Held]);
+    }
+
+    /// While an operation could still land, a write to its path that vanishes is unknown, not lost.
+    #[test]
+    fn a_write_that_vanishes_while_an_operation_may_land_is_unknown() {
+        let mut w = world();
+        let mut ledger = LossLedger::new(w.names());
+        write(&mut w, "A", "secret/k", "v1");
+        ledger.acknowledged(1, "A", "secret/k", Some("v1"));
+        assert!(check(&mut ledger, &w, 1).is_empty());
+        let op = ledger.sent(2, "A", "secret/k", None);
+        // The delete lands (its answer has not come yet).
+        let delete = ClientOp::Delete {
+            path: "secret/k".into(),
+        };
+        assert!(matches!(w.step("A", Input::Client(delete)), Some(Ok(_))));
+        assert!(check(&mut ledger, &w, 2).is_empty(), "no unexplained loss");
+        assert!(ledger.losses().is_empty());
+        assert_eq!(ledger.writes()[0].fate, Fate::Unknown);
+        ledger.answered_ok(op, 3, "A");
+        assert_eq!(ledger.unknown_count(), 1, "only the vanished write");
     }
 
     /// A reply that arrives steps after its write landed names a write no WAL moved for since: the
@@ -386,7 +816,7 @@ mod tests {
             value: "v1".into(),
         };
         assert!(matches!(w.step("A", Input::Client(write)), Some(Ok(_))));
-        let mut ledger = LossLedger::default();
+        let mut ledger = LossLedger::new(w.names());
         assert!(check(&mut ledger, &w, 1).is_empty());
         // Step 2: nothing moves, but the reply for the step-1 write arrives.
         ledger.acknowledged(2, "A", "secret/k", Some("v1"));
@@ -408,7 +838,7 @@ mod tests {
             };
             assert!(matches!(w.step(cluster, Input::Client(write)), Some(Ok(_))));
         }
-        let mut ledger = LossLedger::default();
+        let mut ledger = LossLedger::new(w.names());
         ledger.acknowledged(1, "A", "secret/A", Some("a"));
         ledger.acknowledged(1, "B", "secret/B", Some("b"));
         assert!(check(&mut ledger, &w, 1).is_empty());

@@ -3,6 +3,7 @@
 //! situation is a [`Hazard`] (the model allows it, as Vault does, and reports it).
 
 pub mod activation_once;
+pub mod client_liveness;
 pub mod convergence;
 pub mod dr_auth;
 pub mod fresh_ids;
@@ -121,6 +122,18 @@ pub enum Violation {
         /// Kind.
         kind: Kind,
     },
+    /// A client operation handed to another cluster got no answer within the forwarding timeout on a
+    /// healthy network.
+    ClientUnanswered {
+        /// Step at which the wait passed the timeout.
+        step: usize,
+        /// The cluster the client talked to.
+        cluster: String,
+        /// Step that sent the operation.
+        sent_at: usize,
+        /// How long it had waited on a healthy network.
+        waited: replication_core::Duration,
+    },
     /// The network never went quiet.
     Livelock {
         /// Step.
@@ -141,6 +154,7 @@ impl Violation {
             Violation::UnauthorisedDrOperation { .. } => "unauthorised-dr-operation",
             Violation::ReusedClusterId { .. } => "reused-cluster-id",
             Violation::EnableWithoutWipe { .. } => "enable-without-wipe",
+            Violation::ClientUnanswered { .. } => "client-unanswered",
             Violation::Livelock { .. } => "livelock",
         }
     }
@@ -177,6 +191,9 @@ impl Violation {
             Violation::EnableWithoutWipe { step, cluster, kind } => format!(
                 "step {step}: {cluster}'s {kind} activation was accepted but its storage was not wiped"
             ),
+            Violation::ClientUnanswered { step, cluster, sent_at, waited } => format!(
+                "step {step}: the client operation sent on {cluster} at step {sent_at} had no answer after {waited} on a healthy network (longer than the forwarding timeout)"
+            ),
             Violation::Livelock { step } => {
                 format!("step {step}: the network did not go quiet (livelock)")
             }
@@ -199,21 +216,28 @@ pub struct Hazard {
     pub clusters: Vec<String>,
 }
 
-/// An API call made during a step, as the oracles see it.
+/// An API call made during a step, as the oracles see it: the core request the API layer decoded
+/// from it (oracles never parse paths or bodies themselves, so the route table stays the one parser).
 #[derive(Clone, Debug, PartialEq)]
 pub struct CallRecord {
     /// Cluster called.
     pub cluster: String,
-    /// Method.
-    pub method: String,
-    /// Path as sent.
-    pub path: String,
-    /// JSON body as sent.
-    pub body: Option<serde_json::Value>,
+    /// The core request the call made; `None` when the API layer refused it before the core (404,
+    /// 405, 403, bad parameters) or it was a status read.
+    pub request: Option<replication_core::Request>,
     /// Status answered.
     pub status: u16,
     /// The cluster's unseal shares when it was called.
     pub unseal_shares: Vec<String>,
+}
+
+impl CallRecord {
+    /// The core request, when the call made one and it succeeded (2xx).
+    pub fn succeeded(&self) -> Option<&replication_core::Request> {
+        self.request
+            .as_ref()
+            .filter(|_| (200..300).contains(&self.status))
+    }
 }
 
 /// A `revoke-secondary` the operator made and the primary acknowledged.
@@ -255,7 +279,7 @@ impl StepView<'_> {
 }
 
 /// All oracles together.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Oracles {
     /// The loss ledger.
     pub losses: losses::LossLedger,
@@ -268,10 +292,28 @@ pub struct Oracles {
     fresh: fresh_ids::FreshIds,
     /// The multiple-primaries detector.
     pub primaries: primaries::Primaries,
+    /// Client operations waiting for an answer.
+    pub liveness: client_liveness::ClientLiveness,
     violations: Vec<Violation>,
 }
 
 impl Oracles {
+    /// The oracles of a fresh `world`, before its first step.
+    pub fn new(world: &World) -> Oracles {
+        Oracles {
+            losses: losses::LossLedger::new(world.names()),
+            wipes: Default::default(),
+            sets: Default::default(),
+            revoked: Default::default(),
+            once: Default::default(),
+            dr_auth: Default::default(),
+            fresh: Default::default(),
+            primaries: Default::default(),
+            liveness: Default::default(),
+            violations: Vec::new(),
+        }
+    }
+
     /// Checks every rule after a step.
     pub fn after_step(&mut self, view: &StepView) {
         let mut v = vec![];
@@ -282,6 +324,7 @@ impl Oracles {
         self.once.check(view, &mut v);
         self.dr_auth.check(view, &mut v);
         self.fresh.check(view, &mut v);
+        self.liveness.check(view, &mut v);
         self.losses
             .check(view, self.primaries.split_active(), &mut v);
         if view.world.livelock {

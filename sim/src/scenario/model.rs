@@ -85,6 +85,10 @@ pub struct Config {
     pub heartbeat_interval: Duration,
     /// `log_shipper_buffer` (default 16384): how many recent WAL entries a primary keeps; at least 1.
     pub log_shipper_buffer: usize,
+    /// `forwarding_timeout` (an addition to the contract; default three heartbeat intervals): how long
+    /// a performance secondary waits for the primary's answer to a forwarded write before it tells the
+    /// client the outcome is unknown. Never zero.
+    pub forwarding_timeout: Option<Duration>,
 }
 
 impl Config {
@@ -99,6 +103,7 @@ impl Default for Config {
         Config {
             heartbeat_interval: Self::DEFAULT_HEARTBEAT_INTERVAL,
             log_shipper_buffer: Self::DEFAULT_LOG_SHIPPER_BUFFER,
+            forwarding_timeout: None,
         }
     }
 }
@@ -346,12 +351,15 @@ pub enum Step {
         /// The kind compared.
         kind: Kind,
     },
-    /// `{"expect_losses": {"total": 2, "by_cause": {...}}}`: losses so far.
+    /// `{"expect_losses": {"total": 2, "by_cause": {...}, "unknown": 1}}`: losses so far.
     ExpectLosses {
         /// `total`: every loss so far.
         total: u64,
         /// `by_cause`: the count of each listed cause (their sum never exceeds `total`).
         by_cause: BTreeMap<String, u64>,
+        /// `unknown` (an addition to the contract): how many outcomes are unknown so far, as the
+        /// report's `unknown outcomes` counts them; not checked when absent.
+        unknown: Option<u64>,
     },
     /// `{"expect_hazards": ["multiple-primaries"]}`: the set of hazard kinds reported so far is exactly
     /// this. Kept in file order; never holds a kind twice.

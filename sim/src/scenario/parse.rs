@@ -224,7 +224,14 @@ fn parse_mounts(field: &Field<'_>) -> Result<Vec<MountSpec>, ScenarioError> {
 
 fn parse_config(field: &Field<'_>) -> Result<Config, ScenarioError> {
     let obj = field.object("an object of model settings")?;
-    obj.only(&["heartbeat_interval", "log_shipper_buffer"], "config")?;
+    obj.only(
+        &[
+            "heartbeat_interval",
+            "log_shipper_buffer",
+            "forwarding_timeout",
+        ],
+        "config",
+    )?;
     let mut config = Config::default();
     if let Some(f) = obj.get("heartbeat_interval") {
         config.heartbeat_interval = f.duration()?;
@@ -237,6 +244,13 @@ fn parse_config(field: &Field<'_>) -> Result<Config, ScenarioError> {
             Some(Ok(n)) if n > 0 => n,
             _ => return Err(f.expected("a positive integer (entries kept by the log shipper)")),
         };
+    }
+    if let Some(f) = obj.get("forwarding_timeout") {
+        let timeout = f.duration()?;
+        if timeout.is_zero() {
+            return Err(f.err("the forwarding timeout must be longer than zero"));
+        }
+        config.forwarding_timeout = Some(timeout);
     }
     Ok(config)
 }

@@ -43,13 +43,14 @@ impl Scenario {
                 .map(|m| json!({"path": m.path, "local": m.local}))
                 .collect(),
         );
-        top.insert(
-            "config".into(),
-            json!({
-                "heartbeat_interval": self.config.heartbeat_interval.to_string(),
-                "log_shipper_buffer": self.config.log_shipper_buffer,
-            }),
-        );
+        let mut config = json!({
+            "heartbeat_interval": self.config.heartbeat_interval.to_string(),
+            "log_shipper_buffer": self.config.log_shipper_buffer,
+        });
+        if let (Some(t), Some(c)) = (self.config.forwarding_timeout, config.as_object_mut()) {
+            c.insert("forwarding_timeout".into(), json!(t.to_string()));
+        }
+        top.insert("config".into(), config);
         top.insert(
             "steps".into(),
             self.steps.iter().map(StepSpec::to_json).collect(),
@@ -195,11 +196,18 @@ fn step_object(step: &Step) -> Map<String, Value> {
             put("expect_same_data", json!(clusters));
             put("kind", json!(kind.as_str()));
         }
-        Step::ExpectLosses { total, by_cause } => {
+        Step::ExpectLosses {
+            total,
+            by_cause,
+            unknown,
+        } => {
             let mut l = Map::new();
             l.insert("total".into(), json!(total));
             if !by_cause.is_empty() {
                 l.insert("by_cause".into(), json!(by_cause));
+            }
+            if let Some(n) = unknown {
+                l.insert("unknown".into(), json!(n));
             }
             put("expect_losses", Value::Object(l));
         }

@@ -400,7 +400,7 @@ impl<'a> StepParser<'_, 'a> {
         let head = self.head();
         let obj =
             head.object(r#"an object like {"total": 0} or {"total": 2, "by_cause": {...}}"#)?;
-        obj.only(&["total", "by_cause"], "expect_losses")?;
+        obj.only(&["total", "by_cause", "unknown"], "expect_losses")?;
         let total = obj
             .require("total", "expect_losses needs the total number of losses")?
             .u64()?;
@@ -424,7 +424,12 @@ impl<'a> StepParser<'_, 'a> {
                 )));
             }
         }
-        Ok(Step::ExpectLosses { total, by_cause })
+        let unknown = obj.get("unknown").map(|f| f.u64()).transpose()?;
+        Ok(Step::ExpectLosses {
+            total,
+            by_cause,
+            unknown,
+        })
     }
 }
 

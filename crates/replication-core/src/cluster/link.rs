@@ -3,7 +3,7 @@
 
 use super::{Cluster, Link, Peer, Role, SecondaryRecord, SecondaryRole, SyncProgress, TokenState};
 use crate::bugs::Bug;
-use crate::error::{ActivationRefusal, Error};
+use crate::error::ActivationRefusal;
 use crate::ids::{random_hex, Kind, Mode, SecondaryState};
 use crate::merkle::{differing_buckets, BUCKETS};
 use crate::message::{Credentials, LinkRefusal, Message, PerformanceMirror};
@@ -167,23 +167,12 @@ impl Cluster {
                 credentials,
                 request,
                 op,
-            } => {
-                if self
-                    .check_link(Kind::Performance, from, &credentials)
-                    .is_some()
-                {
-                    let result = self.client_local(op).map_err(|e| e.to_string());
-                    self.send(from, Message::ForwardReply { request, result });
-                }
-            }
-            Message::ForwardReply { request, result } => {
-                if self.v.forwards.remove(&request) {
-                    let result = result.map_err(|m| {
-                        Error::Unavailable(format!("the primary refused the forwarded write: {m}"))
-                    });
-                    self.emit(Event::ClientReply { request, result });
-                }
-            }
+            } => self.on_forward(from, &credentials, request, op),
+            Message::ForwardReply { request, result } => self.on_forward_reply(request, result),
+            Message::FailoverTargets {
+                cluster_id,
+                known_primary_cluster_addrs,
+            } => self.on_failover_targets(cluster_id, known_primary_cluster_addrs),
         }
     }
 
@@ -205,9 +194,9 @@ impl Cluster {
         }
     }
 
-    /// Primary side: is this a secondary we accept? Answers a refusal itself and returns `None` if not.
-    fn check_link(&mut self, kind: Kind, from: &str, c: &Credentials) -> Option<String> {
-        let verdict = match self.primary(kind) {
+    /// Primary side: is this a secondary we accept? The secondary id if so.
+    pub(super) fn judge_link(&self, kind: Kind, c: &Credentials) -> Result<String, LinkRefusal> {
+        match self.primary(kind) {
             None => Err(LinkRefusal::NotPrimary),
             Some(p) if p.cluster_id != c.cluster_id => Err(LinkRefusal::Unknown),
             Some(p) => match p.secondaries.get(&c.secondary_id) {
@@ -216,8 +205,12 @@ impl Cluster {
                 Some(_) => Ok(c.secondary_id.clone()),
                 None => Err(LinkRefusal::Unknown),
             },
-        };
-        match verdict {
+        }
+    }
+
+    /// Primary side: [`Cluster::judge_link`], answering a refusal itself (`None` then).
+    fn check_link(&mut self, kind: Kind, from: &str, c: &Credentials) -> Option<String> {
+        match self.judge_link(kind, c) {
             Ok(id) => Some(id),
             Err(reason) => {
                 self.send(from, Message::LinkRefused { kind, reason });
@@ -515,6 +508,9 @@ impl Cluster {
     fn on_link_refused(&mut self, now: Timestamp, kind: Kind, reason: LinkRefusal) {
         if self.secondary(kind).is_none() {
             return;
+        }
+        if kind == Kind::Performance {
+            self.abandon_forwards("the primary refused this secondary's connection");
         }
         let Some(link) = self.v.links.get_mut(&kind) else {
             return;
@@ -986,8 +982,10 @@ impl Cluster {
         }
     }
 
-    /// Timers: heartbeats, disconnection after missed heartbeats, activation retries, diff retries.
+    /// Timers: heartbeats, disconnection after missed heartbeats, activation retries, diff retries,
+    /// forwarded writes that waited too long.
     pub(super) fn tick(&mut self, now: Timestamp, rng: &mut dyn RngCore) {
+        self.expire_forwards(now);
         let hb = self.p.config.heartbeat_interval;
         for kind in Kind::ALL {
             if !self.is_active(kind) {
@@ -1039,7 +1037,13 @@ impl Cluster {
                 link.connected = false;
                 link.state = SecondaryState::Connecting;
                 link.target += 1;
+                if kind == Kind::Performance {
+                    self.abandon_forwards("the connection to the primary was lost");
+                }
             }
+            let Some(link) = self.v.links.get_mut(&kind) else {
+                continue;
+            };
             let retry = link.retry_at.is_some_and(|r| r <= now);
             let beat = link.next_heartbeat <= now;
             if beat {
@@ -1102,6 +1106,58 @@ impl Cluster {
             );
         }
         self.v.mirrored = Some(role);
+    }
+
+    /// Performance primary: tells every performance secondary when its failover targets change (a DR
+    /// secondary joined, left or moved). The first list of a primary run is not a change: the
+    /// acceptance and every heartbeat answer carry it already.
+    pub(super) fn push_failover_targets(&mut self) {
+        if self.primary(Kind::Performance).is_none() {
+            self.v.failover = None;
+            return;
+        }
+        let addrs = self.failover_addrs(Kind::Performance);
+        let changed = self.v.failover.as_ref().is_some_and(|old| *old != addrs);
+        if changed {
+            if let Some(p) = self.primary(Kind::Performance) {
+                let cluster_id = p.cluster_id;
+                let targets: Vec<String> = p
+                    .secondaries
+                    .values()
+                    .filter(|r| !r.revoked)
+                    .map(|r| r.cluster_addr.clone())
+                    .collect();
+                for t in targets {
+                    self.send(
+                        &t,
+                        Message::FailoverTargets {
+                            cluster_id,
+                            known_primary_cluster_addrs: addrs.clone(),
+                        },
+                    );
+                }
+            }
+        }
+        self.v.failover = Some(addrs);
+    }
+
+    /// Performance secondary: new failover targets from the primary it follows (the list's first
+    /// address is that primary's; a list from any other cluster is ignored).
+    fn on_failover_targets(&mut self, cluster_id: crate::ids::ClusterId, addrs: Vec<String>) {
+        let current = self.target_addr(Kind::Performance);
+        let Some(s) = self.secondary_mut(Kind::Performance) else {
+            return;
+        };
+        if s.cluster_id != cluster_id || s.credentials.is_none() || current.is_none() {
+            return;
+        }
+        if addrs.first() != current.as_ref() {
+            return;
+        }
+        s.known_primary_cluster_addrs = addrs;
+        if let Some(link) = self.v.links.get_mut(&Kind::Performance) {
+            link.target = 0;
+        }
     }
 
     /// Whether this secondary's mode allows forwarding right now.

@@ -7,6 +7,8 @@ mod status;
 
 pub use status::{KindStatus, PeerInfo, SyncProgress};
 
+use client::ForwardLog;
+
 use crate::error::{Error, Result};
 use crate::ids::{ClusterId, Kind, Mode, SecondaryState};
 use crate::message::{Credentials, Message, Transmit};
@@ -31,6 +33,11 @@ pub struct ClusterConfig {
     pub cluster_addr: String,
     /// Heartbeat period (default 5s); a peer is disconnected after 3 missed heartbeats.
     pub heartbeat_interval: Duration,
+    /// How long a performance secondary waits for the primary's answer to a forwarded write before
+    /// it tells the client the outcome is unknown; `None` (the default) means three heartbeat
+    /// intervals. See [`ClusterConfig::forwarding_timeout`].
+    #[serde(default)]
+    pub forwarding_timeout: Option<Duration>,
     /// Log-shipper buffer length in entries (default 16384).
     pub log_shipper_buffer: usize,
     /// Number of unseal key shares (default 5).
@@ -59,6 +66,15 @@ impl ClusterConfig {
         }
     }
 
+    /// The forwarding timeout in force: the configured one, else three heartbeat intervals.
+    pub fn forwarding_timeout(&self) -> Duration {
+        self.forwarding_timeout.unwrap_or(Duration::from_millis(
+            self.heartbeat_interval
+                .as_millis()
+                .saturating_mul(link::MISSED_HEARTBEATS),
+        ))
+    }
+
     /// Defaults for a cluster called `name`, with addresses `https://<name>:8200` and `:8201`.
     pub fn new(name: &str) -> ClusterConfig {
         let host = name.to_lowercase();
@@ -67,6 +83,7 @@ impl ClusterConfig {
             api_addr: format!("https://{host}:8200"),
             cluster_addr: format!("https://{host}:8201"),
             heartbeat_interval: Duration::from_secs(5),
+            forwarding_timeout: None,
             log_shipper_buffer: 16384,
             unseal_shares: 5,
             unseal_threshold: 3,
@@ -284,8 +301,14 @@ pub struct Peer {
 pub struct Volatile {
     links: BTreeMap<Kind, Link>,
     peers: BTreeMap<Kind, BTreeMap<String, Peer>>,
-    forwards: BTreeSet<u64>,
+    /// Writes forwarded to the primary and not answered yet: request id -> when to give up.
+    forwards: BTreeMap<u64, Timestamp>,
+    /// Forwarded writes this primary answered lately, so a duplicated message is answered again
+    /// instead of applied twice.
+    answered: ForwardLog,
     mirrored: Option<Role>,
+    /// The failover targets last told to performance secondaries (primary side).
+    failover: Option<Vec<String>>,
     outbox: Vec<Transmit>,
     events: Vec<Event>,
     started: Timestamp,
@@ -397,7 +420,7 @@ impl Cluster {
         if self.v.started == Timestamp::default() {
             self.v.started = now;
         }
-        self.after_step(now);
+        self.after_step();
         Ok(reply)
     }
 
@@ -414,6 +437,9 @@ impl Cluster {
         // Mirrors exactly what `tick` services, so a host that ticks at this deadline always moves it.
         let mut d: Option<Timestamp> = None;
         let mut take = |t: Timestamp| d = Some(d.map_or(t, |x| x.min(t)));
+        if let Some(t) = self.next_forward_deadline() {
+            take(t);
+        }
         for kind in Kind::ALL {
             if !self.is_active(kind) {
                 continue;
@@ -699,11 +725,16 @@ impl Cluster {
         }
     }
 
-    /// Work every step ends with: ship new WAL entries, mirror the performance role to DR secondaries.
-    fn after_step(&mut self, now: Timestamp) {
-        let _ = now;
+    /// Work every step ends with: ship new WAL entries, mirror the performance role to DR
+    /// secondaries, push changed failover targets to performance secondaries, and answer every
+    /// forwarded write still waiting once this cluster is no longer a performance secondary.
+    fn after_step(&mut self) {
         self.ship();
         self.mirror();
+        self.push_failover_targets();
+        if !self.v.forwards.is_empty() && self.mode(Kind::Performance) != Mode::Secondary {
+            self.abandon_forwards("this cluster stopped being a performance secondary");
+        }
     }
 }
 

@@ -417,6 +417,22 @@ impl Cluster {
         }
     }
 
+    /// Promote before the primary accepted the activation: the safety check's 503 without `force`;
+    /// with it, a refusal, because there is no replication set to promote into yet.
+    fn promote_while_bootstrapping(kind: Kind, force: bool) -> Error {
+        let k = kind.label();
+        if force {
+            Error::wrong_mode(
+                kind,
+                format!("this cluster is still bootstrapping as a {k} secondary: its primary has not accepted the activation token yet, so there is no replication set to promote it into, even with force; wait for the activation to finish (status state), or disable {k} replication (secondary/disable)"),
+            )
+        } else {
+            Error::Unavailable(format!(
+                "replication is still bootstrapping (state bootstrapping): the primary has not accepted this {k} secondary yet and it holds none of the set's data; try again once activation completes (\"force\" promotes a secondary that has not caught up, but only once its primary accepted it)"
+            ))
+        }
+    }
+
     /// Whether a secondary may be promoted without `force`.
     fn caught_up(&self, kind: Kind) -> Result<()> {
         let synced = self.secondary(kind).is_some_and(|s| s.synced);
@@ -443,6 +459,9 @@ impl Cluster {
         force: bool,
         auth: PromoteAuth,
     ) -> Result<Reply> {
+        if self.is_active(kind) && self.role(kind).mode() == Mode::Bootstrapping {
+            return Err(Self::promote_while_bootstrapping(kind, force));
+        }
         self.require_mode(kind, Mode::Secondary, "secondary/promote")?;
         let mut progress = None;
         if kind == Kind::Dr && !self.bug(Bug::PromoteIgnoresDrAuth) {
