@@ -320,9 +320,26 @@ impl Runner {
         }
     }
 
+    /// Forwarded operations that reached the cluster applying them, among `observations`.
+    fn note_arrivals(&mut self, observations: &[Observation]) {
+        for o in observations {
+            if let Observation::Delivered {
+                from,
+                to,
+                message: Message::Forward { request, .. },
+            } = o
+            {
+                if let Some(f) = self.forwards.get(&(from.clone(), *request)) {
+                    self.oracles.losses.applied_by(f.op, to);
+                }
+            }
+        }
+    }
+
     /// Answers that arrived this step for operations forwarded in earlier steps; returns a report
     /// line for each.
     fn resolve_forwards(&mut self, step: usize, observations: &[Observation]) -> Vec<String> {
+        self.note_arrivals(observations);
         let mut lines = vec![];
         for o in observations {
             let Observation::Event {
@@ -342,8 +359,7 @@ impl Runner {
                 f.path,
                 show_outcome(&outcome)
             ));
-            let applier = replier(observations, cluster, *request).unwrap_or(cluster);
-            self.answered(cluster, *request, f.op, step, applier, &outcome);
+            self.answered(cluster, *request, f.op, step, &outcome);
         }
         lines
     }
@@ -355,12 +371,11 @@ impl Runner {
         request: u64,
         op: OpId,
         step: usize,
-        applier: &str,
         outcome: &ClientOutcome,
     ) {
         let ledger = &mut self.oracles.losses;
         match outcome {
-            ClientOutcome::Ok | ClientOutcome::Value(_) => ledger.answered_ok(op, step, applier),
+            ClientOutcome::Ok | ClientOutcome::Value(_) => ledger.answered_ok(op, step),
             ClientOutcome::Error(_) => ledger.answered_refused(op),
             ClientOutcome::Unknown(_) | ClientOutcome::Pending => {
                 ledger.answered_unknown(op);
@@ -398,7 +413,7 @@ impl Runner {
             .collect();
         for key in keys {
             if let Some(f) = self.forwards.remove(&key) {
-                self.answered(&key.0, key.1, f.op, step, cluster, &ClientOutcome::Pending);
+                self.answered(&key.0, key.1, f.op, step, &ClientOutcome::Pending);
             }
         }
     }
@@ -792,6 +807,16 @@ impl Runner {
         let path = op.path().to_string();
         // Mounts are not data writes: the ledger does not track them.
         let is_mount = matches!(op, ClientOp::Mount { .. });
+        let local = self
+            .world
+            .cluster(cluster)
+            .and_then(|c| c.storage().mount_of(&path))
+            .is_some_and(|(_, local)| local);
+        let class = if local {
+            DataClass::Local
+        } else {
+            DataClass::Replicated
+        };
         let mark = self.world.mark();
         match self.world.step(cluster, Input::Client(op)) {
             None => ClientOutcome::Error(format!("cluster {cluster} is down")),
@@ -800,7 +825,7 @@ impl Runner {
                 if !is_mount {
                     self.oracles
                         .losses
-                        .acknowledged(step, cluster, &path, value.as_deref());
+                        .acknowledged(step, cluster, &path, class, value.as_deref());
                 }
                 ClientOutcome::Ok
             }
@@ -817,6 +842,14 @@ impl Runner {
                     self.world.settle();
                 }
                 let seen = self.world.observations_since(mark);
+                let landed = seen.iter().find_map(|o| match o {
+                    Observation::Delivered {
+                        from,
+                        to,
+                        message: Message::Forward { request: r, .. },
+                    } if from == cluster && *r == request => Some(to.clone()),
+                    _ => None,
+                });
                 let answer = seen.iter().find_map(|o| match o {
                     Observation::Event {
                         cluster: c,
@@ -824,15 +857,15 @@ impl Runner {
                     } if c == cluster && *r == request => Some(ClientOutcome::of_answer(result)),
                     _ => None,
                 });
-                let applier = replier(seen, cluster, request)
-                    .unwrap_or(cluster)
-                    .to_string();
                 let Some(op) = sent else {
                     return answer.unwrap_or(ClientOutcome::Pending);
                 };
+                if let Some(applier) = landed {
+                    self.oracles.losses.applied_by(op, &applier);
+                }
                 match answer {
                     Some(outcome) => {
-                        self.answered(cluster, request, op, step, &applier, &outcome);
+                        self.answered(cluster, request, op, step, &outcome);
                         outcome
                     }
                     None => {
@@ -1080,18 +1113,6 @@ fn show_outcome(o: &ClientOutcome) -> String {
         ClientOutcome::Unknown(e) => short_reason(e),
         ClientOutcome::Pending => "no answer yet".into(),
     }
-}
-
-/// The cluster that answered forwarded request `request` of `secondary`, among `observations`.
-fn replier<'a>(observations: &'a [Observation], secondary: &str, request: u64) -> Option<&'a str> {
-    observations.iter().find_map(|o| match o {
-        Observation::Delivered {
-            from,
-            to,
-            message: Message::ForwardReply { request: r, .. },
-        } if to == secondary && *r == request => Some(from.as_str()),
-        _ => None,
-    })
 }
 
 /// The first clause of an error message, for one-line reports.

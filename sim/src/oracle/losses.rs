@@ -1,15 +1,21 @@
 //! Rule: every lost write has a cause (model.md §6). The loss ledger records every acknowledged write,
-//! which clusters of its data lineage hold it after each step, and when none does (and no later
-//! acknowledged write to the path in the same lineage superseded it), the cause: `wiped-by-enable`,
+//! which clusters hold it after each step, and when none does (and no later acknowledged write to the
+//! path in the same data lineage superseded it), the cause: `wiped-by-enable`,
 //! `unreplicated-at-promotion`, `diverged-primary` or `filtered`. A loss with none of these is a
 //! violation.
 //!
-//! **Data lineage.** A cluster's lineage is where its data descends from: every cluster starts in a
-//! lineage of its own, and an accepted activation (`secondary/enable`: wipe, then sync) puts the
-//! secondary in its primary's lineage; nothing else changes it. A write belongs to the lineage of the
-//! cluster that applied it (for a forwarded write, the primary's). Supersession and holding are judged
-//! within a lineage: two diverged primaries of one set share one (the later write wins), while two
-//! independent clusters writing the same path never supersede or hold each other's writes.
+//! **Data lineage.** A cluster's lineage is where its data descends from, per data class (performance
+//! replication ships only the `replicated` class, so a performance secondary's local data keeps a line
+//! of its own). Every cluster starts in lineages of its own. An accepted activation (`secondary/enable`:
+//! wipe, then sync) puts the secondary in its primary's lineage (a performance secondary's local class
+//! starts afresh, empty); a completed sync (`InSync`) puts the secondary's classes that kind ships in
+//! the lineage of the primary it synced from, so a DR copy of a cluster that joined another set
+//! follows it. Demote, promote, update-primary and disable change nothing. A write belongs to the
+//! lineage of the cluster that applied it, for its path's class (a forwarded write: the primary's,
+//! when the write reached it). Supersession is judged within a lineage: two diverged primaries of one
+//! set share one (the later write wins), while two independent clusters writing the same path never
+//! supersede each other's writes. Holding is not: a write is held while any cluster stores its value
+//! at its path.
 //!
 //! **Unknown outcomes.** A client operation handed to another cluster (a write forwarded to the
 //! performance primary) is [`LossLedger::sent`] first and answered later: acknowledged, refused (not
@@ -22,7 +28,7 @@
 
 use super::{StepView, Violation};
 use crate::world::Observation;
-use replication_core::{Event, Message};
+use replication_core::{DataClass, Event, Kind, Message};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -38,7 +44,7 @@ pub const CAUSES: [&str; 4] = [
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Fate {
-    /// Some cluster of its lineage holds it.
+    /// Some cluster holds it.
     Held,
     /// A later acknowledged write or delete to the path in its lineage replaced it.
     Superseded,
@@ -59,12 +65,12 @@ pub struct WriteRecord {
     pub path: String,
     /// Value written.
     pub value: String,
-    /// The data lineage it belongs to (the index of the cluster the lineage started on).
-    pub lineage: usize,
+    /// The data lineage it belongs to.
+    pub lineage: Lineage,
     /// Whether two primaries of a set were live when it was acknowledged.
     pub during_split: bool,
-    /// Clusters of its lineage holding it after the last check, as a bit mask over the world's
-    /// clusters in name order.
+    /// Clusters holding it (its value at its path) after the last check, as a bit mask over the
+    /// world's clusters in name order.
     pub holders: u64,
     /// Every cluster that ever held it, as the same kind of mask.
     pub ever_held: u64,
@@ -85,6 +91,23 @@ pub struct Loss {
     pub written_at: usize,
     /// Cause.
     pub cause: String,
+}
+
+/// A data lineage: one data class's line of descent, shared by the clusters whose data of that class
+/// descends from the same source.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Lineage {
+    /// The data class.
+    pub class: DataClass,
+    /// Which line (a label; clusters start with their own index).
+    pub label: usize,
+}
+
+fn class_index(class: DataClass) -> usize {
+    match class {
+        DataClass::Replicated => 0,
+        DataClass::Local => 1,
+    }
 }
 
 /// A client operation sent to another cluster, whose answer comes later ([`LossLedger::sent`]).
@@ -108,12 +131,14 @@ enum OpState {
 struct SentOp {
     step: usize,
     cluster: String,
-    lineage: usize,
+    lineage: Lineage,
     path: String,
     value: Option<String>,
     state: OpState,
     /// Whether it can still take effect somewhere (its path is unresolved while it can).
     live: bool,
+    /// Whether it reached the cluster that applies it.
+    arrived: bool,
 }
 
 /// The ledger.
@@ -121,17 +146,19 @@ struct SentOp {
 pub struct LossLedger {
     /// The world's clusters in name order.
     names: Vec<String>,
-    /// Each cluster's current data lineage.
-    lineage: Vec<usize>,
+    /// Each cluster's current lineage label per data class (replicated, local).
+    lineage: Vec<[usize; 2]>,
+    /// The next fresh lineage label.
+    next_label: usize,
     writes: Vec<WriteRecord>,
     live: BTreeSet<usize>,
     losses: Vec<Loss>,
     pending_split: bool,
     ops: Vec<SentOp>,
     /// Operations per (lineage, path) that could still take effect.
-    unresolved: BTreeMap<(usize, String), usize>,
+    unresolved: BTreeMap<(Lineage, String), usize>,
     /// Step of the last acknowledgement per (lineage, path), to order late replies.
-    last_ack: BTreeMap<(usize, String), usize>,
+    last_ack: BTreeMap<(Lineage, String), usize>,
     /// Each cluster's last WAL index at the last check: storage changes only when one moves (or a
     /// wipe is reported), so unchanged steps need no scan.
     seen_wals: Vec<u64>,
@@ -147,7 +174,8 @@ impl LossLedger {
     pub fn new(clusters: impl IntoIterator<Item = String>) -> LossLedger {
         let names: Vec<String> = clusters.into_iter().collect();
         LossLedger {
-            lineage: (0..names.len()).collect(),
+            lineage: (0..names.len()).map(|i| [i, i]).collect(),
+            next_label: names.len(),
             names,
             writes: Vec::new(),
             live: BTreeSet::new(),
@@ -162,10 +190,28 @@ impl LossLedger {
         }
     }
 
-    /// The current data lineage of `cluster` (the index of the cluster it started on).
-    pub fn lineage_of(&self, cluster: &str) -> usize {
-        let i = self.index(cluster);
-        self.lineage.get(i).copied().unwrap_or(i)
+    /// The current lineage of `cluster`'s data of `class`.
+    pub fn lineage_of(&self, cluster: &str, class: DataClass) -> Lineage {
+        self.lineage_at(self.index(cluster), class)
+    }
+
+    fn lineage_at(&self, i: usize, class: DataClass) -> Lineage {
+        let c = class_index(class);
+        Lineage {
+            class,
+            label: self.lineage.get(i).map_or(i, |l| l[c]),
+        }
+    }
+
+    /// Moves cluster `i`'s data of `class` into lineage `label`; true when that changed it.
+    fn set_lineage(&mut self, i: usize, class: DataClass, label: usize) -> bool {
+        match self.lineage.get_mut(i) {
+            Some(l) if l[class_index(class)] != label => {
+                l[class_index(class)] = label;
+                true
+            }
+            _ => false,
+        }
     }
 
     fn index(&self, cluster: &str) -> usize {
@@ -175,10 +221,17 @@ impl LossLedger {
             .unwrap_or(self.names.len())
     }
 
-    /// Records a write (`value: Some`) or delete (`None`) that `cluster` applied and acknowledged at
-    /// `step`.
-    pub fn acknowledged(&mut self, step: usize, cluster: &str, path: &str, value: Option<&str>) {
-        let lineage = self.lineage_of(cluster);
+    /// Records a write (`value: Some`) or delete (`None`) of a path of data class `class` that
+    /// `cluster` applied and acknowledged at `step`.
+    pub fn acknowledged(
+        &mut self,
+        step: usize,
+        cluster: &str,
+        path: &str,
+        class: DataClass,
+        value: Option<&str>,
+    ) {
+        let lineage = self.lineage_of(cluster, class);
         self.record(step, cluster, lineage, path, value, Fate::Held);
     }
 
@@ -186,7 +239,7 @@ impl LossLedger {
         &mut self,
         step: usize,
         cluster: &str,
-        lineage: usize,
+        lineage: Lineage,
         path: &str,
         value: Option<&str>,
         fate: Fate,
@@ -222,9 +275,11 @@ impl LossLedger {
     }
 
     /// A write (`value: Some`) or delete that client cluster `cluster` sent on to another cluster at
-    /// `step`; its answer comes later. Until then its path is unresolved in the cluster's lineage.
+    /// `step` (a forwarded write: of the replicated class); its answer comes later. Until then its path
+    /// is unresolved in the cluster's lineage (or, once [`LossLedger::applied_by`] says where it
+    /// landed, in that cluster's).
     pub fn sent(&mut self, step: usize, cluster: &str, path: &str, value: Option<&str>) -> OpId {
-        let lineage = self.lineage_of(cluster);
+        let lineage = self.lineage_of(cluster, DataClass::Replicated);
         *self
             .unresolved
             .entry((lineage, path.to_string()))
@@ -237,19 +292,42 @@ impl LossLedger {
             value: value.map(str::to_string),
             state: OpState::Waiting,
             live: true,
+            arrived: false,
         });
         OpId(self.ops.len() - 1)
     }
 
-    /// The operation was acknowledged at `step` by `applier` (the primary that applied it). A reply
-    /// that comes in a later step counts as an acknowledgement then, unless something else on the
-    /// path was acknowledged since the operation was sent: then the order of the two is unknown, and
-    /// so is which one the path holds.
-    pub fn answered_ok(&mut self, op: OpId, step: usize, applier: &str) {
+    /// The operation reached `applier` (the primary that applies it): it belongs to that cluster's
+    /// lineage now. Only the first arrival counts (a duplicate is answered, not applied again).
+    pub fn applied_by(&mut self, op: OpId, applier: &str) {
+        let lineage = self.lineage_of(applier, DataClass::Replicated);
+        let Some(o) = self.ops.get_mut(op.0).filter(|o| !o.arrived) else {
+            return;
+        };
+        o.arrived = true;
+        if o.lineage == lineage {
+            return;
+        }
+        let (old, path) = (o.lineage, o.path.clone());
+        if o.live {
+            self.unresolve(old, &path);
+            *self.unresolved.entry((lineage, path)).or_default() += 1;
+        }
+        if let Some(o) = self.ops.get_mut(op.0) {
+            o.lineage = lineage;
+        }
+    }
+
+    /// The operation was acknowledged at `step`. It belongs to the lineage of the cluster that
+    /// applied it ([`LossLedger::applied_by`]), else to the one its cluster had when it sent it.
+    /// A reply that comes in a later step counts as an acknowledgement then, unless something else on
+    /// the path was acknowledged since the operation was sent: then the order of the two is unknown,
+    /// and so is which one the path holds.
+    pub fn answered_ok(&mut self, op: OpId, step: usize) {
         let Some(o) = self.take_waiting(op, OpState::Acknowledged) else {
             return;
         };
-        let lineage = self.lineage_of(applier);
+        let lineage = o.lineage;
         let key = (lineage, o.path.clone());
         let overtaken = o.step < step && self.last_ack.get(&key).is_some_and(|s| *s >= o.step);
         let fate = if overtaken { Fate::Unknown } else { Fate::Held };
@@ -305,7 +383,12 @@ impl LossLedger {
             return;
         };
         o.live = false;
-        let key = (o.lineage, o.path.clone());
+        let (lineage, path) = (o.lineage, o.path.clone());
+        self.unresolve(lineage, &path);
+    }
+
+    fn unresolve(&mut self, lineage: Lineage, path: &str) {
+        let key = (lineage, path.to_string());
         if let Some(n) = self.unresolved.get_mut(&key) {
             *n -= 1;
             if *n == 0 {
@@ -314,7 +397,7 @@ impl LossLedger {
         }
     }
 
-    fn supersede(&mut self, lineage: usize, path: &str, fate: Fate) {
+    fn supersede(&mut self, lineage: Lineage, path: &str, fate: Fate) {
         let ids: Vec<usize> = self
             .live
             .iter()
@@ -327,38 +410,49 @@ impl LossLedger {
         }
     }
 
-    /// Accepted activations this step put their secondaries in the primary's lineage; returns the
-    /// clusters whose lineage changed, as a mask.
-    fn follow_activations(&mut self, view: &StepView) -> u64 {
+    /// Lineage changes this step: an accepted activation puts the secondary in its primary's lineage
+    /// (a performance secondary's local class starts afresh); a completed sync puts the classes its
+    /// kind ships in the lineage of the primary it synced from. Returns the clusters whose lineage
+    /// changed, as a mask.
+    fn follow_lineages(&mut self, view: &StepView) -> u64 {
         let mut changed = 0;
-        let mut accepted_by: BTreeMap<&str, &str> = BTreeMap::new();
+        let mut source: BTreeMap<&str, &str> = BTreeMap::new();
         for o in view.observations {
             match o {
                 Observation::Delivered {
                     from,
                     to,
-                    message: Message::ActivationAccepted { .. },
+                    message: Message::ActivationAccepted { .. } | Message::SyncData { .. },
                 } => {
-                    accepted_by.insert(to, from);
+                    source.insert(to, from);
                 }
-                Observation::Event {
-                    cluster,
-                    event:
+                Observation::Event { cluster, event } => {
+                    let (kind, fresh_local) = match event {
                         Event::Activation {
+                            kind,
                             update: false,
                             result: Ok(()),
-                            ..
-                        },
-                } => {
-                    let Some(primary) = accepted_by.get(cluster.as_str()) else {
+                        } => (*kind, *kind == Kind::Performance),
+                        Event::InSync { kind } => (*kind, false),
+                        _ => continue,
+                    };
+                    let Some(primary) = source.get(cluster.as_str()) else {
                         continue;
                     };
-                    let (s, p) = (self.index(cluster), self.lineage_of(primary));
-                    if let Some(l) = self.lineage.get_mut(s) {
-                        if *l != p {
-                            *l = p;
-                            changed |= 1 << (s % 64);
-                        }
+                    let (s, p) = (self.index(cluster), self.index(primary));
+                    let mut moved = false;
+                    let rep = self.lineage_at(p, DataClass::Replicated).label;
+                    moved |= self.set_lineage(s, DataClass::Replicated, rep);
+                    if kind == Kind::Dr {
+                        let local = self.lineage_at(p, DataClass::Local).label;
+                        moved |= self.set_lineage(s, DataClass::Local, local);
+                    } else if fresh_local {
+                        let label = self.next_label;
+                        self.next_label += 1;
+                        moved |= self.set_lineage(s, DataClass::Local, label);
+                    }
+                    if moved {
+                        changed |= 1 << (s % 64);
                     }
                 }
                 _ => {}
@@ -407,7 +501,7 @@ impl LossLedger {
                 synced_from.insert(to, 1 << (self.index(from) % 64));
             }
         }
-        let moved = self.follow_activations(view);
+        let moved = self.follow_lineages(view);
         // Only clusters whose storage or lineage may have changed are looked at again: those whose WAL
         // moved, that reported a wipe or a removal by sync, or that joined another lineage.
         let wals: Vec<u64> = view
@@ -447,11 +541,10 @@ impl LossLedger {
                     if changed & bit == 0 {
                         return w.holders & bit != 0;
                     }
-                    self.lineage.get(*i).copied().unwrap_or(*i) == w.lineage
-                        && n.cluster
-                            .storage()
-                            .get(&w.path)
-                            .is_some_and(|e| e.value == w.value)
+                    n.cluster
+                        .storage()
+                        .get(&w.path)
+                        .is_some_and(|e| e.value == w.value)
                 })
                 .fold(0u64, |m, (i, _)| m | (1 << (i % 64)));
             let earlier = self.earlier_cause.get(&i).copied();
@@ -675,9 +768,9 @@ mod tests {
         let mut w = world();
         let mut ledger = LossLedger::new(w.names());
         write(&mut w, "B", "secret/app", "from-b");
-        ledger.acknowledged(1, "B", "secret/app", Some("from-b"));
+        ledger.acknowledged(1, "B", "secret/app", DataClass::Replicated, Some("from-b"));
         write(&mut w, "A", "secret/app", "from-a");
-        ledger.acknowledged(2, "A", "secret/app", Some("from-a"));
+        ledger.acknowledged(2, "A", "secret/app", DataClass::Replicated, Some("from-a"));
         assert!(check(&mut ledger, &w, 2).is_empty());
         let fates: Vec<&Fate> = ledger.writes().iter().map(|r| &r.fate).collect();
         assert_eq!(
@@ -691,13 +784,19 @@ mod tests {
         assert_eq!(ledger.losses()[0].value, "from-b");
         assert_eq!(ledger.losses()[0].cause, "wiped-by-enable");
         assert_eq!(
-            ledger.lineage_of("B"),
-            ledger.lineage_of("A"),
+            ledger.lineage_of("B", DataClass::Replicated),
+            ledger.lineage_of("A", DataClass::Replicated),
             "B joined A's lineage"
         );
         // Now one lineage: A's next write supersedes its own earlier one, wherever it is held.
         write(&mut w, "A", "secret/app", "from-a-2");
-        ledger.acknowledged(4, "A", "secret/app", Some("from-a-2"));
+        ledger.acknowledged(
+            4,
+            "A",
+            "secret/app",
+            DataClass::Replicated,
+            Some("from-a-2"),
+        );
         w.settle();
         let seen = w.take_observations();
         assert!(check_seen(&mut ledger, &w, 4, &seen).is_empty());
@@ -705,31 +804,45 @@ mod tests {
         assert_eq!(ledger.losses().len(), 1);
     }
 
-    /// Rule 4: holding is judged within the lineage too: an equal value on an unrelated cluster does
-    /// not keep a wiped write.
+    /// Rule 4: lineages decide supersession, not holding: a write is held while any cluster stores its
+    /// value (model.md §6, "no cluster holds it any more"), so B's write survives B's wipe when A
+    /// already held the same value at the path.
     #[test]
-    fn an_equal_value_in_another_lineage_does_not_hold_a_write() {
+    fn an_equal_value_anywhere_holds_a_write() {
         let mut w = world();
         let mut ledger = LossLedger::new(w.names());
         write(&mut w, "B", "secret/same", "v");
-        ledger.acknowledged(1, "B", "secret/same", Some("v"));
+        ledger.acknowledged(1, "B", "secret/same", DataClass::Replicated, Some("v"));
         write(&mut w, "A", "secret/same", "v");
-        ledger.acknowledged(2, "A", "secret/same", Some("v"));
+        ledger.acknowledged(2, "A", "secret/same", DataClass::Replicated, Some("v"));
         assert!(check(&mut ledger, &w, 2).is_empty());
-        assert_eq!(
-            ledger.writes()[0].holders,
-            0b10,
-            "B's write is held by B only"
-        );
+        assert_eq!(ledger.writes()[0].holders, 0b11, "both hold the value");
         let seen = dr_enable(&mut w, "A", "B");
         assert!(check_seen(&mut ledger, &w, 3, &seen).is_empty());
-        let lost: Vec<(&str, &str)> = ledger
-            .losses()
-            .iter()
-            .map(|l| (l.value.as_str(), l.cause.as_str()))
-            .collect();
-        assert_eq!(lost, [("v", "wiped-by-enable")]);
-        assert_eq!(ledger.writes()[1].fate, Fate::Held);
+        assert!(ledger.losses().is_empty(), "{:?}", ledger.losses());
+        let fates: Vec<&Fate> = ledger.writes().iter().map(|r| &r.fate).collect();
+        assert_eq!(fates, [&Fate::Held, &Fate::Held]);
+    }
+
+    /// A forwarded write belongs to the lineage of the primary that applied it, not to the stale one
+    /// of the cluster that forwarded it: the primary's next write to the path supersedes it.
+    #[test]
+    fn a_forwarded_write_is_in_the_lineage_of_the_primary_that_applied_it() {
+        let mut w = world();
+        let mut ledger = LossLedger::new(w.names());
+        let op = ledger.sent(1, "B", "secret/k", Some("via-b"));
+        write(&mut w, "A", "secret/k", "via-b");
+        ledger.applied_by(op, "A");
+        ledger.answered_ok(op, 1);
+        assert!(check(&mut ledger, &w, 1).is_empty());
+        write(&mut w, "A", "secret/k", "next");
+        ledger.acknowledged(2, "A", "secret/k", DataClass::Replicated, Some("next"));
+        assert!(check(&mut ledger, &w, 2).is_empty(), "superseded, not lost");
+        assert_eq!(ledger.writes()[0].fate, Fate::Superseded);
+        assert_eq!(
+            ledger.writes()[0].lineage,
+            ledger.lineage_of("A", DataClass::Replicated)
+        );
     }
 
     /// Rule 5: an operation whose outcome the client never learned counts, whether or not its path had
@@ -751,7 +864,7 @@ mod tests {
             "the operation itself, counted once"
         );
         write(&mut w, "A", "secret/k", "v1");
-        ledger.acknowledged(2, "A", "secret/k", Some("v1"));
+        ledger.acknowledged(2, "A", "secret/k", DataClass::Replicated, Some("v1"));
         let over = ledger.sent(3, "A", "secret/k", Some("v2"));
         ledger.answered_unknown(over);
         assert_eq!(
@@ -773,12 +886,12 @@ mod tests {
         let mut w = world();
         let mut ledger = LossLedger::new(w.names());
         write(&mut w, "A", "secret/k", "v1");
-        ledger.acknowledged(1, "A", "secret/k", Some("v1"));
+        ledger.acknowledged(1, "A", "secret/k", DataClass::Replicated, Some("v1"));
         let refused = ledger.sent(2, "A", "secret/k", Some("nope"));
         ledger.answered_refused(refused);
         let acked = ledger.sent(3, "A", "secret/other", Some("x"));
         write(&mut w, "A", "secret/other", "x");
-        ledger.answered_ok(acked, 3, "A");
+        ledger.answered_ok(acked, 3);
         assert_eq!(ledger.unknown_count(), 0);
         assert!(check(&mut ledger, &w, 3).is_empty());
         let fates: Vec<&Fate> = ledger.writes().iter().map(|r| &r.fate).collect();
@@ -791,7 +904,7 @@ mod tests {
         let mut w = world();
         let mut ledger = LossLedger::new(w.names());
         write(&mut w, "A", "secret/k", "v1");
-        ledger.acknowledged(1, "A", "secret/k", Some("v1"));
+        ledger.acknowledged(1, "A", "secret/k", DataClass::Replicated, Some("v1"));
         assert!(check(&mut ledger, &w, 1).is_empty());
         let op = ledger.sent(2, "A", "secret/k", None);
         // The delete lands (its answer has not come yet).
@@ -802,7 +915,7 @@ mod tests {
         assert!(check(&mut ledger, &w, 2).is_empty(), "no unexplained loss");
         assert!(ledger.losses().is_empty());
         assert_eq!(ledger.writes()[0].fate, Fate::Unknown);
-        ledger.answered_ok(op, 3, "A");
+        ledger.answered_ok(op, 3);
         assert_eq!(ledger.unknown_count(), 1, "only the vanished write");
     }
 
@@ -819,7 +932,7 @@ mod tests {
         let mut ledger = LossLedger::new(w.names());
         assert!(check(&mut ledger, &w, 1).is_empty());
         // Step 2: nothing moves, but the reply for the step-1 write arrives.
-        ledger.acknowledged(2, "A", "secret/k", Some("v1"));
+        ledger.acknowledged(2, "A", "secret/k", DataClass::Replicated, Some("v1"));
         assert!(check(&mut ledger, &w, 2).is_empty());
         assert!(ledger.losses().is_empty(), "{:?}", ledger.losses());
         assert_eq!(ledger.writes()[0].fate, Fate::Held);
@@ -839,8 +952,8 @@ mod tests {
             assert!(matches!(w.step(cluster, Input::Client(write)), Some(Ok(_))));
         }
         let mut ledger = LossLedger::new(w.names());
-        ledger.acknowledged(1, "A", "secret/A", Some("a"));
-        ledger.acknowledged(1, "B", "secret/B", Some("b"));
+        ledger.acknowledged(1, "A", "secret/A", DataClass::Replicated, Some("a"));
+        ledger.acknowledged(1, "B", "secret/B", DataClass::Replicated, Some("b"));
         assert!(check(&mut ledger, &w, 1).is_empty());
         // Only A moves: B's write keeps its holder without B being looked at again.
         let write = ClientOp::Write {
