@@ -58,7 +58,10 @@ impl ClientOutcome {
 struct Forwarded {
     step: usize,
     path: String,
-    op: OpId,
+    /// Its record in the loss ledger (mounts have none).
+    op: Option<OpId>,
+    /// The step's expectation, judged when the answer comes (`any` is not kept).
+    expect: Option<ClientExpect>,
 }
 
 /// A scenario run in progress.
@@ -160,6 +163,7 @@ impl Runner {
 
     /// Ends the run: the convergence check, then the report.
     pub fn finish(mut self, file: Option<&str>) -> Report {
+        self.unanswered_at_the_end();
         let convergence = self.convergence();
         let finals = self.final_status();
         Report {
@@ -329,8 +333,12 @@ impl Runner {
                 message: Message::Forward { request, .. },
             } = o
             {
-                if let Some(f) = self.forwards.get(&(from.clone(), *request)) {
-                    self.oracles.losses.applied_by(f.op, to);
+                if let Some(op) = self
+                    .forwards
+                    .get(&(from.clone(), *request))
+                    .and_then(|f| f.op)
+                {
+                    self.oracles.losses.applied_by(op, to);
                 }
             }
         }
@@ -359,20 +367,27 @@ impl Runner {
                 f.path,
                 show_outcome(&outcome)
             ));
-            self.answered(cluster, *request, f.op, step, &outcome);
+            self.answered(cluster, *request, &f, step, &outcome);
         }
         lines
     }
 
-    /// Tells the loss ledger how a forwarded operation was answered.
+    /// A forwarded operation's answer came (at `step`): its step's expectation is judged now, and the
+    /// loss ledger learns the outcome.
     fn answered(
         &mut self,
         cluster: &str,
         request: u64,
-        op: OpId,
+        f: &Forwarded,
         step: usize,
         outcome: &ClientOutcome,
     ) {
+        if let Some(expect) = &f.expect {
+            self.judge_client(f.step, expect, outcome);
+        }
+        let Some(op) = f.op else {
+            return;
+        };
         let ledger = &mut self.oracles.losses;
         match outcome {
             ClientOutcome::Ok | ClientOutcome::Value(_) => ledger.answered_ok(op, step),
@@ -411,9 +426,25 @@ impl Runner {
             .filter(|(c, _)| c == cluster)
             .cloned()
             .collect();
+        let lost = ClientOutcome::Unknown(format!(
+            "outcome unknown (cluster {cluster} crashed with the request in flight)"
+        ));
         for key in keys {
             if let Some(f) = self.forwards.remove(&key) {
-                self.answered(&key.0, key.1, f.op, step, &ClientOutcome::Pending);
+                self.answered(&key.0, key.1, &f, step, &lost);
+            }
+        }
+    }
+
+    /// Operations still waiting for their answer when the run ends: their expectations fail.
+    fn unanswered_at_the_end(&mut self) {
+        for f in std::mem::take(&mut self.forwards).into_values() {
+            if let Some(expect) = &f.expect {
+                self.fail(
+                    f.step,
+                    describe_expect(expect),
+                    "no answer by the end of the run".into(),
+                );
             }
         }
     }
@@ -552,8 +583,7 @@ impl Runner {
                     path: path.clone(),
                     value: value.clone(),
                 };
-                let out = self.client(i, cluster, op, Some(value), spec.settle);
-                self.check_client(i, expect, &out);
+                let out = self.client(i, cluster, op, Some(value), (expect, spec.settle));
                 Ok((format!("{cluster} {path}"), show_outcome(&out)))
             }
             Step::Delete {
@@ -563,8 +593,7 @@ impl Runner {
             } => {
                 let path = self.subst_str(path)?;
                 let op = ClientOp::Delete { path: path.clone() };
-                let out = self.client(i, cluster, op, None, spec.settle);
-                self.check_client(i, expect, &out);
+                let out = self.client(i, cluster, op, None, (expect, spec.settle));
                 Ok((format!("{cluster} {path}"), show_outcome(&out)))
             }
             Step::Mount {
@@ -578,8 +607,7 @@ impl Runner {
                     path: path.clone(),
                     local: *local,
                 };
-                let out = self.client(i, cluster, op, None, spec.settle);
-                self.check_client(i, expect, &out);
+                let out = self.client(i, cluster, op, None, (expect, spec.settle));
                 Ok((format!("{cluster} {path}"), show_outcome(&out)))
             }
             Step::Read {
@@ -795,13 +823,33 @@ impl Runner {
         }
     }
 
-    /// Runs a client write, delete or mount on `cluster` and tells the loss ledger about it.
+    /// Runs a client write, delete or mount on `cluster`, tells the loss ledger about it and judges
+    /// the step's expectation: at once, or when the answer comes if the operation was forwarded and
+    /// its answer has not come by the end of the step.
     fn client(
         &mut self,
         step: usize,
         cluster: &str,
         op: ClientOp,
         value: Option<String>,
+        spec: (&ClientExpect, bool),
+    ) -> ClientOutcome {
+        let (expect, settle) = spec;
+        self.expectations += 1;
+        let out = self.run_client(step, cluster, op, value, expect, settle);
+        if out != ClientOutcome::Pending {
+            self.judge_client(step, expect, &out);
+        }
+        out
+    }
+
+    fn run_client(
+        &mut self,
+        step: usize,
+        cluster: &str,
+        op: ClientOp,
+        value: Option<String>,
+        expect: &ClientExpect,
         settle: bool,
     ) -> ClientOutcome {
         let path = op.path().to_string();
@@ -857,20 +905,24 @@ impl Runner {
                     } if c == cluster && *r == request => Some(ClientOutcome::of_answer(result)),
                     _ => None,
                 });
-                let Some(op) = sent else {
-                    return answer.unwrap_or(ClientOutcome::Pending);
-                };
-                if let Some(applier) = landed {
+                if let (Some(op), Some(applier)) = (sent, landed) {
                     self.oracles.losses.applied_by(op, &applier);
                 }
+                let f = Forwarded {
+                    step,
+                    path,
+                    op: sent,
+                    expect: (*expect != ClientExpect::Any).then(|| expect.clone()),
+                };
                 match answer {
                     Some(outcome) => {
-                        self.answered(cluster, request, op, step, &outcome);
+                        // Judged by the caller, at once.
+                        let f = Forwarded { expect: None, ..f };
+                        self.answered(cluster, request, &f, step, &outcome);
                         outcome
                     }
                     None => {
-                        self.forwards
-                            .insert((cluster.to_string(), request), Forwarded { step, path, op });
+                        self.forwards.insert((cluster.to_string(), request), f);
                         ClientOutcome::Pending
                     }
                 }
@@ -879,8 +931,8 @@ impl Runner {
         }
     }
 
-    fn check_client(&mut self, step: usize, expect: &ClientExpect, out: &ClientOutcome) {
-        self.expectations += 1;
+    /// Judges a write, delete or mount step's expectation against its outcome.
+    fn judge_client(&mut self, step: usize, expect: &ClientExpect, out: &ClientOutcome) {
         let pass = match expect {
             ClientExpect::Any => true,
             ClientExpect::Error => {

@@ -216,3 +216,48 @@ fn an_unauthorised_promote_through_an_encoded_path_is_caught() {
     let clean = replication_sim::runner::Runner::new(&scenario).run(None);
     assert!(clean.passed(), "{}", clean.render_text());
 }
+
+/// A forwarded write whose answer comes after its step is judged when the answer comes: a
+/// `settle: false` write acknowledged later passes, an `error` expectation met by the
+/// unknown-outcome answer at the forwarding timeout passes, and an expectation still waiting at the
+/// end of the run fails, naming its step.
+#[test]
+fn forwarded_writes_are_judged_when_their_answer_comes() {
+    let setup = r#"
+        {"call": "A", "method": "POST", "path": "sys/replication/performance/primary/enable"},
+        {"call": "A", "method": "POST", "path": "sys/replication/performance/primary/secondary-token",
+         "body": {"id": "C"}, "save": {"t": "wrap_info.token"}},
+        {"call": "C", "method": "POST", "path": "sys/replication/performance/secondary/enable",
+         "body": {"token": "${t}"}},
+        {"advance": "10s"},"#;
+    let run = |steps: &str| {
+        let text =
+            format!(r#"{{"clusters": {{"A": {{}}, "C": {{}}}}, "steps": [{setup} {steps}]}}"#);
+        let s = replication_sim::scenario::parse_str(&text, None).unwrap();
+        replication_sim::runner::Runner::new(&s).run(None)
+    };
+    let late_ok = run(
+        r#"{"write": "C", "path": "secret/x", "value": "1", "settle": false},
+                         {"advance": "1s"},
+                         {"read": "A", "path": "secret/x", "expect": {"value": "1"}}"#,
+    );
+    assert!(late_ok.passed(), "{}", late_ok.render_text());
+    let late_error = run(r#"{"partition": [["A"], ["C"]]},
+                            {"write": "C", "path": "secret/x", "value": "1", "expect": "error"},
+                            {"advance": "20s"}"#);
+    assert!(late_error.passed(), "{}", late_error.render_text());
+    let wrong = run(r#"{"partition": [["A"], ["C"]]},
+                       {"write": "C", "path": "secret/x", "value": "1"},
+                       {"advance": "20s"}"#);
+    assert_eq!(wrong.failures.len(), 1, "{}", wrong.render_text());
+    assert_eq!(wrong.failures[0].step, 6);
+    assert!(
+        wrong.failures[0].actual.starts_with("outcome unknown"),
+        "{:?}",
+        wrong.failures
+    );
+    let never = run(r#"{"partition": [["A"], ["C"]]},
+                       {"write": "C", "path": "secret/x", "value": "1", "expect": "error"}"#);
+    assert_eq!(never.failures.len(), 1, "{}", never.render_text());
+    assert_eq!(never.failures[0].actual, "no answer by the end of the run");
+}

@@ -104,3 +104,37 @@ fn a_list_from_a_cluster_the_secondary_does_not_follow_is_ignored() {
     .unwrap();
     assert_eq!(known_addrs(&n, "C"), before);
 }
+
+/// A secondary that lost its primary keeps trying every address it knows: one that did not answer
+/// is passed over at the next heartbeat, so a DR secondary promoted after the secondary first tried
+/// it (and was refused) is still found.
+#[test]
+fn a_secondary_without_its_primary_keeps_cycling_through_its_failover_targets() {
+    let mut n = Net::new(&["A", "B", "C"], 64);
+    n.join("A", "B", Kind::Dr);
+    n.join("A", "C", Kind::Performance);
+    assert_eq!(known_addrs(&n, "C"), vec![addr(&n, "A"), addr(&n, "B")]);
+    n.cut.insert("A".into());
+    // C notices, tries B (still a DR secondary: refused), then A again (no answer), ...
+    n.advance(40_000);
+    assert!(!n.clusters["C"].is_connected(Kind::Performance));
+    let token = n.operation_token("B");
+    n.req(
+        "B",
+        Request::Promote {
+            kind: Kind::Dr,
+            primary_cluster_addr: None,
+            force: false,
+            auth: PromoteAuth::OperationToken(token),
+        },
+    )
+    .unwrap();
+    // ... and after B's promotion it reaches B within a few heartbeats.
+    n.advance(20_000);
+    assert!(n.clusters["C"].is_connected(Kind::Performance), "C found B");
+    let status = n.clusters["C"].status(Kind::Performance, n.now);
+    assert_eq!(
+        status.primary_cluster_addr.as_deref(),
+        Some(addr(&n, "B").as_str())
+    );
+}

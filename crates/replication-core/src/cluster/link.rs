@@ -496,6 +496,7 @@ impl Cluster {
         }
         let was_connected = link.connected;
         link.connected = true;
+        link.unanswered = false;
         link.last_heartbeat = Some(now);
         let state = link.state;
         self.p.last_error.remove(&kind);
@@ -516,6 +517,7 @@ impl Cluster {
             return;
         };
         link.connected = false;
+        link.unanswered = false;
         match reason {
             LinkRefusal::NotPrimary => {
                 link.state = SecondaryState::Connecting;
@@ -907,28 +909,29 @@ impl Cluster {
         let filter = self.secondary(kind).and_then(|s| s.filter.clone());
         let mut diverged = vec![];
         let mut filtered = vec![];
-        for k in deletes {
-            if kind == Kind::Performance && self.is_own_local(&k) {
-                continue;
-            }
-            let Some(e) = self.p.storage.get(&k).cloned() else {
-                continue;
-            };
-            let excluded = filter.as_ref().is_some_and(|f| {
-                self.p
-                    .storage
-                    .filter_mount_of(&k)
-                    .is_some_and(|m| !f.ships_mount(m))
-            });
+        // Every removal is judged against storage as it was before the sync: a mount entry removed
+        // first must not change why the keys under it go.
+        let removals: Vec<(String, DataClass, bool)> = deletes
+            .into_iter()
+            .filter(|k| !(kind == Kind::Performance && self.is_own_local(k)))
+            .filter_map(|k| {
+                let class = self.p.storage.get(&k)?.class;
+                let excluded = filter.as_ref().is_some_and(|f| {
+                    self.p
+                        .storage
+                        .filter_mount_of(&k)
+                        .is_some_and(|m| !f.ships_mount(m))
+                });
+                Some((k, class, excluded))
+            })
+            .collect();
+        for (k, class, excluded) in removals {
             if excluded {
                 filtered.push(k.clone());
             } else {
                 diverged.push(k.clone());
             }
-            self.apply(WalOp::Delete {
-                key: k,
-                class: e.class,
-            });
+            self.apply(WalOp::Delete { key: k, class });
         }
         for (k, value, class) in puts {
             if kind == Kind::Performance && self.is_own_local(&k) {
@@ -1048,6 +1051,12 @@ impl Cluster {
             let beat = link.next_heartbeat <= now;
             if beat {
                 link.next_heartbeat = now.plus(hb);
+                // Without its primary, a secondary keeps trying the addresses it knows: one that
+                // did not answer the last heartbeat is passed over for the next.
+                if !link.connected && link.unanswered {
+                    link.target += 1;
+                }
+                link.unanswered = !link.connected;
             }
             if retry {
                 link.retry_at = None;

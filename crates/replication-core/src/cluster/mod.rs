@@ -286,6 +286,8 @@ pub struct Link {
     /// Digests of the covered buckets the in-flight sync must reach.
     sync: Option<SyncProgress>,
     retry_at: Option<Timestamp>,
+    /// Disconnected, the last heartbeat went unanswered: the next one tries the next known address.
+    unanswered: bool,
 }
 
 /// A primary's view of one connected secondary (lost on restart).
@@ -692,10 +694,18 @@ impl Cluster {
         })
     }
 
-    /// Starts a new log epoch (every secondary will diff on its next request).
+    /// Starts a new log epoch after storage changed outside the log (a wipe): every secondary of
+    /// this cluster, of either kind, will diff on its next request. Mode changes need none: the log
+    /// still describes storage, so this cluster's other secondaries keep streaming.
     fn new_epoch(&mut self, rng: &mut dyn RngCore) {
         self.p.wal.new_epoch(rng.next_u64());
         self.v.peers.clear();
+    }
+
+    /// Forgets this cluster's secondaries of `kind` as connected peers (it stopped being their
+    /// primary): nothing more is shipped to them.
+    fn drop_peers(&mut self, kind: Kind) {
+        self.v.peers.remove(&kind);
     }
 
     /// Whether this cluster was configured to exhibit `bug` (always false without `inject-bugs`).
@@ -749,6 +759,7 @@ impl Link {
             session: rng.next_u64(),
             sync: None,
             retry_at: None,
+            unanswered: false,
         }
     }
 }

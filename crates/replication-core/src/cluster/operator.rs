@@ -41,7 +41,7 @@ impl Cluster {
                 primary_cluster_addr,
             } => self.enable_primary(rng, kind, primary_cluster_addr),
             Request::Demote { kind } => self.demote(rng, kind),
-            Request::DisablePrimary { kind } => self.disable_primary(rng, kind),
+            Request::DisablePrimary { kind } => self.disable_primary(kind),
             Request::SecondaryToken {
                 kind,
                 id,
@@ -64,7 +64,7 @@ impl Cluster {
             Request::DisableSecondary {
                 kind,
                 dr_operation_token,
-            } => self.disable_secondary(rng, kind, dr_operation_token),
+            } => self.disable_secondary(kind, dr_operation_token),
             Request::UpdatePrimary {
                 kind,
                 target,
@@ -157,7 +157,6 @@ impl Cluster {
             self.p.former_sets.insert(kind, id);
         }
         self.p.last_error.remove(&kind);
-        self.new_epoch(rng);
         Ok(warn(ENABLE_PRIMARY_WARNING))
     }
 
@@ -182,18 +181,20 @@ impl Cluster {
         let mut link = Link::new(Timestamp(0), rng);
         link.state = SecondaryState::Idle;
         self.v.links.insert(kind, link);
+        self.drop_peers(kind);
         if kind == Kind::Dr {
+            // The performance role goes dormant with it: its secondaries are refused from now on.
             self.p.promote_quorum = Quorum::default();
             self.v.links.remove(&Kind::Performance);
+            self.drop_peers(Kind::Performance);
         }
-        self.new_epoch(rng);
         Ok(warn(DEMOTE_WARNING))
     }
 
-    fn disable_primary(&mut self, rng: &mut dyn RngCore, kind: Kind) -> Result<Reply> {
+    fn disable_primary(&mut self, kind: Kind) -> Result<Reply> {
         self.require_mode(kind, Mode::Primary, "primary/disable")?;
         self.set_role(kind, Role::Disabled);
-        self.new_epoch(rng);
+        self.drop_peers(kind);
         Ok(warn(DISABLE_WARNING))
     }
 
@@ -511,7 +512,6 @@ impl Cluster {
         self.set_role(kind, Role::Primary(role));
         self.v.links.remove(&kind);
         self.p.last_error.remove(&kind);
-        self.new_epoch(rng);
         if kind == Kind::Dr {
             self.p.promote_quorum = Quorum::default();
             self.p.attempt = None;
@@ -550,12 +550,7 @@ impl Cluster {
         }
     }
 
-    fn disable_secondary(
-        &mut self,
-        rng: &mut dyn RngCore,
-        kind: Kind,
-        token: Option<String>,
-    ) -> Result<Reply> {
+    fn disable_secondary(&mut self, kind: Kind, token: Option<String>) -> Result<Reply> {
         let mode = self.mode(kind);
         if !(mode == Mode::Secondary || mode == Mode::Bootstrapping) || !self.is_active(kind) {
             return Err(self.mode_error(kind, "secondary/disable"));
@@ -572,7 +567,6 @@ impl Cluster {
             self.p.attempt = None;
             self.p.promote_quorum = Quorum::default();
         }
-        self.new_epoch(rng);
         Ok(warn(DISABLE_WARNING))
     }
 
