@@ -5,7 +5,6 @@
 #![warn(missing_docs)]
 
 pub mod fuzz;
-pub mod network;
 pub mod oracle;
 pub mod report;
 pub mod runner;
@@ -42,7 +41,7 @@ pub fn run_file(path: &Path) -> Result<report::Report, scenario::ScenarioError> 
 /// Parses and runs one scenario file with deliberate core bugs switched on (testing the checkers).
 pub fn run_file_with(
     path: &Path,
-    bugs: &std::collections::BTreeSet<replication_core::bugs::Bug>,
+    bugs: &std::collections::BTreeSet<replication_core::Bug>,
 ) -> Result<report::Report, scenario::ScenarioError> {
     let s = scenario::parse_file(path)?;
     let name = path.display().to_string();

@@ -5,7 +5,7 @@
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use clap::{Parser, Subcommand};
-use replication_core::bugs::Bug;
+use replication_core::Bug;
 use replication_sim::fuzz::{self, RunParams};
 use replication_sim::{run_file_with, scenario_files};
 use std::collections::BTreeSet;
@@ -86,7 +86,7 @@ fn bugs(name: &Option<String>) -> Result<BTreeSet<Bug>, String> {
         let names: Vec<&str> = Bug::ALL.iter().map(|b| b.name()).collect();
         format!("unknown bug {name:?}; known bugs: {}", names.join(", "))
     })?;
-    if !replication_core::bugs::COMPILED_IN {
+    if !replication_core::BUGS_COMPILED_IN {
         return Err(
             "this build cannot inject bugs; build it with: cargo run -p replication-sim --features inject-bugs -- ..."
                 .into(),

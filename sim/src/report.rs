@@ -1,9 +1,9 @@
 //! The run report: one fixed-column line per step, then the final status of each cluster and kind,
 //! losses by cause, hazards and invariants. Text for people, JSON (`--json`) for machines.
 
-use crate::network::NetStats;
 use crate::oracle::losses::Loss;
 use crate::oracle::{Hazard, Violation};
+use crate::world::NetStats;
 use replication_core::Kind;
 use serde::Serialize;
 use serde_json::{json, Value};

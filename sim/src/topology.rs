@@ -3,7 +3,7 @@
 
 use crate::world::World;
 use petgraph::graph::DiGraph;
-use replication_core::{Kind, Mode, Role};
+use replication_core::{Kind, Mode};
 use std::collections::BTreeMap;
 
 /// One replication link: a secondary following a primary.
@@ -55,11 +55,11 @@ pub fn graph(world: &World) -> DiGraph<String, Link> {
             if n.cluster.mode(kind) != Mode::Secondary {
                 continue;
             }
-            let Role::Secondary(s) = n.cluster.role(kind) else {
+            let Some(s) = n.cluster.inspect(kind).secondary() else {
                 continue;
             };
             let Some(p) = s
-                .known_primary_cluster_addrs
+                .known_primary_cluster_addrs()
                 .first()
                 .and_then(|a| world.resolve(a))
             else {

@@ -2,7 +2,7 @@
 //! deliberately injected core bug is found from seed 1, shrunk, and written as a reproducer that fails
 //! with the bug and passes without it (proving the checkers can fail).
 
-use replication_core::bugs::Bug;
+use replication_core::Bug;
 use replication_sim::fuzz::{fingerprint, run_generated, run_steps, shrink, RunParams};
 use replication_sim::runner::Runner;
 use replication_sim::scenario::parse_value;

@@ -1,12 +1,15 @@
-//! The scenario-file contract (shared/design/scenario-format.md), pinned from the outside: a full file
+//! The scenario-file contract (`docs/scenario-format.md`), pinned from the outside: a full file
 //! with every step kind parses to exactly the expected model, and each kind of mistake is refused with an
 //! error naming the file, the step and the key.
 
 use proptest::prelude::*;
-use replication_core::time::Duration;
+use replication_api::Caller;
+use replication_core::{Duration, Kind};
 use replication_sim::scenario::{
-    parse_file, parse_str, parse_value, Authority, CallExpect, ClientExpect, ClusterOptions,
-    Config, Kind, MountSpec, Scenario, ScenarioError, StatusExpect, Step, StepSpec, VERBS,
+    parse_file, parse_str, parse_value, Advance, Call, CallExpect, ClientExpect, ClusterOptions,
+    Config, CorruptMerkle, Crash, Delete, DrOperationToken, ExpectHazards, ExpectLosses,
+    ExpectSameData, ExpectStatus, Heal, LossCounts, Mount, MountSpec, Partition, Read, ReadExpect,
+    Restart, Scenario, ScenarioError, StatusExpect, Step, StepSpec, Write, VERBS,
 };
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -66,11 +69,11 @@ fn call(
     method: &str,
     path: &str,
     body: Option<Value>,
-    as_: Authority,
+    as_: Caller,
     expect: CallExpect,
     save: &[(&str, &str)],
 ) -> Step {
-    Step::Call {
+    Step::Call(Call {
         cluster: cluster.into(),
         method: method.into(),
         path: path.into(),
@@ -81,7 +84,7 @@ fn call(
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
-    }
+    })
 }
 
 fn status(codes: &[u16], body: Option<Value>) -> CallExpect {
@@ -96,7 +99,7 @@ fn status(codes: &[u16], body: Option<Value>) -> CallExpect {
 }
 
 fn expected_full() -> Scenario {
-    use Authority::{Anonymous, Sudo, Token};
+    use Caller::{Anonymous, Sudo, Token};
     let mut steps: Vec<(Option<&str>, bool, Step)> = Vec::new();
     let mut push = |step: Step| steps.push((None, true, step));
     push(call(
@@ -158,68 +161,79 @@ fn expected_full() -> Scenario {
         status(&[], Some(json!({"data": {"dr": {"mode": "primary"}}}))),
         &[],
     ));
-    push(Step::Write {
+    push(Step::Write(Write {
         cluster: "A".into(),
         path: "secret/app".into(),
         value: json!("v1"),
         expect: ClientExpect::Ok,
-    });
-    push(Step::Write {
+    }));
+    push(Step::Write(Write {
         cluster: "B".into(),
         path: "secret/app".into(),
         value: json!({"k": "${tok}"}),
         expect: ClientExpect::Error,
-    });
-    push(Step::Delete {
+    }));
+    push(Step::Delete(Delete {
         cluster: "A".into(),
         path: "secret/app".into(),
         expect: ClientExpect::Ok,
-    });
-    let read = |cluster: &str, path: &str, expect| Step::Read {
-        cluster: cluster.into(),
-        path: path.into(),
-        expect,
+    }));
+    let read = |cluster: &str, path: &str, expect| {
+        Step::Read(Read {
+            cluster: cluster.into(),
+            path: path.into(),
+            expect,
+        })
     };
-    push(read("A", "secret/app", ClientExpect::Ok));
+    push(read("A", "secret/app", ReadExpect::Ok));
     push(read(
         "A",
         "secret/app",
-        ClientExpect::Value(Some(json!("v1"))),
+        ReadExpect::Value(Some(json!("v1"))),
     ));
-    push(read("A", "secret/app", ClientExpect::Value(None)));
-    push(read("B", "team/x", ClientExpect::Missing));
-    push(read("B", "secret/app", ClientExpect::Error));
-    push(Step::Mount {
+    push(read("A", "secret/app", ReadExpect::Value(None)));
+    push(read("B", "team/x", ReadExpect::Missing));
+    push(read("B", "secret/app", ReadExpect::Error));
+    push(Step::Mount(Mount {
         cluster: "A".into(),
         path: "team/".into(),
         local: false,
         expect: ClientExpect::Ok,
-    });
+    }));
     steps.push((
         None,
         false,
-        Step::Mount {
+        Step::Mount(Mount {
             cluster: "A".into(),
             path: "scratch/".into(),
             local: true,
             expect: ClientExpect::Ok,
-        },
+        }),
     ));
     let mut push = |step: Step| steps.push((None, true, step));
-    push(Step::Advance(Duration::from_secs(30)));
-    push(Step::Advance(Duration::from_secs(90)));
-    push(Step::Partition(vec![
-        vec!["A".into()],
-        vec!["B".into(), "C".into()],
-    ]));
-    push(Step::Heal);
-    push(Step::Crash("A".into()));
-    push(Step::Restart("A".into()));
-    push(Step::CorruptMerkle("B".into()));
-    push(Step::DrOperationToken {
+    push(Step::Advance(Advance {
+        by: Duration::from_secs(30),
+    }));
+    push(Step::Advance(Advance {
+        by: Duration::from_secs(90),
+    }));
+    push(Step::Partition(Partition {
+        groups: vec![vec!["A".into()], vec!["B".into(), "C".into()]],
+    }));
+    push(Step::Heal(Heal { heal: true }));
+    push(Step::Crash(Crash {
+        cluster: "A".into(),
+    }));
+    push(Step::Restart(Restart {
+        cluster: "A".into(),
+    }));
+    push(Step::CorruptMerkle(CorruptMerkle {
+        cluster: "B".into(),
+    }));
+    push(Step::DrOperationToken(DrOperationToken {
         cluster: "B".into(),
         save: "drtok".into(),
-    });
+    }));
     push(call(
         "B",
         "POST",
@@ -229,32 +243,42 @@ fn expected_full() -> Scenario {
         CallExpect::default(),
         &[],
     ));
-    push(Step::ExpectStatus {
+    push(Step::ExpectStatus(ExpectStatus {
         cluster: "B".into(),
         kind: Some(Kind::Dr),
         matches: json!({"mode": "secondary", "state": "stream-wals"}),
-    });
-    push(Step::ExpectStatus {
+    }));
+    push(Step::ExpectStatus(ExpectStatus {
         cluster: "A".into(),
         kind: None,
         matches: json!({"dr": {"mode": "primary"}, "performance": {"mode": "disabled"}}),
-    });
-    push(Step::ExpectSameData {
+    }));
+    push(Step::ExpectSameData(ExpectSameData {
         clusters: vec!["A".into(), "B".into()],
         kind: Kind::Performance,
-    });
-    push(Step::ExpectLosses {
-        total: 0,
-        by_cause: BTreeMap::new(),
-        unknown: None,
-    });
-    push(Step::ExpectLosses {
-        total: 2,
-        by_cause: [("unreplicated-at-promotion".to_string(), 2)].into(),
-        unknown: Some(1),
-    });
-    push(Step::ExpectHazards(vec!["multiple-primaries".into()]));
-    steps.push((Some("no hazards"), true, Step::ExpectHazards(vec![])));
+    }));
+    push(Step::ExpectLosses(ExpectLosses {
+        losses: LossCounts {
+            total: 0,
+            by_cause: BTreeMap::new(),
+            unknown: None,
+        },
+    }));
+    push(Step::ExpectLosses(ExpectLosses {
+        losses: LossCounts {
+            total: 2,
+            by_cause: [("unreplicated-at-promotion".to_string(), 2)].into(),
+            unknown: Some(1),
+        },
+    }));
+    push(Step::ExpectHazards(ExpectHazards {
+        hazards: vec!["multiple-primaries".into()],
+    }));
+    steps.push((
+        Some("no hazards"),
+        true,
+        Step::ExpectHazards(ExpectHazards { hazards: vec![] }),
+    ));
 
     Scenario {
         name: "dr-planned-failover".into(),
@@ -586,15 +610,15 @@ fn wrong_types_name_the_key() {
     assert_eq!(e.key.as_deref(), Some("clusters.A.unseal_shares"));
     assert_eq!(
         step_error(r#"{"write": "A", "path": "secret/x", "value": "v", "expect": 5}"#),
-        r#"fixtures/x.json: step 1: key "expect": expected "ok" or "error", got 5"#
+        r#"fixtures/x.json: step 1: key "expect": expected "ok", "error" or "any", got 5"#
     );
     assert_eq!(
         step_error(r#"{"read": "A", "path": "secret/x", "expect": "nope"}"#),
-        r#"fixtures/x.json: step 1: key "expect": expected "ok", "error", "missing" or {"value": ...}, got "nope""#
+        r#"fixtures/x.json: step 1: key "expect": expected "ok", "error", "missing", "any" or {"value": ...}, got "nope""#
     );
     assert_eq!(
         step_error(r#"{"write": "A", "path": "secret/x", "value": "v", "expect": "missing"}"#),
-        r#"fixtures/x.json: step 1: key "expect": expected "ok" or "error", got "missing""#
+        r#"fixtures/x.json: step 1: key "expect": expected "ok", "error" or "any", got "missing""#
     );
     assert_eq!(
         step_error(r#"{"heal": false}"#),
@@ -908,4 +932,55 @@ proptest! {
         text.extend(FULL.chars().skip(cut + len));
         let _ = parse_str(&text, None).map_err(|e| e.to_string());
     }
+}
+
+/// serde's derive also reads a struct from an array of its fields in order; a scenario file never
+/// means that, so an array where an object belongs is refused at its key.
+#[test]
+fn arrays_are_never_read_as_objects() {
+    for (text, key) in [
+        (r#"{"clusters": {}, "config": [], "steps": []}"#, "config"),
+        (r#"{"clusters": {"A": []}, "steps": []}"#, "clusters.A"),
+        (
+            r#"{"clusters": {}, "mounts": [["kv/", true]], "steps": []}"#,
+            "mounts.0",
+        ),
+    ] {
+        let e = file_error(text);
+        assert_eq!(e.key.as_deref(), Some(key), "{e}");
+        assert!(
+            e.message.starts_with("expected an object")
+                || e.message.starts_with("expected a mount"),
+            "{e}"
+        );
+    }
+    assert_eq!(
+        step_error(r#"{"expect_losses": [0]}"#),
+        r#"fixtures/x.json: step 1: key "expect_losses": expected an object like {"total": 0} or {"total": 2, "by_cause": {...}}, got [0]"#
+    );
+    assert!(
+        step_error(r#"{"call": "A", "method": "GET", "path": "x", "expect": [200]}"#)
+            .contains(r#"key "expect": expected an object such as"#)
+    );
+    assert_eq!(
+        file_error("[]").to_string(),
+        "fixtures/x.json: expected a JSON object at the top level, got []"
+    );
+}
+
+/// Items of lists are named by their index.
+#[test]
+fn list_items_are_named_by_index() {
+    assert_eq!(
+        step_error(r#"{"expect_hazards": ["multiple-primaries", 5]}"#),
+        r#"fixtures/x.json: step 1: key "expect_hazards.1": expected a non-empty string, got 5"#
+    );
+    assert_eq!(
+        step_error(r#"{"partition": [["A"], ["B", 7]]}"#),
+        r#"fixtures/x.json: step 1: key "partition.1.1": expected a cluster name, got 7"#
+    );
+    assert_eq!(
+        step_error(r#"{"expect_same_data": ["A", null], "kind": "dr"}"#),
+        r#"fixtures/x.json: step 1: key "expect_same_data.1": expected a cluster name, got null"#
+    );
 }

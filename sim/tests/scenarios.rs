@@ -191,7 +191,7 @@ fn a_failed_read_expectation_prints_the_value_it_got_or_that_there_was_none() {
 /// sent to a percent-encoded path is still a promote (caught with the core bug that lets it through).
 #[test]
 fn an_unauthorised_promote_through_an_encoded_path_is_caught() {
-    use replication_core::bugs::Bug;
+    use replication_core::Bug;
     let text = r#"{"name": "encoded-promote", "clusters": {"A": {}, "B": {}}, "steps": [
         {"call": "A", "method": "POST", "path": "sys/replication/dr/primary/enable"},
         {"call": "A", "method": "POST", "path": "sys/replication/dr/primary/secondary-token",

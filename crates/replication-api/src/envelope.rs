@@ -1,49 +1,4 @@
-//! Vault's HTTP response envelope.
-//!
-//! Every successful Vault answer with a body is one JSON object with the same eight keys:
-//!
-//! ```json
-//! {"auth":null,"data":{…},"lease_duration":0,"lease_id":"","renewable":false,
-//!  "request_id":"1f6d6ab3-…","warnings":null,"wrap_info":null}
-//! ```
-//!
-//! errors are `{"errors":["…"]}`, and an answer without a body is `204 No Content`. [`Response`] builds
-//! each of these:
-//!
-//! ```
-//! use replication_api::envelope::{uuid_from_bytes, Response};
-//! use serde_json::json;
-//!
-//! let id = uuid_from_bytes([0xab; 16]);
-//! let ok = Response::data(json!({"mode": "disabled"}), vec![], &id);
-//! assert_eq!(ok.status, 200);
-//! assert_eq!(
-//!     String::from_utf8(ok.to_bytes()).unwrap(),
-//!     format!(
-//!         "{{\"auth\":null,\"data\":{{\"mode\":\"disabled\"}},\"lease_duration\":0,\"lease_id\":\"\",\
-//!          \"renewable\":false,\"request_id\":\"{id}\",\"warnings\":null,\"wrap_info\":null}}\n"
-//!     )
-//! );
-//!
-//! let bad = Response::error(400, ["cluster is a DR secondary; promote it first"]);
-//! assert_eq!(bad.to_bytes(), b"{\"errors\":[\"cluster is a DR secondary; promote it first\"]}\n");
-//!
-//! assert_eq!(Response::no_content().to_bytes(), b"");
-//! ```
-//!
-//! # Serialisation
-//!
-//! [`Response::to_bytes`] writes compact JSON with **object keys sorted** at every level, followed by a
-//! newline (as Go's `json.Encoder`, which Vault uses, ends every body with one). Sorting makes the
-//! bytes deterministic whatever order the value was built in, and whether or not some other crate
-//! turns on `serde_json`'s `preserve_order` feature. Against a real Vault the bytes are equal as JSON,
-//! not byte for byte: Vault writes the envelope's keys in its struct order and escapes `<`, `>`, `&`
-//! as `\u003c`, `\u003e`, `\u0026`.
-//!
-//! # Request ids
-//!
-//! The layer never draws randomness by itself: the host passes each request id, made with
-//! [`uuid_from_bytes`] or [`request_id`] from its own seeded RNG.
+//! Vault's HTTP response envelope: [`Response`].
 
 use rand_core::RngCore;
 use serde_json::{json, Map, Value};
@@ -52,6 +7,52 @@ use serde_json::{json, Map, Value};
 pub const CONTENT_TYPE_JSON: &str = "application/json";
 
 /// One HTTP response: a status code and an optional JSON body.
+///
+///
+/// Every successful Vault answer with a body is one JSON object with the same eight keys:
+///
+/// ```json
+/// {"auth":null,"data":{…},"lease_duration":0,"lease_id":"","renewable":false,
+///  "request_id":"1f6d6ab3-…","warnings":null,"wrap_info":null}
+/// ```
+///
+/// errors are `{"errors":["…"]}`, and an answer without a body is `204 No Content`. [`Response`] builds
+/// each of these:
+///
+/// ```
+/// use replication_api::Response;
+/// use serde_json::json;
+///
+/// let id = "abababab-abab-abab-abab-abababababab";
+/// let ok = Response::data(json!({"mode": "disabled"}), vec![], &id);
+/// assert_eq!(ok.status, 200);
+/// assert_eq!(
+///     String::from_utf8(ok.to_bytes()).unwrap(),
+///     format!(
+///         "{{\"auth\":null,\"data\":{{\"mode\":\"disabled\"}},\"lease_duration\":0,\"lease_id\":\"\",\
+///          \"renewable\":false,\"request_id\":\"{id}\",\"warnings\":null,\"wrap_info\":null}}\n"
+///     )
+/// );
+///
+/// let bad = Response::error(400, ["cluster is a DR secondary; promote it first"]);
+/// assert_eq!(bad.to_bytes(), b"{\"errors\":[\"cluster is a DR secondary; promote it first\"]}\n");
+///
+/// assert_eq!(Response::no_content().to_bytes(), b"");
+/// ```
+///
+/// # Serialisation
+///
+/// [`Response::to_bytes`] writes compact JSON with **object keys sorted** at every level, followed by a
+/// newline (as Go's `json.Encoder`, which Vault uses, ends every body with one). Sorting makes the
+/// bytes deterministic whatever order the value was built in, and whether or not some other crate
+/// turns on `serde_json`'s `preserve_order` feature. Against a real Vault the bytes are equal as JSON,
+/// not byte for byte: Vault writes the envelope's keys in its struct order and escapes `<`, `>`, `&`
+/// as `\u003c`, `\u003e`, `\u0026`.
+///
+/// # Request ids
+///
+/// The layer never draws randomness by itself: the host passes each request id, made with
+/// a UUID from its own seeded RNG.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Response {
     /// The HTTP status code.
@@ -150,7 +151,7 @@ impl Response {
     }
 
     /// The body as bytes: empty for no body, otherwise compact JSON with sorted keys and a trailing
-    /// newline (see [Serialisation](self#serialisation)). Deterministic: the same response always gives
+    /// newline (see [Serialisation](#serialisation)). Deterministic: the same response always gives
     /// the same bytes.
     pub fn to_bytes(&self) -> Vec<u8> {
         match &self.body {
@@ -204,7 +205,7 @@ fn canonical(v: &Value) -> Value {
 /// Formats 16 bytes as a UUID string, `8-4-4-4-12` lowercase hex digits, bytes in order.
 ///
 /// No version or variant bits are set, exactly as Vault's `hashicorp/go-uuid` formats its random ids.
-pub fn uuid_from_bytes(b: [u8; 16]) -> String {
+pub(crate) fn uuid_from_bytes(b: [u8; 16]) -> String {
     let mut s = String::with_capacity(36);
     for (i, byte) in b.iter().enumerate() {
         if matches!(i, 4 | 6 | 8 | 10) {
@@ -219,7 +220,7 @@ pub fn uuid_from_bytes(b: [u8; 16]) -> String {
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// A fresh request id: 16 bytes from the host's `rng`, formatted by [`uuid_from_bytes`].
-pub fn request_id<R: RngCore + ?Sized>(rng: &mut R) -> String {
+pub(crate) fn request_id<R: RngCore + ?Sized>(rng: &mut R) -> String {
     let mut b = [0u8; 16];
     rng.fill_bytes(&mut b);
     uuid_from_bytes(b)

@@ -1,56 +1,9 @@
-//! The one entry point: an HTTP request in, Vault's HTTP response out.
-//!
-//! [`handle`] takes the cluster, the host's time and RNG, and one [`HttpRequest`], and:
-//!
-//! 1. splits off the query (`path?query`, and/or [`HttpRequest::query`]) and normalises the path
-//!    (`/v1/` optional; a malformed path is 400);
-//! 2. finds the route in [`crate::routes::ROUTES`]: no route is **404**, a route that does not take
-//!    the method is **405** (the message lists the methods it takes);
-//! 3. checks the caller's authority ([`Caller`] against [`Authority`]): missing authority is **403**
-//!    with a message that says what is needed;
-//! 4. reads the parameters ([`Params`]): `POST`/`PUT` from the JSON body, with query parameters
-//!    accepted too (the body wins on a name in both); `GET`/`DELETE` from the query only (a body is
-//!    ignored); path captures (`:id`, `:token`) win over both. A body that is not a JSON object, a
-//!    missing required parameter or a value of the wrong type is **400** naming the parameter.
-//!    Unknown parameters are ignored with Vault's warning in `warnings`;
-//! 5. builds the core [`Request`], steps the cluster, and renders the reply ([`crate::render`]).
-//!
-//! Everything that can refuse a request (steps 1–4) runs before the cluster is touched, and the core
-//! changes nothing when it refuses, so **a non-2xx answer always leaves the cluster exactly as it
-//! was**. After a successful call the host collects the cluster's outgoing messages with
-//! [`Cluster::ready`], as after any other step.
-//!
-//! ```
-//! use rand_chacha::{rand_core::SeedableRng, ChaCha8Rng};
-//! use replication_api::handler::{handle, Caller, HttpRequest};
-//! use replication_core::{Cluster, ClusterConfig, Timestamp};
-//! use serde_json::json;
-//!
-//! let mut rng = ChaCha8Rng::seed_from_u64(1);
-//! let now = Timestamp::from_millis(1_700_000_000_000);
-//! let mut a = Cluster::new(ClusterConfig::new("A"), &[("secret/".into(), false)], &mut rng);
-//!
-//! let enable = HttpRequest::new("POST", "/v1/sys/replication/dr/primary/enable");
-//! assert_eq!(handle(&mut a, now, &mut rng, &enable).status, 204);
-//!
-//! let token = HttpRequest::new("GET", "/v1/sys/replication/dr/primary/secondary-token?id=us-east");
-//! let r = handle(&mut a, now, &mut rng, &token);
-//! assert_eq!(r.status, 200);
-//! assert!(r.body.unwrap()["wrap_info"]["token"].as_str().unwrap().starts_with("v1."));
-//!
-//! // Without sudo: 403, and nothing changed.
-//! let r = handle(&mut a, now, &mut rng, &token.clone().caller(Caller::Token));
-//! assert_eq!(r.status, 403);
-//!
-//! let status = HttpRequest::new("GET", "sys/replication/dr/status").caller(Caller::Anonymous);
-//! let r = handle(&mut a, now, &mut rng, &status);
-//! assert_eq!(r.body.unwrap()["data"]["mode"], json!("primary"));
-//! ```
+//! The one entry point, [`handle`] (= [`decode`] then [`execute`]): an HTTP request in, Vault's HTTP response out.
 
 use rand_core::RngCore;
-use replication_core::storage::FilterMode;
 use replication_core::{
-    Cluster, Input, Kind, PathsFilter, PromoteAuth, Request, Role, Side, Timestamp, UpdateTarget,
+    Cluster, FilterMode, Input, Kind, PathsFilter, PromoteAuth, Request, RoleView, Side, Timestamp,
+    UpdateTarget,
 };
 use serde_json::Value;
 
@@ -129,7 +82,55 @@ impl HttpRequest {
 }
 
 /// Serves one request against `cluster` at host time `now`, drawing entropy (request ids, and
-/// whatever the core needs) from `rng`. Never panics; see the [module docs](self) for the steps.
+/// whatever the core needs) from `rng`. Never panics; see the the docs above for the steps.
+///
+///
+/// [`handle`] takes the cluster, the host's time and RNG, and one [`HttpRequest`], and:
+///
+/// 1. splits off the query (`path?query`, and/or [`HttpRequest::query`]) and normalises the path
+///    (`/v1/` optional; a malformed path is 400);
+/// 2. finds the route in [`crate::ROUTES`]: no route is **404**, a route that does not take
+///    the method is **405** (the message lists the methods it takes);
+/// 3. checks the caller's authority ([`Caller`] against [`Authority`]): missing authority is **403**
+///    with a message that says what is needed;
+/// 4. reads the parameters: `POST`/`PUT` from the JSON body, with query parameters
+///    accepted too (the body wins on a name in both); `GET`/`DELETE` from the query only (a body is
+///    ignored); path captures (`:id`, `:token`) win over both. A body that is not a JSON object, a
+///    missing required parameter or a value of the wrong type is **400** naming the parameter.
+///    Unknown parameters are ignored with Vault's warning in `warnings`;
+/// 5. builds the core [`Request`], steps the cluster, and renders the reply (`render.rs`).
+///
+/// Everything that can refuse a request (steps 1–4) runs before the cluster is touched, and the core
+/// changes nothing when it refuses, so **a non-2xx answer always leaves the cluster exactly as it
+/// was**. After a successful call the host collects the cluster's outgoing messages with
+/// [`Cluster::ready`], as after any other step.
+///
+/// ```
+/// use rand_chacha::{rand_core::SeedableRng, ChaCha8Rng};
+/// use replication_api::{handle, Caller, HttpRequest};
+/// use replication_core::{Cluster, ClusterConfig, Timestamp};
+/// use serde_json::json;
+///
+/// let mut rng = ChaCha8Rng::seed_from_u64(1);
+/// let now = Timestamp::from_millis(1_700_000_000_000);
+/// let mut a = Cluster::new(ClusterConfig::new("A"), &[("secret/".into(), false)], &mut rng);
+///
+/// let enable = HttpRequest::new("POST", "/v1/sys/replication/dr/primary/enable");
+/// assert_eq!(handle(&mut a, now, &mut rng, &enable).status, 204);
+///
+/// let token = HttpRequest::new("GET", "/v1/sys/replication/dr/primary/secondary-token?id=us-east");
+/// let r = handle(&mut a, now, &mut rng, &token);
+/// assert_eq!(r.status, 200);
+/// assert!(r.body.unwrap()["wrap_info"]["token"].as_str().unwrap().starts_with("v1."));
+///
+/// // Without sudo: 403, and nothing changed.
+/// let r = handle(&mut a, now, &mut rng, &token.clone().caller(Caller::Token));
+/// assert_eq!(r.status, 403);
+///
+/// let status = HttpRequest::new("GET", "sys/replication/dr/status").caller(Caller::Anonymous);
+/// let r = handle(&mut a, now, &mut rng, &status);
+/// assert_eq!(r.body.unwrap()["data"]["mode"], json!("primary"));
+/// ```
 pub fn handle(
     cluster: &mut Cluster,
     now: Timestamp,
@@ -252,7 +253,7 @@ pub fn decode(cluster: &Cluster, req: &HttpRequest) -> Result<Decoded, Response>
 }
 
 fn is_dr_secondary(cluster: &Cluster) -> bool {
-    matches!(cluster.role(Kind::Dr), Role::Secondary(_))
+    matches!(cluster.inspect(Kind::Dr), RoleView::Secondary(_))
 }
 
 fn authorise(cluster: &Cluster, route: &Route, caller: Caller) -> Result<(), Response> {
@@ -334,7 +335,7 @@ fn build(
                 };
                 return Err(bad(format!(
                     "dr/secondary/{top} is only available on a DR secondary, and this cluster's DR mode is {}; use sys/replication/{top}",
-                    cluster.role(Kind::Dr).mode()
+                    cluster.inspect(Kind::Dr).mode()
                 )));
             }
             let dr_operation_token = optional(p, "dr_operation_token")?;
@@ -508,7 +509,7 @@ fn build(
                 Method::Post | Method::Put => {
                     let mode = p.string("mode").map_err(param)?;
                     let mode = FilterMode::parse(mode.as_deref())
-                        .map_err(|m| param(ParamError::new("mode", m)))?;
+                        .map_err(|e| param(ParamError::new("mode", e.to_string())))?;
                     let paths = p.string_list("paths").map_err(param)?.unwrap_or_default();
                     (
                         core(Request::SetPathsFilter {

@@ -30,30 +30,31 @@
 //! assert_eq!(r.status, 405);
 //! ```
 //!
-//! The upper layer:
+//! How the layer is built (its files are private; what a host needs is re-exported at the root):
 //!
-//! - [`routes`]: the route table as data ([`ROUTES`]): every endpoint of the seed documents with its
-//!   methods, authority, kind and operation; `docs/api.md` shows it ([`route_table_markdown`]);
-//! - [`handler`]: routing, authority checks, parameter parsing and the core request ([`handle`]);
-//! - [`render`]: the core's replies and errors as Vault's responses.
-//!
-//! The lower layer, independent of the core:
-//!
-//! - [`path`]: normalising a request path (`/v1/sys/replication/status` ≡ `sys/replication/status`) into
-//!   percent-decoded segments, and parsing a query string into key/value pairs;
-//! - [`params`]: request parameters from a JSON body and/or the query, read with Vault's lenient typing
-//!   (`"true"`, `1` and `true` are all booleans; `"30m"` and `1800` are both durations);
-//! - [`envelope`]: Vault's JSON response envelope (`request_id`, `data`, `wrap_info`, `warnings`, …) and
-//!   `{"errors": [...]}` answers, serialised deterministically.
+//! - `routes.rs`: the route table as data ([`ROUTES`]): every endpoint of the seed documents with its
+//!   methods, authority, kind and operation ([`lookup`]); `docs/api.md` shows it
+//!   ([`route_table_markdown`]);
+//! - `handler.rs`: routing, authority checks, parameter parsing and the core request ([`decode`]), then
+//!   the step and the answer ([`execute`]); [`handle`] is both;
+//! - `render.rs`: the core's replies and errors as Vault's responses;
+//! - `path.rs`: normalising a request path (`/v1/sys/replication/status` ≡ `sys/replication/status`)
+//!   into percent-decoded segments ([`RequestPath`]), and parsing a query string ([`parse_query`]);
+//! - `params.rs`: request parameters from a JSON body and/or the query, read with Vault's lenient
+//!   typing (`"true"`, `1` and `true` are all booleans; `"30m"` and `1800` are both durations);
+//! - `envelope.rs`: Vault's JSON response envelope (`request_id`, `data`, `wrap_info`, `warnings`, …)
+//!   and `{"errors": [...]}` answers ([`Response`]), serialised deterministically.
 #![forbid(unsafe_code)]
-#![warn(missing_docs)]
+#![deny(missing_docs, unreachable_pub)]
 
-pub mod envelope;
-pub mod handler;
-pub mod params;
-pub mod path;
-pub mod render;
-pub mod routes;
+mod envelope;
+mod handler;
+mod params;
+mod path;
+mod render;
+mod routes;
 
+pub use envelope::{Response, CONTENT_TYPE_JSON};
 pub use handler::{decode, execute, handle, Caller, Decoded, HttpRequest, HttpResponse};
-pub use routes::{route_table_markdown, Authority, Method, Op, Route, ROUTES};
+pub use path::{parse_query, PathError, QueryError, RequestPath};
+pub use routes::{lookup, route_table_markdown, Authority, Lookup, Method, Op, Route, ROUTES};

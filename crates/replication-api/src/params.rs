@@ -5,35 +5,15 @@
 //! `framework.FieldData` does (weak decoding through `mapstructure` and `parseutil`), so that what a
 //! real Vault accepts is accepted here:
 //!
-//! ```
-//! use replication_api::params::Params;
-//! use replication_core::time::Duration;
-//!
-//! let p = Params::from_json(br#"{"id": "us-east", "ttl": "1h30m", "force": "true", "n": 7}"#).unwrap();
-//! assert_eq!(p.required_string("id").unwrap(), "us-east");
-//! assert_eq!(p.duration("ttl").unwrap(), Some(Duration::from_secs(5400)));
-//! assert_eq!(p.bool("force").unwrap(), Some(true));
-//! assert_eq!(p.string("n").unwrap().as_deref(), Some("7"));
-//! assert_eq!(p.bool("missing").unwrap(), None);
-//! assert_eq!(
-//!     p.take_unknown(&["id", "ttl", "force"]),
-//!     ["Endpoint ignored these unrecognized parameters: [n]"]
-//! );
-//!
-//! let err = Params::from_json(br#"{"ttl": true}"#).unwrap().duration("ttl").unwrap_err();
-//! assert_eq!(
-//!     err.to_string(),
-//!     r#"parameter "ttl": expected a duration like "30m" or whole seconds, got true"#
-//! );
-//! ```
+//! (the unit test `getters_read_values_the_way_vault_does` shows each getter).
 //!
 //! # Sources
 //!
 //! Vault's HTTP handler reads parameters from the **query string for `GET`, `LIST` and `DELETE`** and
 //! from the **JSON body for `POST` and `PUT`** (a write's query string is ignored, a read's body is
-//! ignored). [`Params::from_request`] applies exactly that rule. [`Params::merged`] is offered for hosts
-//! that want to be more forgiving: it takes both, and **the body wins** on a name given in both, since
-//! the body is the channel Vault reads for every mutating endpoint. Values taken from the path itself
+//! ignored). This layer is more forgiving for writes ([`Params::merged`]): it takes both, and **the
+//! body wins** on a name given in both, since the body is the channel Vault reads for every mutating
+//! endpoint. Values taken from the path itself
 //! (`paths-filter/:id`, `secondary/enable/<token>`) are added with [`Params::insert`] and win over both,
 //! as Vault's router gives URL captures priority over request data.
 //!
@@ -46,14 +26,14 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use replication_core::time::Duration;
+use replication_core::Duration;
 use serde_json::Value;
 
 /// The named parameters of one request.
 ///
 /// Names are unique; iteration (and hence [`Params::take_unknown`]'s output) is in name order.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Params {
+pub(crate) struct Params {
     values: BTreeMap<String, Value>,
 }
 
@@ -62,14 +42,14 @@ pub struct Params {
 /// Displays as `parameter "ttl": expected a duration like "30m" or whole seconds, got true`, or, when no
 /// single parameter is at fault (an unparsable body), as the message alone. Every such error is a 400.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct ParamError {
+pub(crate) struct ParamError {
     param: Option<String>,
     message: String,
 }
 
 impl ParamError {
     /// An error about parameter `param`.
-    pub fn new(param: &str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(param: &str, message: impl Into<String>) -> Self {
         ParamError {
             param: Some(param.to_string()),
             message: message.into(),
@@ -77,7 +57,7 @@ impl ParamError {
     }
 
     /// An error about the request as a whole (its body), not one parameter.
-    pub fn request(message: impl Into<String>) -> Self {
+    pub(crate) fn request(message: impl Into<String>) -> Self {
         ParamError {
             param: None,
             message: message.into(),
@@ -85,12 +65,14 @@ impl ParamError {
     }
 
     /// The parameter at fault, if there is one.
-    pub fn param(&self) -> Option<&str> {
+    #[cfg(test)]
+    pub(crate) fn param(&self) -> Option<&str> {
         self.param.as_deref()
     }
 
     /// What is wrong and what to send instead, without the `parameter "…": ` prefix.
-    pub fn message(&self) -> &str {
+    #[cfg(test)]
+    pub(crate) fn message(&self) -> &str {
         &self.message
     }
 }
@@ -114,7 +96,7 @@ const LIST_HINT: &str =
 
 impl Params {
     /// No parameters.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Params::default()
     }
 
@@ -125,7 +107,7 @@ impl Params {
     /// JSON that is not an object (an array, string, number, boolean or `null`) are refused with a
     /// [`ParamError`] without a parameter name. A name given twice keeps its last value. Never panics,
     /// whatever the bytes.
-    pub fn from_json(body: &[u8]) -> Result<Self, ParamError> {
+    pub(crate) fn from_json(body: &[u8]) -> Result<Self, ParamError> {
         if body
             .iter()
             .all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
@@ -148,9 +130,9 @@ impl Params {
         }
     }
 
-    /// Query pairs (as from [`crate::path::parse_query`]), each value a JSON string. A name given more
+    /// Query pairs (as from [`crate::parse_query`]), each value a JSON string. A name given more
     /// than once keeps its last value.
-    pub fn from_query(pairs: &[(String, String)]) -> Self {
+    pub(crate) fn from_query(pairs: &[(String, String)]) -> Self {
         Params {
             values: pairs
                 .iter()
@@ -161,54 +143,44 @@ impl Params {
 
     /// Both the query pairs and the JSON body; on a name in both, **the body wins**. The body is checked
     /// as in [`Params::from_json`].
-    pub fn merged(body: &[u8], query: &[(String, String)]) -> Result<Self, ParamError> {
+    pub(crate) fn merged(body: &[u8], query: &[(String, String)]) -> Result<Self, ParamError> {
         let mut params = Params::from_query(query);
         params.values.extend(Params::from_json(body)?.values);
         Ok(params)
     }
 
-    /// Vault's rule: `POST` and `PUT` (any ASCII case) read only the body, every other method reads
-    /// only the query, and the other channel is ignored (not even checked).
-    pub fn from_request(
-        method: &str,
-        query: &[(String, String)],
-        body: &[u8],
-    ) -> Result<Self, ParamError> {
-        if method.eq_ignore_ascii_case("POST") || method.eq_ignore_ascii_case("PUT") {
-            Params::from_json(body)
-        } else {
-            Ok(Params::from_query(query))
-        }
-    }
-
     /// Sets `name`, replacing any value it had: for values captured from the path, which take priority
     /// over the body and the query.
-    pub fn insert(&mut self, name: impl Into<String>, value: impl Into<Value>) {
+    pub(crate) fn insert(&mut self, name: impl Into<String>, value: impl Into<Value>) {
         self.values.insert(name.into(), value.into());
     }
 
     /// The raw value of `name`, `null` included.
-    pub fn get(&self, name: &str) -> Option<&Value> {
+    #[cfg(test)]
+    pub(crate) fn get(&self, name: &str) -> Option<&Value> {
         self.values.get(name)
     }
 
     /// Whether `name` was given at all (even as `null` or `""`).
-    pub fn contains(&self, name: &str) -> bool {
+    #[cfg(test)]
+    pub(crate) fn contains(&self, name: &str) -> bool {
         self.values.contains_key(name)
     }
 
     /// The names given, in order.
-    pub fn names(&self) -> impl Iterator<Item = &str> {
+    pub(crate) fn names(&self) -> impl Iterator<Item = &str> {
         self.values.keys().map(String::as_str)
     }
 
     /// How many names were given.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
         self.values.len()
     }
 
     /// Whether no name was given.
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
         self.values.is_empty()
     }
 
@@ -220,7 +192,7 @@ impl Params {
     /// A string parameter. Numbers and booleans are accepted and converted to text as Vault's weak
     /// decoding does: `7` → `"7"`, `true` → `"1"`, `false` → `"0"` (that is `mapstructure`'s rule, not a
     /// typo). Arrays and objects are refused.
-    pub fn string(&self, name: &str) -> Result<Option<String>, ParamError> {
+    pub(crate) fn string(&self, name: &str) -> Result<Option<String>, ParamError> {
         let Some(v) = self.present(name) else {
             return Ok(None);
         };
@@ -230,7 +202,7 @@ impl Params {
     }
 
     /// A string parameter that must be given and not be empty.
-    pub fn required_string(&self, name: &str) -> Result<String, ParamError> {
+    pub(crate) fn required_string(&self, name: &str) -> Result<String, ParamError> {
         match self.string(name)? {
             None => Err(ParamError::new(
                 name,
@@ -248,7 +220,7 @@ impl Params {
     /// (`"true"`, `"false"`, `"t"`, `"f"`, `"1"`, `"0"`, also `"T"`, `"F"`, `"TRUE"`, `"FALSE"`,
     /// `"True"`, `"False"`); the numbers `1` and `0`. The empty string reads as `false`, as in Vault
     /// (so a bare `?force` in a query is **false**). Anything else is refused.
-    pub fn bool(&self, name: &str) -> Result<Option<bool>, ParamError> {
+    pub(crate) fn bool(&self, name: &str) -> Result<Option<bool>, ParamError> {
         let Some(v) = self.present(name) else {
             return Ok(None);
         };
@@ -276,7 +248,7 @@ impl Params {
     /// The empty string reads as zero, as in Vault; callers that need a positive duration check
     /// [`Duration::is_zero`]. Fractions without a unit (`1.5`), negative numbers, booleans, arrays and
     /// objects are refused.
-    pub fn duration(&self, name: &str) -> Result<Option<Duration>, ParamError> {
+    pub(crate) fn duration(&self, name: &str) -> Result<Option<Duration>, ParamError> {
         let Some(v) = self.present(name) else {
             return Ok(None);
         };
@@ -307,7 +279,7 @@ impl Params {
     /// are kept (`"a,,b"` has three); the empty string is the empty list. Array entries that are
     /// numbers or booleans are converted like [`Params::string`]; a single number or boolean is a list
     /// of one. Objects, and arrays holding `null`, arrays or objects, are refused.
-    pub fn string_list(&self, name: &str) -> Result<Option<Vec<String>>, ParamError> {
+    pub(crate) fn string_list(&self, name: &str) -> Result<Option<Vec<String>>, ParamError> {
         let Some(v) = self.present(name) else {
             return Ok(None);
         };
@@ -340,7 +312,7 @@ impl Params {
     /// Vault's warning for parameters the endpoint does not take: every given name not in `known`, in
     /// sorted order, as one warning `Endpoint ignored these unrecognized parameters: [foo bar]`.
     /// Returns no warning when every name is known. The parameters themselves are left in place.
-    pub fn take_unknown(&self, known: &[&str]) -> Vec<String> {
+    pub(crate) fn take_unknown(&self, known: &[&str]) -> Vec<String> {
         let unknown: Vec<&str> = self.names().filter(|n| !known.contains(n)).collect();
         if unknown.is_empty() {
             Vec::new()
@@ -700,24 +672,6 @@ mod tests {
     }
 
     #[test]
-    fn from_request_follows_vault_method_rule() {
-        let query = q(&[("id", "query")]);
-        let body = br#"{"id":"body"}"#;
-        for m in ["POST", "PUT", "post"] {
-            let p = Params::from_request(m, &query, body).unwrap();
-            assert_eq!(p.string("id").unwrap().as_deref(), Some("body"), "{m}");
-        }
-        for m in ["GET", "DELETE", "LIST"] {
-            let p = Params::from_request(m, &query, b"not json").unwrap();
-            assert_eq!(p.string("id").unwrap().as_deref(), Some("query"), "{m}");
-        }
-        assert!(Params::from_request("POST", &query, b"")
-            .unwrap()
-            .is_empty());
-        assert!(Params::from_request("POST", &query, b"nope").is_err());
-    }
-
-    #[test]
     fn insert_overrides() {
         let mut p = body(json!({"id": "body"}));
         p.insert("id", "path");
@@ -809,5 +763,28 @@ mod tests {
                 Err(e) => prop_assert!(!e.to_string().is_empty()),
             }
         }
+    }
+    #[test]
+    fn getters_read_values_the_way_vault_does() {
+        let p = Params::from_json(br#"{"id": "us-east", "ttl": "1h30m", "force": "true", "n": 7}"#)
+            .unwrap();
+        assert_eq!(p.required_string("id").unwrap(), "us-east");
+        assert_eq!(p.duration("ttl").unwrap(), Some(Duration::from_secs(5400)));
+        assert_eq!(p.bool("force").unwrap(), Some(true));
+        assert_eq!(p.string("n").unwrap().as_deref(), Some("7"));
+        assert_eq!(p.bool("missing").unwrap(), None);
+        assert_eq!(
+            p.take_unknown(&["id", "ttl", "force"]),
+            ["Endpoint ignored these unrecognized parameters: [n]"]
+        );
+
+        let err = Params::from_json(br#"{"ttl": true}"#)
+            .unwrap()
+            .duration("ttl")
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            r#"parameter "ttl": expected a duration like "30m" or whole seconds, got true"#
+        );
     }
 }

@@ -1,47 +1,4 @@
-//! Request paths and query strings.
-//!
-//! [`RequestPath::parse`] turns what a client sent (`/v1/sys/replication/status`,
-//! `sys/replication/status/`, `v1/sys/replication/secondary/enable/s.abc%2Bdef`) into a list of
-//! percent-decoded segments that a router can match with slice patterns:
-//!
-//! ```
-//! use replication_api::path::RequestPath;
-//!
-//! let p = RequestPath::parse("/v1/sys/replication/dr/status/").unwrap();
-//! assert_eq!(p.as_strs(), ["sys", "replication", "dr", "status"]);
-//! assert_eq!(p, RequestPath::parse("sys/replication/dr/status").unwrap());
-//! assert!(RequestPath::parse("sys/../replication").is_err());
-//! ```
-//!
-//! [`parse_query`] turns `a=1&b=x%20y&flag` into ordered `(key, value)` pairs:
-//!
-//! ```
-//! use replication_api::path::parse_query;
-//!
-//! let q = parse_query("id=us-east&ttl=1h+30m&force").unwrap();
-//! assert_eq!(
-//!     q,
-//!     [
-//!         ("id".to_string(), "us-east".to_string()),
-//!         ("ttl".to_string(), "1h 30m".to_string()),
-//!         ("force".to_string(), String::new()),
-//!     ]
-//! );
-//! ```
-//!
-//! Decisions, where Go's `net/http` (which Vault runs on) differs or is silent:
-//!
-//! - Each segment is percent-decoded on its own, after splitting on `/`, so `%2F` stays *inside* a
-//!   segment (a token in the path can never change the route). Go decodes the whole path first.
-//! - `.` and `..` segments, empty segments (`sys//replication`) and control characters (raw or
-//!   percent-encoded, e.g. `%00`, `%0A`) are refused rather than cleaned or redirected.
-//! - A `?` or `#` in the path is refused: the query string is passed separately to [`parse_query`].
-//! - In a query string, a key given more than once keeps its **last** value, at the position of its
-//!   first occurrence. (Vault itself turns a repeated query key into a list; this layer does not.)
-//! - Invalid percent escapes and escapes that do not decode to UTF-8 are errors in both paths and
-//!   queries (Go's `URL.Query()` silently drops such a pair).
-//! - `;` in a query is refused (Go ≥ 1.17 refuses it as a separator too), and so is a pair with an
-//!   empty name (`=x`).
+//! Request paths ([`RequestPath`]) and query strings ([`parse_query`]).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -51,6 +8,50 @@ use std::fmt;
 /// Never empty, and no segment is empty, `.`, `..` or contains a control character.
 /// [`Display`](fmt::Display) writes it back without a leading slash or `v1/`, re-encoding `%`, `/`,
 /// `?` and `#` inside segments, so that `RequestPath::parse(&p.to_string()) == Ok(p)`.
+///
+///
+/// [`RequestPath::parse`] turns what a client sent (`/v1/sys/replication/status`,
+/// `sys/replication/status/`, `v1/sys/replication/secondary/enable/s.abc%2Bdef`) into a list of
+/// percent-decoded segments that a router can match with slice patterns:
+///
+/// ```
+/// use replication_api::RequestPath;
+///
+/// let p = RequestPath::parse("/v1/sys/replication/dr/status/").unwrap();
+/// assert_eq!(p.as_strs(), ["sys", "replication", "dr", "status"]);
+/// assert_eq!(p, RequestPath::parse("sys/replication/dr/status").unwrap());
+/// assert!(RequestPath::parse("sys/../replication").is_err());
+/// ```
+///
+/// [`parse_query`] turns `a=1&b=x%20y&flag` into ordered `(key, value)` pairs:
+///
+/// ```
+/// use replication_api::parse_query;
+///
+/// let q = parse_query("id=us-east&ttl=1h+30m&force").unwrap();
+/// assert_eq!(
+///     q,
+///     [
+///         ("id".to_string(), "us-east".to_string()),
+///         ("ttl".to_string(), "1h 30m".to_string()),
+///         ("force".to_string(), String::new()),
+///     ]
+/// );
+/// ```
+///
+/// Decisions, where Go's `net/http` (which Vault runs on) differs or is silent:
+///
+/// - Each segment is percent-decoded on its own, after splitting on `/`, so `%2F` stays *inside* a
+///   segment (a token in the path can never change the route). Go decodes the whole path first.
+/// - `.` and `..` segments, empty segments (`sys//replication`) and control characters (raw or
+///   percent-encoded, e.g. `%00`, `%0A`) are refused rather than cleaned or redirected.
+/// - A `?` or `#` in the path is refused: the query string is passed separately to [`parse_query`].
+/// - In a query string, a key given more than once keeps its **last** value, at the position of its
+///   first occurrence. (Vault itself turns a repeated query key into a list; this layer does not.)
+/// - Invalid percent escapes and escapes that do not decode to UTF-8 are errors in both paths and
+///   queries (Go's `URL.Query()` silently drops such a pair).
+/// - `;` in a query is refused (Go ≥ 1.17 refuses it as a separator too), and so is a pair with an
+///   empty name (`=x`).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RequestPath {
     segments: Vec<String>,
@@ -60,7 +61,7 @@ impl RequestPath {
     /// Parses a request path.
     ///
     /// Accepts it with or without a leading `/` and with or without a leading `v1` segment, and
-    /// strips one trailing `/`. See the [module docs](self) for what is refused.
+    /// strips one trailing `/`. See the the docs above for what is refused.
     pub fn parse(raw: &str) -> Result<RequestPath, PathError> {
         if raw.contains(['?', '#']) {
             return Err(PathError::QueryInPath);
@@ -213,7 +214,7 @@ impl std::error::Error for PathError {}
 /// A leading `?` is ignored; pairs are separated by `&`; empty pairs (`a=1&&b=2`) are skipped; a pair
 /// without `=` (`flag`) has the value `""`. Keys and values are percent-decoded with `+` meaning a
 /// space. A key given more than once keeps its **last** value, at the position where it first
-/// appeared. See the [module docs](self) for what is refused.
+/// appeared. See the the docs above for what is refused.
 pub fn parse_query(raw: &str) -> Result<Vec<(String, String)>, QueryError> {
     let raw = raw.strip_prefix('?').unwrap_or(raw);
     let mut pairs: Vec<(String, String)> = Vec::new();

@@ -20,7 +20,7 @@
 //! parameter warning).
 
 use rand_core::RngCore;
-use replication_core::request::{AttemptStatus, IssuedToken, QuorumProgress};
+use replication_core::{AttemptStatus, IssuedToken, QuorumProgress};
 use replication_core::{Error, ErrorClass, KindStatus, Reply};
 use serde_json::{json, Value};
 
@@ -29,7 +29,7 @@ use crate::path::RequestPath;
 
 /// The HTTP status of a core refusal: 400 bad input or wrong mode, 403 missing or invalid DR
 /// authorisation, 404 unknown id, 503 promote safety check.
-pub fn status_code(class: ErrorClass) -> u16 {
+pub(crate) fn status_code(class: ErrorClass) -> u16 {
     match class {
         ErrorClass::BadRequest => 400,
         ErrorClass::Forbidden => 403,
@@ -39,7 +39,7 @@ pub fn status_code(class: ErrorClass) -> u16 {
 }
 
 /// A core refusal as `{"errors": [message]}` with the status of its class.
-pub fn error(e: &Error) -> Response {
+pub(crate) fn error(e: &Error) -> Response {
     Response::error(status_code(e.class()), [e.to_string()])
 }
 
@@ -47,7 +47,7 @@ pub fn error(e: &Error) -> Response {
 ///
 /// `core` are the core's warnings, which the seeds' `204` endpoints drop; `ignored` are the
 /// unknown-parameter warnings, which force a body. `rng` draws the request id only when a body is made.
-pub fn done(core: Vec<String>, ignored: Vec<String>, rng: &mut dyn RngCore) -> Response {
+pub(crate) fn done(core: Vec<String>, ignored: Vec<String>, rng: &mut dyn RngCore) -> Response {
     if ignored.is_empty() {
         Response::no_content()
     } else {
@@ -58,18 +58,26 @@ pub fn done(core: Vec<String>, ignored: Vec<String>, rng: &mut dyn RngCore) -> R
 }
 
 /// `200` with `warnings` and `data: null` (`recover`, `reindex`).
-pub fn warnings(mut core: Vec<String>, ignored: Vec<String>, rng: &mut dyn RngCore) -> Response {
+pub(crate) fn warnings(
+    mut core: Vec<String>,
+    ignored: Vec<String>,
+    rng: &mut dyn RngCore,
+) -> Response {
     core.extend(ignored);
     Response::warnings_only(core, &request_id(rng))
 }
 
 /// `200` with `data` and the unknown-parameter warnings.
-pub fn data(data: Value, ignored: Vec<String>, rng: &mut dyn RngCore) -> Response {
+pub(crate) fn data(data: Value, ignored: Vec<String>, rng: &mut dyn RngCore) -> Response {
     Response::data(data, ignored, &request_id(rng))
 }
 
 /// One kind's status as the `data` of the envelope.
-pub fn kind_status(status: &KindStatus, ignored: Vec<String>, rng: &mut dyn RngCore) -> Response {
+pub(crate) fn kind_status(
+    status: &KindStatus,
+    ignored: Vec<String>,
+    rng: &mut dyn RngCore,
+) -> Response {
     data(
         serde_json::to_value(status).unwrap_or(Value::Null),
         ignored,
@@ -80,7 +88,7 @@ pub fn kind_status(status: &KindStatus, ignored: Vec<String>, rng: &mut dyn RngC
 /// An issued activation token: in `wrap_info` when it is response-wrapped (the seeds' sample), in
 /// `data.token` when it was encrypted to a `secondary_public_key`. `creation_path` is the request path
 /// without `v1/`.
-pub fn token(
+pub(crate) fn token(
     t: &IssuedToken,
     creation_path: &str,
     ignored: Vec<String>,
@@ -106,7 +114,7 @@ pub fn token(
 
 /// DR promote progress in seed 002's shape: the envelope, with `progress`, `required` and `complete`
 /// both inside `data` and at the top level.
-pub fn promote_progress(
+pub(crate) fn promote_progress(
     q: &QuorumProgress,
     ignored: Vec<String>,
     rng: &mut dyn RngCore,
@@ -127,7 +135,7 @@ pub fn promote_progress(
 
 /// The operation-token attempt status with the field set of Vault's `GenerateRootStatusResponse`:
 /// `encoded_root_token` and `pgp_fingerprint` are always `""` (the model has no PGP).
-pub fn attempt(a: &AttemptStatus, ignored: Vec<String>, rng: &mut dyn RngCore) -> Response {
+pub(crate) fn attempt(a: &AttemptStatus, ignored: Vec<String>, rng: &mut dyn RngCore) -> Response {
     data(
         json!({
             "started": a.started,
@@ -148,7 +156,7 @@ pub fn attempt(a: &AttemptStatus, ignored: Vec<String>, rng: &mut dyn RngCore) -
 
 /// Renders a successful core reply. `body_for_warnings` is true for the endpoints whose warnings the
 /// seeds show in a `200` body (`recover`, `reindex`); every other endpoint answers warnings with `204`.
-pub fn reply(
+pub(crate) fn reply(
     reply: Reply,
     body_for_warnings: bool,
     creation_path: &RequestPath,
@@ -164,17 +172,15 @@ pub fn reply(
         Reply::PromoteProgress(q) => promote_progress(&q, ignored, rng),
         Reply::Attempt(a) => attempt(&a, ignored, rng),
         Reply::Filter(f) => data(json!({ "mode": f.mode, "paths": f.paths }), ignored, rng),
-        Reply::DynamicFilter { mounts, namespaces } => data(
+        Reply::DynamicFilter(f) => data(
             json!({
-                "dynamic_filtered_mounts": mounts,
-                "dynamic_filtered_namespaces": namespaces,
+                "dynamic_filtered_mounts": f.mounts,
+                "dynamic_filtered_namespaces": f.namespaces,
             }),
             ignored,
             rng,
         ),
         // Client-operation and message replies never answer an operator request.
-        Reply::Applied { .. } | Reply::Forwarded { .. } | Reply::Value(_) | Reply::Ok => {
-            done(Vec::new(), ignored, rng)
-        }
+        _ => done(Vec::new(), ignored, rng),
     }
 }

@@ -1,32 +1,4 @@
-//! The route table: every `/v1/sys/replication` endpoint of the seed documents, as data.
-//!
-//! [`ROUTES`] is the one place that says which paths exist, which methods each takes, who may call it,
-//! which replication kind it addresses and which operation it performs. The handler
-//! ([`crate::handler`]) only looks things up here; `docs/api.md` shows [`route_table_markdown`], and a
-//! test fails when the two disagree.
-//!
-//! ```
-//! use replication_api::path::RequestPath;
-//! use replication_api::routes::{lookup, Authority, Lookup, Method, Op};
-//! use replication_core::Kind;
-//!
-//! let path = RequestPath::parse("/v1/sys/replication/performance/primary/paths-filter/us-east").unwrap();
-//! let Lookup::Found { route, captures } = lookup(&path, Method::Delete) else { panic!() };
-//! assert_eq!(route.op, Op::PathsFilter);
-//! assert_eq!(route.kind, Some(Kind::Performance));
-//! assert_eq!(route.authority, Authority::Token);
-//! assert_eq!(captures, [("id", "us-east".to_string())]);
-//!
-//! let status = RequestPath::parse("sys/replication/status").unwrap();
-//! assert!(matches!(lookup(&status, Method::Post), Lookup::WrongMethod { .. }));
-//! ```
-//!
-//! # Patterns
-//!
-//! A pattern is a `/`-separated list of literal segments and `:name` captures, each capture matching
-//! exactly one (non-empty, percent-decoded) path segment. Patterns are written without `/v1/`; the
-//! request path may carry it ([`crate::path::RequestPath::parse`] strips it). No two patterns match the
-//! same path, so the order of [`ROUTES`] only matters for the documentation.
+//! The route table: [`ROUTES`], every `/v1/sys/replication` endpoint of the seed documents, as data.
 
 use std::fmt;
 
@@ -305,7 +277,9 @@ pub enum Lookup {
 }
 
 /// The route whose pattern matches `path`, whatever the method, with its captures.
-pub fn route_for_path(path: &RequestPath) -> Option<(&'static Route, Vec<(&'static str, String)>)> {
+pub(crate) fn route_for_path(
+    path: &RequestPath,
+) -> Option<(&'static Route, Vec<(&'static str, String)>)> {
     ROUTES
         .iter()
         .find_map(|route| route.matches(path).map(|captures| (route, captures)))
@@ -348,6 +322,34 @@ use Authority::{DrOperationToken as DrOp, Sudo, Token, Unauthenticated as Anyone
 
 /// Every endpoint of the five seed documents, for both kinds, plus the legacy un-prefixed performance
 /// paths (seeds 001 and 003) and the DR operation-token endpoints (notes §2.2).
+///
+///
+/// [`ROUTES`] is the one place that says which paths exist, which methods each takes, who may call it,
+/// which replication kind it addresses and which operation it performs. The handler
+/// (`handler.rs`) only looks things up here; `docs/api.md` shows [`route_table_markdown`], and a
+/// test fails when the two disagree.
+///
+/// ```
+/// use replication_api::{lookup, Authority, Lookup, Method, Op, RequestPath};
+/// use replication_core::Kind;
+///
+/// let path = RequestPath::parse("/v1/sys/replication/performance/primary/paths-filter/us-east").unwrap();
+/// let Lookup::Found { route, captures } = lookup(&path, Method::Delete) else { panic!() };
+/// assert_eq!(route.op, Op::PathsFilter);
+/// assert_eq!(route.kind, Some(Kind::Performance));
+/// assert_eq!(route.authority, Authority::Token);
+/// assert_eq!(captures, [("id", "us-east".to_string())]);
+///
+/// let status = RequestPath::parse("sys/replication/status").unwrap();
+/// assert!(matches!(lookup(&status, Method::Post), Lookup::WrongMethod { .. }));
+/// ```
+///
+/// # Patterns
+///
+/// A pattern is a `/`-separated list of literal segments and `:name` captures, each capture matching
+/// exactly one (non-empty, percent-decoded) path segment. Patterns are written without `/v1/`; the
+/// request path may carry it ([`RequestPath::parse`] strips it). No two patterns match the
+/// same path, so the order of [`ROUTES`] only matters for the documentation.
 #[rustfmt::skip]
 pub static ROUTES: &[Route] = &[
     // Top level (seed 000).

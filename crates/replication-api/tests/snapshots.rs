@@ -6,23 +6,23 @@
 
 mod support;
 
-use replication_api::routes::{Method, Op, Route, ROUTES};
 use replication_api::{Caller, HttpRequest};
-use replication_core::{Kind, Mode, Role};
+use replication_api::{Method, Op, Route, ROUTES};
+use replication_core::{Kind, Mode, RoleView};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use support::{redact, Scene, World};
 
 /// The primary of `target`'s replication set of `kind` (another cluster), else `C`, the token source.
 fn set_primary(w: &World, target: &str, kind: Kind) -> String {
-    let set = w.cluster(target).role(kind).cluster_id();
+    let set = w.cluster(target).inspect(kind).cluster_id();
     w.clusters
         .iter()
         .find(|(n, c)| {
             n.as_str() != target
                 && c.mode(kind) == Mode::Primary
                 && set.is_some()
-                && c.role(kind).cluster_id() == set
+                && c.inspect(kind).cluster_id() == set
         })
         .map(|(n, _)| n.clone())
         .unwrap_or_else(|| if target == "C" { "A" } else { "C" }.to_string())
@@ -340,7 +340,10 @@ fn dr_promote_with_key_shares() {
     for k in keys.shares.iter().take(keys.threshold as usize) {
         steps.push(call(&mut w, json!({"key": k})));
     }
-    assert!(matches!(w.cluster("B").role(Kind::Dr), Role::Primary(_)));
+    assert!(matches!(
+        w.cluster("B").inspect(Kind::Dr),
+        RoleView::Primary(_)
+    ));
     let steps: Vec<Value> = steps
         .into_iter()
         .map(|(s, b)| json!({"status": s, "body": b}))

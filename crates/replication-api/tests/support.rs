@@ -1,64 +1,45 @@
-//! A tiny deterministic world for the API tests: named clusters driven through
-//! [`replication_api::handle`], with a FIFO delivery loop between them (modelled on
-//! `crates/replication-core/tests/support/mod.rs`; the simulator proper lives in `sim/`).
+//! The API tests' world: the test kit's [`Net`] of named clusters, driven through
+//! [`replication_api::handle`] (every call goes through the API, as a host's would), with the scenes
+//! the snapshot tests probe.
 #![allow(dead_code)]
 
-use rand_chacha::rand_core::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use replication_api::{handle, Caller, HttpRequest, HttpResponse};
 use replication_core::*;
+use replication_testkit::Net;
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, VecDeque};
+use std::ops::{Deref, DerefMut};
 
-/// Clusters, a clock, an RNG and the messages in flight.
+/// The test kit's network, with helpers that go through the API.
 #[derive(Clone)]
-pub struct World {
-    pub now: Timestamp,
-    pub rng: ChaCha8Rng,
-    pub clusters: BTreeMap<String, Cluster>,
-    /// `(sender name, destination address, message)`.
-    pub queue: VecDeque<(String, String, Message)>,
+pub struct World(pub Net);
+
+impl Deref for World {
+    type Target = Net;
+    fn deref(&self) -> &Net {
+        &self.0
+    }
+}
+
+impl DerefMut for World {
+    fn deref_mut(&mut self) -> &mut Net {
+        &mut self.0
+    }
 }
 
 impl World {
     /// Clusters with the given names, each with a shared `secret/` and a local `local/` mount.
     pub fn new(names: &[&str], seed: u64) -> World {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let mut clusters = BTreeMap::new();
-        for n in names {
-            let c = Cluster::new(
-                ClusterConfig::new(n),
-                &[("secret/".into(), false), ("local/".into(), true)],
-                &mut rng,
-            );
-            clusters.insert(n.to_string(), c);
-        }
-        World {
-            now: Timestamp::from_millis(1_700_000_000_000),
-            rng,
-            clusters,
-            queue: VecDeque::new(),
-        }
+        World(Net::new(names, seed))
     }
 
     pub fn cluster(&self, name: &str) -> &Cluster {
         &self.clusters[name]
     }
 
-    fn collect(&mut self, name: &str) {
-        let ready = self.clusters.get_mut(name).expect("cluster").ready();
-        for t in ready.messages {
-            self.queue.push_back((name.to_string(), t.to, t.message));
-        }
-    }
-
     /// One API call on `name`; outgoing messages are queued, not delivered.
     pub fn call(&mut self, name: &str, req: &HttpRequest) -> HttpResponse {
-        let now = self.now;
-        let c = self.clusters.get_mut(name).expect("cluster");
-        let r = handle(c, now, &mut self.rng, req);
-        self.collect(name);
-        r
+        self.0
+            .with_cluster(name, |c, now, rng| handle(c, now, rng, req))
     }
 
     /// `POST path` with a JSON body as a sudo caller, then settle.
@@ -87,11 +68,8 @@ impl World {
 
     /// A core input straight to a cluster (client writes), then settle.
     pub fn input(&mut self, name: &str, input: Input) -> Result<Reply, Error> {
-        let now = self.now;
-        let c = self.clusters.get_mut(name).expect("cluster");
-        let r = c.step(now, &mut self.rng, input);
-        self.collect(name);
-        self.settle();
+        let r = self.0.step(name, input);
+        self.0.settle();
         r
     }
 
@@ -106,89 +84,9 @@ impl World {
         .expect("client write");
     }
 
-    fn resolve(&self, addr: &str) -> Option<String> {
-        self.clusters
-            .iter()
-            .find(|(_, c)| c.config().api_addr == addr || c.config().cluster_addr == addr)
-            .map(|(n, _)| n.clone())
-    }
-
-    /// Delivers messages until none is left.
-    pub fn settle(&mut self) {
-        let mut budget = 100_000;
-        while let Some((from, to, msg)) = self.queue.pop_front() {
-            budget -= 1;
-            assert!(budget > 0, "network did not settle");
-            let Some(dest) = self.resolve(&to) else {
-                continue;
-            };
-            let from_addr = self.clusters[&from].config().cluster_addr.clone();
-            let now = self.now;
-            let c = self.clusters.get_mut(&dest).expect("cluster");
-            c.step(
-                now,
-                &mut self.rng,
-                Input::Message {
-                    from: from_addr,
-                    message: msg,
-                },
-            )
-            .expect("messages are never refused");
-            self.collect(&dest);
-        }
-    }
-
     /// Delivers the oldest message in flight; false when none is left.
     pub fn deliver_one(&mut self) -> bool {
-        let Some((from, to, msg)) = self.queue.pop_front() else {
-            return false;
-        };
-        if let Some(dest) = self.resolve(&to) {
-            let from_addr = self.clusters[&from].config().cluster_addr.clone();
-            let now = self.now;
-            let c = self.clusters.get_mut(&dest).expect("cluster");
-            c.step(
-                now,
-                &mut self.rng,
-                Input::Message {
-                    from: from_addr,
-                    message: msg,
-                },
-            )
-            .expect("messages are never refused");
-            self.collect(&dest);
-        }
-        true
-    }
-
-    /// Lets `ms` of virtual time pass, ticking clusters at their deadlines and settling in between.
-    pub fn advance(&mut self, ms: u64) {
-        let end = Timestamp::from_millis(self.now.as_millis() + ms);
-        loop {
-            self.settle();
-            let next = self
-                .clusters
-                .values()
-                .filter_map(|c| c.next_deadline())
-                .filter(|d| *d <= end)
-                .min();
-            let Some(t) = next else { break };
-            self.now = self.now.max(t);
-            let due: Vec<String> = self
-                .clusters
-                .iter()
-                .filter(|(_, c)| c.next_deadline().is_some_and(|d| d <= self.now))
-                .map(|(n, _)| n.clone())
-                .collect();
-            for n in due {
-                let now = self.now;
-                let c = self.clusters.get_mut(&n).expect("cluster");
-                c.step(now, &mut self.rng, Input::Tick).expect("ticks");
-                self.collect(&n);
-            }
-        }
-        self.now = end;
-        self.settle();
+        self.0.deliver_next()
     }
 
     /// `secondary-token` for `id` on `primary`, through the API: the token text.
@@ -252,7 +150,7 @@ impl World {
         }
         assert_eq!(last["complete"], json!(true), "{last}");
         let encoded = last["encoded_token"].as_str().expect("encoded_token");
-        replication_core::unseal::decode_operation_token(encoded, &otp).expect("decodes")
+        decode_operation_token(encoded, &otp).expect("decodes")
     }
 
     /// The first unseal key share of `name`.

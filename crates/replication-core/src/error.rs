@@ -136,4 +136,4 @@ impl Error {
 }
 
 /// Result of a core operation.
-pub type Result<T, E = Error> = std::result::Result<T, E>;
+pub(crate) type Result<T, E = Error> = std::result::Result<T, E>;

@@ -152,20 +152,22 @@ impl From<ClusterId> for String {
     }
 }
 
+/// Text that is not a UUID-formatted replication set id.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a replication set id (a UUID such as 9385ea52-0c1d-4e5f-8a9b-0123456789ab)")]
+pub struct ClusterIdError(pub String);
+
 impl TryFrom<String> for ClusterId {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
+    type Error = ClusterIdError;
+    fn try_from(s: String) -> Result<Self, ClusterIdError> {
         let digits: String = s.chars().filter(|c| *c != '-').collect();
-        let bytes = unhex(&digits).ok_or_else(|| format!("{s:?} is not a UUID"))?;
-        let arr: [u8; 16] = bytes
-            .try_into()
-            .map_err(|_| format!("{s:?} is not a UUID"))?;
-        Ok(ClusterId(arr))
+        let arr: Option<[u8; 16]> = unhex(&digits).and_then(|b| b.try_into().ok());
+        arr.map(ClusterId).ok_or(ClusterIdError(s))
     }
 }
 
 /// Lowercase hex of bytes.
-pub fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(bytes.len() * 2);
     for b in bytes {
@@ -176,7 +178,7 @@ pub fn hex(bytes: &[u8]) -> String {
 }
 
 /// Bytes of a hex string, or `None` if it is not an even-length hex string.
-pub fn unhex(s: &str) -> Option<Vec<u8>> {
+pub(crate) fn unhex(s: &str) -> Option<Vec<u8>> {
     if s.len() % 2 != 0 {
         return None;
     }
@@ -187,13 +189,13 @@ pub fn unhex(s: &str) -> Option<Vec<u8>> {
 }
 
 /// `n` random bytes from the caller's entropy, as lowercase hex.
-pub fn random_hex(rng: &mut dyn RngCore, n: usize) -> String {
+pub(crate) fn random_hex(rng: &mut dyn RngCore, n: usize) -> String {
     let mut b = vec![0u8; n];
     rng.fill_bytes(&mut b);
     hex(&b)
 }
 
 /// A UUID-formatted string from the caller's entropy (request ids and the like).
-pub fn random_uuid(rng: &mut dyn RngCore) -> String {
+pub(crate) fn random_uuid(rng: &mut dyn RngCore) -> String {
     ClusterId::generate(rng).to_string()
 }

@@ -99,25 +99,43 @@
 //! The decisions this crate makes where Vault's documents are silent are recorded in the project's
 //! `docs/decisions.md`.
 #![forbid(unsafe_code)]
-#![warn(missing_docs)]
+#![deny(missing_docs, unreachable_pub)]
 
-pub mod bugs;
-pub mod cluster;
-pub mod error;
-pub mod ids;
-pub mod merkle;
-pub mod message;
-pub mod request;
-pub mod storage;
-pub mod time;
-pub mod token;
-pub mod unseal;
-pub mod wal;
+mod bugs;
+mod cluster;
+mod error;
+mod ids;
+mod merkle;
+mod message;
+mod request;
+mod role;
+mod step;
+mod storage;
+mod time;
+mod token;
+mod unseal;
+mod wal;
 
-pub use cluster::{Cluster, ClusterConfig, KindStatus, Ready, Role, SnapshotError};
+pub use bugs::{Bug, COMPILED_IN as BUGS_COMPILED_IN};
+pub use cluster::{
+    AcceptedSecondary, Cluster, ClusterConfig, KindStatus, PeerInfo, PrimaryView, Ready, RoleView,
+    SecondaryView, SnapshotError, SyncProgress, DEFAULT_TOKEN_TTL, MISSED_HEARTBEATS,
+    SNAPSHOT_VERSION,
+};
 pub use error::{ActivationRefusal, Error, ErrorClass};
-pub use ids::{ClusterId, Kind, Mode, SecondaryState};
-pub use message::{Message, Transmit};
-pub use request::{ClientOp, Event, Input, PromoteAuth, Reply, Request, Side, UpdateTarget};
-pub use storage::{DataClass, FilterMode, PathsFilter};
-pub use time::{Duration, Timestamp};
+pub use ids::{ClusterId, ClusterIdError, Kind, Mode, SecondaryState};
+pub use message::{
+    ActivationAccepted, ActivationRefused, ActivationRequest, Credentials, DiffKeys, DiffStart,
+    Entries, FailoverTargets, Forward, ForwardReply, Heartbeat, HeartbeatAck, LinkRefusal,
+    LinkRefused, Message, Mirror, Resync, Revoked, StreamRequest, SyncData, SyncPut, Transmit,
+};
+pub use request::{ClientOp, PromoteAuth, Request, Side, UpdateTarget};
+pub use role::MirroredRole;
+pub use step::{AttemptStatus, Event, Input, IssuedToken, QuorumProgress, Reply};
+pub use storage::{
+    DataClass, DynamicFilter, Entry, FilterMode, FilterModeError, PathsFilter, Storage,
+};
+pub use time::{Duration, DurationError, Timestamp};
+pub use token::{read_token, MalformedToken, TokenClaims};
+pub use unseal::{decode_operation_token, DecodeError, UnsealKeys};
+pub use wal::{Cursor, WalEntry, WalOp};

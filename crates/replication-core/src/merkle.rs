@@ -12,10 +12,10 @@ use sha1::{Digest, Sha1};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Number of buckets (pages) in an index.
-pub const BUCKETS: usize = 256;
+pub(crate) const BUCKETS: usize = 256;
 
 /// The 128-bit hash of one entry.
-pub fn entry_hash(key: &str, value: &str) -> u128 {
+pub(crate) fn entry_hash(key: &str, value: &str) -> u128 {
     let mut h = Sha1::new();
     h.update((key.len() as u64).to_be_bytes());
     h.update(key.as_bytes());
@@ -27,7 +27,7 @@ pub fn entry_hash(key: &str, value: &str) -> u128 {
 }
 
 /// Which bucket a key lives in (FNV-1a; stable across runs and platforms).
-pub fn bucket_of(key: &str) -> usize {
+pub(crate) fn bucket_of(key: &str) -> usize {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in key.as_bytes() {
         h ^= *b as u64;
@@ -37,11 +37,11 @@ pub fn bucket_of(key: &str) -> usize {
 }
 
 /// Digest of one index (or a sum of indexes) as shipped in a diff: one digest per bucket.
-pub type BucketDigests = Vec<u128>;
+pub(crate) type BucketDigests = Vec<u128>;
 
 /// An incrementally maintained index over one class of keys.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct MerkleIndex {
+pub(crate) struct MerkleIndex {
     buckets: Vec<u128>,
     total: u128,
     /// Keys of each bucket with their entry hashes.
@@ -60,7 +60,7 @@ impl Default for MerkleIndex {
 
 impl MerkleIndex {
     /// Records `key = value` (replacing any previous value of `key`).
-    pub fn put(&mut self, key: &str, value: &str) {
+    pub(crate) fn put(&mut self, key: &str, value: &str) {
         let b = bucket_of(key);
         let h = entry_hash(key, value);
         if let Some(old) = self.keys[b].insert(key.to_string(), h) {
@@ -70,7 +70,7 @@ impl MerkleIndex {
     }
 
     /// Forgets `key`.
-    pub fn remove(&mut self, key: &str) {
+    pub(crate) fn remove(&mut self, key: &str) {
         let b = bucket_of(key);
         if let Some(old) = self.keys[b].remove(key) {
             self.sub(b, old);
@@ -88,7 +88,7 @@ impl MerkleIndex {
     }
 
     /// Fault injection: perturbs one bucket digest so the index no longer matches the data.
-    pub fn corrupt(&mut self, bucket: usize, delta: u128) {
+    pub(crate) fn corrupt(&mut self, bucket: usize, delta: u128) {
         let delta = delta | 1;
         let b = bucket % BUCKETS;
         self.buckets[b] = self.buckets[b].wrapping_add(delta);
@@ -96,22 +96,23 @@ impl MerkleIndex {
     }
 
     /// The wrapping sum of all entry hashes (plus any corruption).
-    pub fn total(&self) -> u128 {
+    pub(crate) fn total(&self) -> u128 {
         self.total
     }
 
     /// Per-bucket digests.
-    pub fn buckets(&self) -> &[u128] {
+    pub(crate) fn buckets(&self) -> &[u128] {
         &self.buckets
     }
 
     /// The keys (with entry hashes) of one bucket.
-    pub fn bucket_keys(&self, bucket: usize) -> &BTreeMap<String, u128> {
+    pub(crate) fn bucket_keys(&self, bucket: usize) -> &BTreeMap<String, u128> {
         &self.keys[bucket % BUCKETS]
     }
 
     /// True when the digests agree with the recorded entry hashes (no corruption).
-    pub fn is_consistent(&self) -> bool {
+    #[cfg(test)]
+    fn is_consistent(&self) -> bool {
         self.keys
             .iter()
             .zip(&self.buckets)
@@ -120,7 +121,7 @@ impl MerkleIndex {
     }
 
     /// Rebuilds the digests from the recorded entries (what `reindex` does).
-    pub fn rebuild(&mut self) {
+    pub(crate) fn rebuild(&mut self) {
         for (b, keys) in self.keys.iter().enumerate() {
             self.buckets[b] = keys.values().fold(0u128, |a, h| a.wrapping_add(*h));
         }
@@ -129,7 +130,7 @@ impl MerkleIndex {
 }
 
 /// The 40-hex-character root for a digest total, domain-separated by `tag` (the kind).
-pub fn root_hex(tag: &str, total: u128) -> String {
+pub(crate) fn root_hex(tag: &str, total: u128) -> String {
     let mut h = Sha1::new();
     h.update(tag.as_bytes());
     h.update(total.to_be_bytes());
@@ -137,7 +138,7 @@ pub fn root_hex(tag: &str, total: u128) -> String {
 }
 
 /// Buckets whose digests differ between two digest vectors.
-pub fn differing_buckets(ours: &[u128], theirs: &[u128]) -> BTreeSet<usize> {
+pub(crate) fn differing_buckets(ours: &[u128], theirs: &[u128]) -> BTreeSet<usize> {
     (0..BUCKETS)
         .filter(|&b| ours.get(b) != theirs.get(b))
         .collect()

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Prefix under which mount entries are stored.
-pub const MOUNT_PREFIX: &str = "sys/mounts/";
+pub(crate) const MOUNT_PREFIX: &str = "sys/mounts/";
 
 /// Which replication kinds ship a key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -33,12 +33,12 @@ pub struct Entry {
 }
 
 /// The key under which a mount's entry is stored.
-pub fn mount_key(mount: &str) -> String {
+pub(crate) fn mount_key(mount: &str) -> String {
     format!("{MOUNT_PREFIX}{mount}")
 }
 
 /// Checks a mount path: non-empty segments, ends with `/`, not under the reserved `sys/`.
-pub fn validate_mount_path(path: &str) -> Result<(), String> {
+pub(crate) fn validate_mount_path(path: &str) -> Result<(), String> {
     if !path.ends_with('/') || path.len() < 2 {
         return Err(format!(
             "mount path {path:?} must end with '/', like \"secret/\" or \"ns1/kv/\""
@@ -61,7 +61,7 @@ pub fn validate_mount_path(path: &str) -> Result<(), String> {
 }
 
 /// Checks a key path for a client operation.
-pub fn validate_key_path(path: &str) -> Result<(), String> {
+pub(crate) fn validate_key_path(path: &str) -> Result<(), String> {
     if path.is_empty() || path.ends_with('/') {
         return Err(format!(
             "path {path:?} must name a key, like \"secret/app\""
@@ -86,15 +86,30 @@ pub enum FilterMode {
     Deny,
 }
 
+/// A `mode` that is neither `allow` nor `deny`.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("mode must be \"allow\" or \"deny\", got {0:?}")]
+pub struct FilterModeError(pub String);
+
 impl FilterMode {
     /// Parses the `mode` parameter: `allow` (the default when absent or empty) or `deny`.
-    pub fn parse(mode: Option<&str>) -> Result<FilterMode, String> {
+    pub fn parse(mode: Option<&str>) -> Result<FilterMode, FilterModeError> {
         match mode.map(str::trim) {
             None | Some("") | Some("allow") => Ok(FilterMode::Allow),
             Some("deny") => Ok(FilterMode::Deny),
-            Some(other) => Err(format!("mode must be \"allow\" or \"deny\", got {other:?}")),
+            Some(other) => Err(FilterModeError(other.to_string())),
         }
     }
+}
+
+/// The mounts and namespaces a paths filter excludes, computed from the primary's mount table
+/// (`dynamic-filter`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct DynamicFilter {
+    /// Mounts filtered out.
+    pub mounts: Vec<String>,
+    /// Namespaces filtered out.
+    pub namespaces: Vec<String>,
 }
 
 /// A performance secondary's paths filter: which mounts and namespaces the primary ships to it.
@@ -203,7 +218,7 @@ impl Storage {
     }
 
     /// The mount `key` belongs to for filtering purposes: the mount itself for a mount entry.
-    pub fn filter_mount_of<'a>(&'a self, key: &'a str) -> Option<&'a str> {
+    pub(crate) fn filter_mount_of<'a>(&'a self, key: &'a str) -> Option<&'a str> {
         match key.strip_prefix(MOUNT_PREFIX) {
             Some(m) => Some(m),
             None => self.mount_of(key).map(|(m, _)| m),
@@ -211,7 +226,7 @@ impl Storage {
     }
 
     /// Stores `key = value` with `class`. Returns true if anything changed.
-    pub fn put(&mut self, key: &str, value: &str, class: DataClass) -> bool {
+    pub(crate) fn put(&mut self, key: &str, value: &str, class: DataClass) -> bool {
         if let Some(e) = self.entries.get(key) {
             if e.value == value && e.class == class {
                 return false;
@@ -233,7 +248,7 @@ impl Storage {
     }
 
     /// Removes `key`. Returns the removed entry.
-    pub fn remove(&mut self, key: &str) -> Option<Entry> {
+    pub(crate) fn remove(&mut self, key: &str) -> Option<Entry> {
         let old = self.entries.remove(key)?;
         self.index_mut(old.class).remove(key);
         if let Some(m) = key.strip_prefix(MOUNT_PREFIX) {
@@ -243,7 +258,7 @@ impl Storage {
     }
 
     /// Removes everything (the wipe of `secondary/enable`). Returns how many entries were removed.
-    pub fn clear(&mut self) -> usize {
+    pub(crate) fn clear(&mut self) -> usize {
         let n = self.entries.len();
         *self = Storage::default();
         n
@@ -284,7 +299,7 @@ impl Storage {
     ///
     /// Unfiltered digests come from the maintained indexes in O(buckets); a filter costs one pass over
     /// the keys (only on a diff, never per write).
-    pub fn digests(&self, kind: Kind, filter: Option<&PathsFilter>) -> BucketDigests {
+    pub(crate) fn digests(&self, kind: Kind, filter: Option<&PathsFilter>) -> BucketDigests {
         match (kind, filter) {
             (Kind::Dr, _) => (0..BUCKETS)
                 .map(|b| self.replicated.buckets()[b].wrapping_add(self.local.buckets()[b]))
@@ -307,7 +322,7 @@ impl Storage {
     }
 
     /// Shipped keys of one bucket with their entry hashes.
-    pub fn bucket_entries(
+    pub(crate) fn bucket_entries(
         &self,
         kind: Kind,
         filter: Option<&PathsFilter>,
@@ -331,26 +346,26 @@ impl Storage {
     }
 
     /// Fault injection: the Merkle index no longer matches the data.
-    pub fn corrupt_index(&mut self, bucket: usize, delta: u128) {
+    pub(crate) fn corrupt_index(&mut self, bucket: usize, delta: u128) {
         let bucket = bucket % BUCKETS;
         self.replicated.corrupt(bucket, delta);
         self.corruption.push((bucket, format!("{delta:x}")));
     }
 
-    /// True after [`Storage::corrupt_index`] until [`Storage::reindex`].
+    /// True after a fault damaged the Merkle index, until `reindex` rebuilds it.
     pub fn index_corrupted(&self) -> bool {
         !self.corruption.is_empty()
     }
 
     /// Rebuilds the Merkle indexes from the stored entries.
-    pub fn reindex(&mut self) {
+    pub(crate) fn reindex(&mut self) {
         self.replicated.rebuild();
         self.local.rebuild();
         self.corruption.clear();
     }
 
     /// Checks the derived parts (mount table, indexes) against the entries; used by tests and restore.
-    pub fn check_consistency(&self) -> Result<(), String> {
+    pub(crate) fn check_consistency(&self) -> Result<(), &'static str> {
         let mut repl = MerkleIndex::default();
         let mut local = MerkleIndex::default();
         let mut mounts = BTreeMap::new();
@@ -364,7 +379,7 @@ impl Storage {
             }
         }
         if mounts != self.mounts {
-            return Err("mount table does not match the stored mount entries".into());
+            return Err("mount table does not match the stored mount entries");
         }
         let mut ours = (self.replicated.clone(), self.local.clone());
         if self.index_corrupted() {
@@ -372,7 +387,7 @@ impl Storage {
             ours.1.rebuild();
         }
         if ours != (repl, local) {
-            return Err("Merkle index does not match the stored entries".into());
+            return Err("Merkle index does not match the stored entries");
         }
         Ok(())
     }

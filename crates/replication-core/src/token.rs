@@ -49,7 +49,7 @@ fn mac(secret: &[u8], payload: &[u8]) -> Vec<u8> {
 }
 
 /// Encodes and signs `claims` with the issuer's `secret`.
-pub fn encode(claims: &TokenClaims, secret: &[u8]) -> String {
+pub(crate) fn encode(claims: &TokenClaims, secret: &[u8]) -> String {
     let payload = serde_json::to_vec(claims).unwrap_or_default();
     format!(
         "v1.{}.{}",
@@ -58,14 +58,22 @@ pub fn encode(claims: &TokenClaims, secret: &[u8]) -> String {
     )
 }
 
-/// Reads the claims of a token without verifying it (what a secondary can check on its own).
-pub fn read(token: &str) -> Result<TokenClaims, String> {
+/// A token that is not one `secondary-token` could have returned: not `v1.<payload>.<mac>`, or a
+/// payload that is not a token's claims.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the activation token is malformed; pass the token exactly as secondary-token returned it (wrap_info.token, or data.token when a secondary_public_key was given)")]
+pub struct MalformedToken;
+
+/// Reads the claims of a token without verifying it: what anyone holding the token (the secondary,
+/// an operator's tool) can check on their own. Only the issuing primary can tell whether the claims
+/// are genuine.
+pub fn read_token(token: &str) -> Result<TokenClaims, MalformedToken> {
     let (payload, _) = split(token)?;
-    serde_json::from_slice(&payload).map_err(|_| malformed())
+    serde_json::from_slice(&payload).map_err(|_| MalformedToken)
 }
 
 /// Verifies a token's MAC against the issuer's `secret` and returns its claims.
-pub fn verify(token: &str, secret: &[u8]) -> Option<TokenClaims> {
+pub(crate) fn verify(token: &str, secret: &[u8]) -> Option<TokenClaims> {
     let (payload, tag) = split(token).ok()?;
     let mut m = <HmacSha256 as Mac>::new_from_slice(secret).ok()?;
     m.update(&payload);
@@ -76,21 +84,17 @@ pub fn verify(token: &str, secret: &[u8]) -> Option<TokenClaims> {
     serde_json::from_slice(&payload).ok()
 }
 
-fn malformed() -> String {
-    "the activation token is malformed; pass the token exactly as secondary-token returned it (wrap_info.token, or data.token when a secondary_public_key was given)".to_string()
-}
-
-fn split(token: &str) -> Result<(Vec<u8>, Vec<u8>), String> {
+fn split(token: &str) -> Result<(Vec<u8>, Vec<u8>), MalformedToken> {
     let mut parts = token.trim().split('.');
     let (Some("v1"), Some(p), Some(t), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
-        return Err(malformed());
+        return Err(MalformedToken);
     };
-    let payload = URL_SAFE_NO_PAD.decode(p).map_err(|_| malformed())?;
-    let tag = URL_SAFE_NO_PAD.decode(t).map_err(|_| malformed())?;
+    let payload = URL_SAFE_NO_PAD.decode(p).map_err(|_| MalformedToken)?;
+    let tag = URL_SAFE_NO_PAD.decode(t).map_err(|_| MalformedToken)?;
     if tag.len() != 16 {
-        return Err(malformed());
+        return Err(MalformedToken);
     }
     Ok((payload, tag))
 }
@@ -98,16 +102,16 @@ fn split(token: &str) -> Result<(Vec<u8>, Vec<u8>), String> {
 /// A key pair from `generate-public-key`. The model keeps no real asymmetric crypto: the public half is
 /// a hash of the private half, which is enough to tell which cluster a token was encrypted to.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct KeyPair {
+pub(crate) struct KeyPair {
     /// Private half, hex.
-    pub private: String,
+    pub(crate) private: String,
     /// Public half, hex (`secondary_public_key`).
-    pub public: String,
+    pub(crate) public: String,
 }
 
 impl KeyPair {
     /// A key pair from 32 bytes of host entropy.
-    pub fn from_entropy(bytes: [u8; 32]) -> KeyPair {
+    pub(crate) fn from_entropy(bytes: [u8; 32]) -> KeyPair {
         let public = hex(&Sha256::digest(
             [b"replication-public-key:".as_slice(), &bytes].concat(),
         ));
@@ -143,7 +147,7 @@ mod tests {
         assert!(t
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)));
-        assert_eq!(read(&t).unwrap(), claims());
+        assert_eq!(read_token(&t).unwrap(), claims());
         assert_eq!(verify(&t, b"secret").unwrap(), claims());
     }
 
@@ -156,11 +160,14 @@ mod tests {
         let forged_payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&forged).unwrap());
         let tag = t.rsplit('.').next().unwrap();
         let spliced = format!("v1.{forged_payload}.{tag}");
-        assert_eq!(read(&spliced).unwrap().secondary_id, "evil");
+        assert_eq!(read_token(&spliced).unwrap().secondary_id, "evil");
         assert!(verify(&spliced, b"secret").is_none());
         for bad in ["", "v1", "v1..", "v2.a.b", "v1.!!.AAAA", &t[..t.len() - 2]] {
             assert!(verify(bad, b"secret").is_none(), "{bad}");
         }
-        assert!(read("garbage").unwrap_err().contains("exactly"));
+        assert!(read_token("garbage")
+            .unwrap_err()
+            .to_string()
+            .contains("exactly"));
     }
 }

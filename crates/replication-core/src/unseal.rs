@@ -23,7 +23,7 @@ pub struct UnsealKeys {
 impl UnsealKeys {
     /// `n` fresh shares with quorum `threshold`, from host entropy. `n` and `threshold` are clamped to
     /// `1 <= threshold <= n`.
-    pub fn generate(rng: &mut dyn RngCore, n: u8, threshold: u8) -> UnsealKeys {
+    pub(crate) fn generate(rng: &mut dyn RngCore, n: u8, threshold: u8) -> UnsealKeys {
         let n = n.max(1);
         let threshold = threshold.clamp(1, n);
         let shares = (0..n)
@@ -37,50 +37,45 @@ impl UnsealKeys {
     }
 
     /// Whether `share` is one of these shares.
-    pub fn is_share(&self, share: &str) -> bool {
+    pub(crate) fn is_share(&self, share: &str) -> bool {
         self.shares.iter().any(|s| s == share.trim())
     }
 }
 
 /// Progress of a quorum being collected one share at a time (DR promote and operation-token attempts).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct Quorum {
+pub(crate) struct Quorum {
     given: BTreeSet<String>,
 }
 
 impl Quorum {
     /// Distinct valid shares given so far.
-    pub fn progress(&self) -> usize {
+    pub(crate) fn progress(&self) -> usize {
         self.given.len()
     }
 
-    /// Whether adding `share` would change progress (false for a share already given).
-    pub fn is_new(&self, share: &str) -> bool {
-        !self.given.contains(share.trim())
-    }
-
     /// Records a share (the caller has checked it is valid).
-    pub fn add(&mut self, share: &str) {
+    pub(crate) fn add(&mut self, share: &str) {
         self.given.insert(share.trim().to_string());
     }
 }
 
 /// An operation-token generation attempt on a DR secondary (`generate-operation-token/attempt`).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct OperationTokenAttempt {
+pub(crate) struct OperationTokenAttempt {
     /// The nonce every `update` must quote.
-    pub nonce: String,
+    pub(crate) nonce: String,
     /// The one-time pad the encoded token is XORed with.
-    pub otp: String,
+    pub(crate) otp: String,
     /// Shares given so far.
-    pub quorum: Quorum,
+    pub(crate) quorum: Quorum,
 }
 
 /// Length of a DR operation token and of its one-time pad, in characters.
-pub const OPERATION_TOKEN_LEN: usize = 26;
+pub(crate) const OPERATION_TOKEN_LEN: usize = 26;
 
 /// A fresh DR operation token (`dr.` + 23 URL-safe characters).
-pub fn new_operation_token(rng: &mut dyn RngCore) -> String {
+pub(crate) fn new_operation_token(rng: &mut dyn RngCore) -> String {
     let mut b = [0u8; 18];
     rng.fill_bytes(&mut b);
     let mut t = format!("dr.{}", URL_SAFE_NO_PAD.encode(b));
@@ -89,7 +84,7 @@ pub fn new_operation_token(rng: &mut dyn RngCore) -> String {
 }
 
 /// A one-time pad of [`OPERATION_TOKEN_LEN`] characters.
-pub fn new_otp(rng: &mut dyn RngCore) -> String {
+pub(crate) fn new_otp(rng: &mut dyn RngCore) -> String {
     let mut b = [0u8; 20];
     rng.fill_bytes(&mut b);
     let mut t = URL_SAFE_NO_PAD.encode(b);
@@ -98,14 +93,14 @@ pub fn new_otp(rng: &mut dyn RngCore) -> String {
 }
 
 /// A fresh attempt nonce (UUID-shaped hex).
-pub fn new_nonce(rng: &mut dyn RngCore) -> String {
+pub(crate) fn new_nonce(rng: &mut dyn RngCore) -> String {
     let mut b = [0u8; 16];
     rng.fill_bytes(&mut b);
     hex(&b)
 }
 
 /// XORs `token` with `otp` and encodes the result as base64, as `encoded_token` is returned.
-pub fn encode_operation_token(token: &str, otp: &str) -> String {
+pub(crate) fn encode_operation_token(token: &str, otp: &str) -> String {
     let x: Vec<u8> = token
         .bytes()
         .zip(otp.bytes().cycle())
@@ -116,19 +111,34 @@ pub fn encode_operation_token(token: &str, otp: &str) -> String {
 
 /// Decodes an `encoded_token` with the attempt's `otp` (what `vault operator generate-root -dr-token
 /// -decode` does).
-pub fn decode_operation_token(encoded: &str, otp: &str) -> Result<String, String> {
+pub fn decode_operation_token(encoded: &str, otp: &str) -> Result<String, DecodeError> {
     if otp.is_empty() {
-        return Err("the one-time pad (otp) is empty".into());
+        return Err(DecodeError::EmptyOtp);
     }
     let bytes = URL_SAFE_NO_PAD
         .decode(encoded.trim())
-        .map_err(|_| "encoded_token is not valid base64".to_string())?;
+        .map_err(|_| DecodeError::NotBase64)?;
     let plain: Vec<u8> = bytes
         .iter()
         .zip(otp.bytes().cycle())
         .map(|(a, b)| a ^ b)
         .collect();
-    String::from_utf8(plain).map_err(|_| "the otp does not decode this encoded_token".into())
+    String::from_utf8(plain).map_err(|_| DecodeError::WrongOtp)
+}
+
+/// Why an `encoded_token` could not be decoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DecodeError {
+    /// No one-time pad was given.
+    #[error("the one-time pad (otp) is empty; use the otp the attempt returned when it started")]
+    EmptyOtp,
+    /// The encoded token is not base64url.
+    #[error("encoded_token is not valid base64; copy it exactly as the last update returned it")]
+    NotBase64,
+    /// The pad does not belong to this encoded token.
+    #[error("the otp does not decode this encoded_token; use the otp of the same attempt")]
+    WrongOtp,
 }
 
 #[cfg(test)]

@@ -64,7 +64,7 @@ pub struct Cursor {
 
 /// A cluster's log: the persisted `last_wal` counter and the in-memory shipper buffer.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct Wal {
+pub(crate) struct Wal {
     last: u64,
     /// In memory only: a restart starts a new epoch.
     #[serde(skip)]
@@ -77,7 +77,7 @@ pub struct Wal {
 
 impl Wal {
     /// An empty log whose buffer keeps `capacity` entries, in `epoch`.
-    pub fn new(last: u64, capacity: usize, epoch: u64) -> Wal {
+    pub(crate) fn new(last: u64, capacity: usize, epoch: u64) -> Wal {
         Wal {
             last,
             epoch,
@@ -87,22 +87,12 @@ impl Wal {
     }
 
     /// Index of the last entry ever appended (`last_wal`).
-    pub fn last(&self) -> u64 {
+    pub(crate) fn last(&self) -> u64 {
         self.last
     }
 
-    /// Current epoch.
-    pub fn epoch(&self) -> u64 {
-        self.epoch
-    }
-
-    /// Buffer capacity.
-    pub fn capacity(&self) -> usize {
-        self.capacity
-    }
-
     /// The cursor a secondary has after applying everything shipped so far.
-    pub fn head(&self) -> Cursor {
+    pub(crate) fn head(&self) -> Cursor {
         Cursor {
             epoch: self.epoch,
             index: self.last,
@@ -110,7 +100,7 @@ impl Wal {
     }
 
     /// Appends an op; the oldest buffered entry is dropped when the buffer is full. Returns the index.
-    pub fn append(&mut self, op: WalOp) -> u64 {
+    pub(crate) fn append(&mut self, op: WalOp) -> u64 {
         self.last += 1;
         if self.buffer.len() == self.capacity {
             self.buffer.pop_front();
@@ -123,13 +113,13 @@ impl Wal {
     }
 
     /// Starts a new epoch: the buffer is emptied, so every secondary must diff.
-    pub fn new_epoch(&mut self, epoch: u64) {
+    pub(crate) fn new_epoch(&mut self, epoch: u64) {
         self.epoch = epoch;
         self.buffer.clear();
     }
 
     /// Entries after `cursor`, if the buffer still holds all of them in the same epoch.
-    pub fn entries_after(&self, cursor: Cursor) -> Option<impl Iterator<Item = &WalEntry>> {
+    pub(crate) fn entries_after(&self, cursor: Cursor) -> Option<impl Iterator<Item = &WalEntry>> {
         if cursor.epoch != self.epoch || cursor.index > self.last {
             return None;
         }

@@ -2,10 +2,8 @@
 //! leaves, `cluster_id` rules, when the wipe happens, token ids and ttls, revocation, and the cross-kind
 //! rules between DR and performance replication.
 
-mod support;
-use replication_core::token::{self, TokenClaims};
 use replication_core::*;
-use support::Net;
+use replication_testkit::Net;
 
 /// `A` is a primary of `kind`; `X` and `Y` are disabled and hold a key of their own.
 fn fixture(kind: Kind, seed: u64) -> Net {
@@ -58,13 +56,13 @@ fn assert_disabled_intact(
     n: &Net,
     name: &str,
     kind: Kind,
-    data: &replication_core::storage::Storage,
+    data: &Storage,
     since: usize,
     reason: &ActivationRefusal,
 ) {
     let c = &n.clusters[name];
     assert_eq!(c.mode(kind), Mode::Disabled, "{name} back to disabled");
-    assert_eq!(c.role(kind), &replication_core::Role::Disabled);
+    assert!(matches!(c.inspect(kind), RoleView::Disabled));
     assert_eq!(c.storage(), data, "{name}: data untouched");
     assert!(!n.wiped_since(name, since), "{name} was wiped");
     assert_eq!(c.last_error(kind), Some(reason.to_string().as_str()));
@@ -217,6 +215,23 @@ fn revoked_token_is_refused() {
     }
 }
 
+/// A token for `claims` signed as the token format signs (HMAC-SHA256, first 16 bytes), with a
+/// secret that is not the primary's: a forgery.
+fn sign(claims: &TokenClaims, secret: &[u8]) -> String {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    use hmac::{Hmac, Mac};
+    let payload = serde_json::to_vec(claims).unwrap();
+    let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(secret).unwrap();
+    mac.update(&payload);
+    let tag = &mac.finalize().into_bytes()[..16];
+    format!(
+        "v1.{}.{}",
+        URL_SAFE_NO_PAD.encode(&payload),
+        URL_SAFE_NO_PAD.encode(tag)
+    )
+}
+
 /// `token` with its payload replaced by `claims`, keeping the original tag.
 fn splice(token: &str, claims: &TokenClaims) -> String {
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -231,7 +246,7 @@ fn altered_token_is_refused() {
     for kind in Kind::ALL {
         let mut n = fixture(kind, 5);
         let t = n.token("A", kind, "X");
-        let claims = token::read(&t).unwrap();
+        let claims = read_token(&t).unwrap();
         // A flipped character in the tag.
         let tag_start = t.rfind('.').unwrap() + 1;
         let mut bytes = t.clone().into_bytes();
@@ -243,7 +258,7 @@ fn altered_token_is_refused() {
         let mut other_id = claims.clone();
         other_id.secondary_id = "Y".into();
         // A payload signed by someone who does not know the primary's secret.
-        let forged = token::encode(&claims, b"guessed secret");
+        let forged = sign(&claims, b"guessed secret");
         for bad in [flipped, splice(&t, &longer), splice(&t, &other_id), forged] {
             assert_ne!(bad, t);
             let reason = enable_refused_by_primary(&mut n, "X", kind, &bad);
@@ -264,7 +279,7 @@ fn flipping_any_payload_character_never_activates() {
     for kind in Kind::ALL {
         let mut n = fixture(kind, 16);
         let t = n.token("A", kind, "X");
-        let claims = token::read(&t).unwrap();
+        let claims = read_token(&t).unwrap();
         let payload = 3..t.rfind('.').unwrap();
         let step = payload.len() / 12;
         for pos in payload.clone().step_by(step) {
@@ -290,7 +305,7 @@ fn flipping_any_payload_character_never_activates() {
                         n.advance(31 * 60_000); // the request went nowhere: wait for expiry
                     }
                     let reason = refusal_event(&n, "X", kind, false, since);
-                    let c = token::read(&bad).unwrap();
+                    let c = read_token(&bad).unwrap();
                     match &reason {
                         // A flip inside `run` or `cluster_id` is (mis)reported as a restarted issuer;
                         // see `token_with_an_altered_run_or_set_is_reported_as_altered`.
@@ -315,7 +330,7 @@ fn token_with_an_altered_run_or_set_is_reported_as_altered() {
     for kind in Kind::ALL {
         let mut n = fixture(kind, 18);
         let t = n.token("A", kind, "X");
-        let claims = token::read(&t).unwrap();
+        let claims = read_token(&t).unwrap();
         let mut other_run = claims.clone();
         other_run.run = "0".repeat(claims.run.len());
         let mut other_set = claims.clone();
@@ -665,7 +680,7 @@ fn secondary_of_a_re_enabled_primary_must_enable_again_with_a_wipe() {
         n.write("A", "secret/k", "new-set").unwrap();
         n.advance(10_000);
         let x = &n.clusters["X"];
-        assert_eq!(x.role(kind).cluster_id(), old);
+        assert_eq!(x.inspect(kind).cluster_id(), old);
         assert!(!x.is_connected(kind), "{kind}: the new set does not know X");
         assert!(
             x.last_error(kind).is_some_and(|e| e.contains("enable it")),
@@ -817,7 +832,7 @@ fn ttl_must_be_positive() {
                 .issue("A", kind, &id, Some(Duration::parse(text).unwrap()), None)
                 .unwrap();
             assert_eq!(t.ttl, Duration::from_secs(secs), "{text}");
-            let claims = token::read(&t.token).unwrap();
+            let claims = read_token(&t.token).unwrap();
             assert_eq!(claims.expires_at, n.now.plus(Duration::from_secs(secs)));
         }
     }
@@ -1075,7 +1090,7 @@ fn dr_promotion_brings_the_performance_primary_role_and_its_secondaries_follow()
     let b = &n.clusters["B"];
     assert_eq!(b.mode(Kind::Dr), Mode::Primary);
     assert_eq!(b.mode(Kind::Performance), Mode::Primary);
-    assert_eq!(b.role(Kind::Performance).cluster_id(), Some(perf_set));
+    assert_eq!(b.inspect(Kind::Performance).cluster_id(), Some(perf_set));
     assert_eq!(
         b.status(Kind::Performance, n.now).cluster_id,
         Some(perf_set.to_string())
@@ -1083,7 +1098,7 @@ fn dr_promotion_brings_the_performance_primary_role_and_its_secondaries_follow()
     n.advance(30_000);
     let c = &n.clusters["C"];
     assert!(c.is_connected(Kind::Performance), "C follows B");
-    assert_eq!(c.role(Kind::Performance).cluster_id(), Some(perf_set));
+    assert_eq!(c.inspect(Kind::Performance).cluster_id(), Some(perf_set));
     assert!(!n.wiped_since("C", since), "no wipe when following");
     n.write("B", "secret/k", "v2").unwrap();
     n.advance(1_000);
@@ -1114,7 +1129,7 @@ fn dr_promotion_of_a_performance_secondary_keeps_its_identity() {
     n.advance(10_000);
     let b = &n.clusters["B"];
     assert_eq!(b.mode(Kind::Performance), Mode::Secondary);
-    assert_eq!(b.role(Kind::Performance).cluster_id(), set);
+    assert_eq!(b.inspect(Kind::Performance).cluster_id(), set);
     assert_eq!(
         b.status(Kind::Performance, n.now).secondary_id.as_deref(),
         Some("A"),
@@ -1131,7 +1146,7 @@ fn dr_secondary_disable_drops_the_mirrored_performance_role() {
     let mut n = dr_and_performance(66);
     let perf_set = n.cluster_id("A", Kind::Performance);
     assert_eq!(
-        n.clusters["B"].role(Kind::Performance).cluster_id(),
+        n.clusters["B"].inspect(Kind::Performance).cluster_id(),
         perf_set,
         "B mirrors A's performance role while it is a DR secondary"
     );
@@ -1151,7 +1166,7 @@ fn dr_secondary_disable_drops_the_mirrored_performance_role() {
         Mode::Disabled,
         "no second performance primary"
     );
-    assert_eq!(b.role(Kind::Performance), &Role::Disabled);
+    assert!(matches!(b.inspect(Kind::Performance), RoleView::Disabled));
     assert_eq!(n.get("B", "secret/k").as_deref(), Some("v1"), "data kept");
     n.enable_primary("B", Kind::Performance);
     assert_ne!(n.cluster_id("B", Kind::Performance), perf_set, "a new set");

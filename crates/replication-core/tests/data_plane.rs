@@ -1,9 +1,8 @@
 //! Data-plane rules that cross the two kinds (model.md §4): a mode change of one kind leaves the
 //! other kind's secondaries streaming, and a sync says truthfully why it removed each key.
 
-mod support;
 use replication_core::*;
-use support::Net;
+use replication_testkit::Net;
 
 /// A performance demote (or disable) changes nothing for the DR secondaries of the same cluster:
 /// they stay connected and keep receiving its writes without waiting for a heartbeat or a diff.

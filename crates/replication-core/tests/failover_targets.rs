@@ -3,13 +3,12 @@
 //! and on heartbeats (model.md §4), so a secondary that lost its primary finds the promoted DR
 //! secondary however soon after activation the primary was lost.
 
-mod support;
 use replication_core::*;
-use support::Net;
+use replication_testkit::Net;
 
 fn known_addrs(n: &Net, name: &str) -> Vec<String> {
-    match n.clusters[name].role(Kind::Performance) {
-        Role::Secondary(s) => s.known_primary_cluster_addrs.clone(),
+    match n.clusters[name].inspect(Kind::Performance) {
+        RoleView::Secondary(s) => s.known_primary_cluster_addrs().to_vec(),
         other => panic!("{name} is no performance secondary: {other:?}"),
     }
 }
@@ -95,10 +94,10 @@ fn a_list_from_a_cluster_the_secondary_does_not_follow_is_ignored() {
         "C",
         Input::Message {
             from: "https://elsewhere:8201".into(),
-            message: Message::FailoverTargets {
+            message: Message::FailoverTargets(FailoverTargets {
                 cluster_id,
                 known_primary_cluster_addrs: vec!["https://elsewhere:8201".into()],
-            },
+            }),
         },
     )
     .unwrap();

@@ -3,9 +3,8 @@
 //! answer comes within the forwarding timeout, an error from the secondary saying the outcome is
 //! unknown. A client never waits forever; a duplicated forward is applied once.
 
-mod support;
 use replication_core::*;
-use support::Net;
+use replication_testkit::Net;
 
 /// A performance primary `A` with a connected performance secondary `C`.
 fn pair(seed: u64) -> Net {

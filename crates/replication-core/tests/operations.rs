@@ -2,9 +2,8 @@
 //! does, and for what is not, the error class, a message that names the mode or the command that would
 //! help, and a cluster that is exactly as it was (snapshot bytes and value).
 
-mod support;
 use replication_core::*;
-use support::Net;
+use replication_testkit::Net;
 
 // ----- the (mode, operation) table -----
 
@@ -488,7 +487,11 @@ fn demote_keeps_set_and_data_and_leaves_an_idle_secondary() {
         let a = &n.clusters["A"];
         assert_eq!(a.mode(kind), Mode::Secondary, "{kind}");
         assert_eq!(a.secondary_state(kind), Some(SecondaryState::Idle));
-        assert_eq!(a.role(kind).cluster_id(), Some(id), "demote keeps the set");
+        assert_eq!(
+            a.inspect(kind).cluster_id(),
+            Some(id),
+            "demote keeps the set"
+        );
         assert_eq!(a.storage(), &data, "demote keeps the data");
         let st = a.status(kind, n.now);
         assert_eq!(st.known_primary_cluster_addrs, Some(vec![]));
@@ -899,7 +902,7 @@ fn update_primary_with_a_token_of_the_new_primary_never_wipes() {
             assert_eq!(c.mode(kind), Mode::Secondary, "{kind} {name}");
             assert!(c.is_connected(kind), "{kind} {name}");
             assert_eq!(
-                c.role(kind).cluster_id(),
+                c.inspect(kind).cluster_id(),
                 set,
                 "update-primary keeps the set"
             );
@@ -1150,7 +1153,7 @@ fn paths_filter_set_read_delete() {
     )
     .unwrap();
     assert_eq!(read(&mut n), Ok(Reply::Filter(deny(&["ns1/", "secret/"]))));
-    let Ok(Reply::DynamicFilter { mounts, namespaces }) = n.req(
+    let Ok(Reply::DynamicFilter(DynamicFilter { mounts, namespaces })) = n.req(
         "A",
         Request::ReadDynamicFilter {
             side: Side::Primary,
@@ -1227,10 +1230,10 @@ fn dynamic_filter_on_the_secondary_matches_the_primary() {
     let on_primary = read_dynamic(&mut n, "A", Side::Primary, "X").unwrap();
     assert_eq!(
         on_primary,
-        Reply::DynamicFilter {
+        Reply::DynamicFilter(DynamicFilter {
             mounts: vec!["secret/".into()],
             namespaces: vec![]
-        }
+        })
     );
     assert_eq!(
         read_dynamic(&mut n, "X", Side::Secondary, "X").unwrap(),
@@ -1249,7 +1252,7 @@ fn operation_token_attempt_otp_length_matches_the_otp() {
     assert_eq!(started.otp.len(), started.otp_length);
 }
 
-fn attempt(r: Result<Reply, Error>) -> replication_core::request::AttemptStatus {
+fn attempt(r: Result<Reply, Error>) -> AttemptStatus {
     match r {
         Ok(Reply::Attempt(a)) => a,
         other => panic!("expected an attempt status, got {other:?}"),
@@ -1325,7 +1328,7 @@ fn operation_token_attempt_start_read_cancel_update_delete() {
     let done = last.unwrap();
     assert!(done.complete);
     assert_eq!(done.progress, 3);
-    let tok = unseal::decode_operation_token(&done.encoded_token, &s.otp).unwrap();
+    let tok = decode_operation_token(&done.encoded_token, &s.otp).unwrap();
     assert!(tok.starts_with("dr."));
     assert!(n.clusters["X"].operation_token_valid(&tok));
     assert!(!attempt(n.req("X", Request::ReadOperationTokenAttempt)).started);

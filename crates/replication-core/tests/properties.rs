@@ -1,15 +1,14 @@
 //! Property tests: each test is named after the rule it checks and cites it (docs: `model.md` is
 //! `/work/shared/design/model.md`, the project's replication model). Scripts are generated over small
-//! networks of clusters (see `support::Net`), with message loss, duplication and reordering.
-mod support;
+//! networks of clusters (see `replication_testkit::Net`), with message loss, duplication and reordering.
 
 use proptest::collection::vec;
 use proptest::prelude::*;
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use replication_core::*;
+use replication_testkit::*;
 use std::collections::{BTreeMap, BTreeSet};
-use support::*;
 
 /// 128 cases per property (each takes about a millisecond); failures are persisted under `proptest-regressions/` (relative to the
 /// package root, where `cargo test` runs integration tests).
@@ -46,7 +45,7 @@ fn fresh_token(n: &mut Net, p: &str, kind: Kind, id: &str) -> Option<String> {
 }
 
 fn is_dr_secondary(c: &Cluster) -> bool {
-    matches!(c.role(Kind::Dr), Role::Secondary(_))
+    matches!(c.inspect(Kind::Dr), RoleView::Secondary(_))
 }
 
 /// Obtains a DR operation token on `name` (a DR secondary) through the attempt flow, observed.
@@ -83,7 +82,7 @@ fn operation_token(n: &mut Net, name: &str, hook: Hook<'_>) -> Option<String> {
     let Some(Reply::Attempt(done)) = last else {
         return None;
     };
-    unseal::decode_operation_token(&done.encoded_token, &a.otp).ok()
+    decode_operation_token(&done.encoded_token, &a.otp).ok()
 }
 
 // =====================================================================================================
@@ -857,7 +856,7 @@ proptest! {
                 if !(o.before.is_active(kind) && o.after.is_active(kind)) {
                     continue; // a DR secondary's dormant performance role mirrors its primary's
                 }
-                let (b, a) = (o.before.role(kind).cluster_id(), o.after.role(kind).cluster_id());
+                let (b, a) = (o.before.inspect(kind).cluster_id(), o.after.inspect(kind).cluster_id());
                 match (b, a) {
                     (Some(b), Some(a)) if a != b => violations.push(format!(
                         "{}: {kind} cluster_id changed {b} -> {a} on {:?}", o.name, o.input
@@ -1688,7 +1687,7 @@ fn local_run(
                 ClientOp::Mount { path, .. } => {
                     model.insert(format!("sys/mounts/{path}"), "local".into());
                 }
-                ClientOp::Read { .. } => {}
+                _ => {}
             }
         }
     };
@@ -1803,8 +1802,8 @@ fn local_run(
     prop_assert!(c.is_connected(kind));
     // Expected replicated data: what A ships to C through its filter, minus C's local mounts.
     let a = &n.clusters["A"];
-    let filter = match a.role(kind) {
-        Role::Primary(p) => p.filters.get("C").cloned(),
+    let filter = match a.inspect(kind) {
+        RoleView::Primary(p) => p.filter("C").cloned(),
         _ => None,
     };
     let shadowed = |k: &str| {
@@ -1998,9 +1997,11 @@ proptest! {
                 }
                 let deleted = match o.input {
                     Input::Client(ClientOp::Delete { path }) => path == k,
-                    Input::Message { message: Message::Forward { op: ClientOp::Delete { path }, .. }, .. } => path == k,
-                    Input::Message { message: Message::Entries { entries, .. }, .. } => entries.iter()
-                        .any(|e| matches!(&e.op, wal::WalOp::Delete { key, .. } if key == k)),
+                    Input::Message { message: Message::Forward(f), .. } => {
+                        matches!(&f.op, ClientOp::Delete { path } if path == k)
+                    }
+                    Input::Message { message: Message::Entries(m), .. } => m.entries.iter()
+                        .any(|e| matches!(&e.op, WalOp::Delete { key, .. } if key == k)),
                     _ => false,
                 };
                 if !deleted {

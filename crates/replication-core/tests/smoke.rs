@@ -1,6 +1,5 @@
-mod support;
 use replication_core::*;
-use support::Net;
+use replication_testkit::Net;
 
 #[test]
 fn dr_secondary_receives_writes_and_can_be_promoted() {

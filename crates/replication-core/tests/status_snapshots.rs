@@ -1,10 +1,9 @@
 //! Snapshots of the status view (`sys/replication/{dr,performance}/status` and the combined
 //! `sys/replication/status`) in each mode of each kind. Field names follow model.md §5 and the notes
 //! (§6.3); timestamps and ids are deterministic given the seed, so the snapshots are stable.
-mod support;
 
 use replication_core::*;
-use support::{no_hook, Net};
+use replication_testkit::{no_hook, Net};
 
 const SEED: u64 = 42;
 

@@ -6,9 +6,14 @@
 //! file can hold ([`crate::scenario::StepSpec::to_json`] writes it; parsing gives it back), so whether the
 //! seeded fuzzer or a proptest strategy produced the events, every failure replays as a scenario file.
 
-use crate::scenario::{Authority, CallExpect, ClientExpect, FaultRates, StatusExpect, Step};
+use crate::scenario::{
+    Advance, Call, CallExpect, ClientExpect, CorruptMerkle, Crash, Delete, DrOperationToken,
+    FaultRates, Faults, Heal, Mount, Partition, Read, ReadExpect, Restart, StatusExpect, Step,
+    Write,
+};
 use crate::world::World;
-use replication_core::{Duration, Kind, Mode, Role};
+use replication_api::Caller;
+use replication_core::{Duration, Kind, Mode};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
@@ -129,18 +134,18 @@ pub struct GenState {
 
 /// A sudo `call` step accepting any status.
 fn call(cluster: &str, method: &str, path: impl Into<String>, body: Value) -> Step {
-    Step::Call {
+    Step::Call(Call {
         cluster: cluster.to_string(),
         method: method.to_string(),
         path: path.into(),
         body: Some(body),
-        as_: Authority::Sudo,
+        as_: Caller::Sudo,
         expect: CallExpect {
             status: StatusExpect::OneOf(ANY_STATUS.to_vec()),
             body: None,
         },
         save: BTreeMap::new(),
-    }
+    })
 }
 
 /// `body` (an object) with `dr_operation_token` set to `token`, when there is one.
@@ -198,39 +203,39 @@ impl GenState {
                 cluster,
                 mount,
                 key: k,
-            } => Step::Write {
+            } => Step::Write(Write {
                 cluster: pick(*cluster),
                 path: key(*mount, *k),
                 value: Value::String(self.fresh("v")),
                 expect: ClientExpect::Any,
-            },
+            }),
             FuzzEvent::Delete {
                 cluster,
                 mount,
                 key: k,
-            } => Step::Delete {
+            } => Step::Delete(Delete {
                 cluster: pick(*cluster),
                 path: key(*mount, *k),
                 expect: ClientExpect::Any,
-            },
+            }),
             FuzzEvent::Read {
                 cluster,
                 mount,
                 key: k,
-            } => Step::Read {
+            } => Step::Read(Read {
                 cluster: pick(*cluster),
                 path: key(*mount, *k),
-                expect: ClientExpect::Any,
-            },
-            FuzzEvent::Mount { cluster, local } => Step::Mount {
+                expect: ReadExpect::Any,
+            }),
+            FuzzEvent::Mount { cluster, local } => Step::Mount(Mount {
                 cluster: pick(*cluster),
                 path: format!("{}/", self.fresh("m")),
                 local: *local,
                 expect: ClientExpect::Any,
-            },
-            FuzzEvent::Advance { millis } => {
-                Step::Advance(Duration::from_millis(u64::from(*millis).max(1)))
-            }
+            }),
+            FuzzEvent::Advance { millis } => Step::Advance(Advance {
+                by: Duration::from_millis(u64::from(*millis).max(1)),
+            }),
             FuzzEvent::Partition { mask } => {
                 let group: Vec<String> = names
                     .iter()
@@ -241,23 +246,31 @@ impl GenState {
                 if group.is_empty() || group.len() == names.len() {
                     return None;
                 }
-                Step::Partition(vec![group])
+                Step::Partition(Partition {
+                    groups: vec![group],
+                })
             }
-            FuzzEvent::Heal => Step::Heal,
+            FuzzEvent::Heal => Step::Heal(Heal { heal: true }),
             FuzzEvent::Crash { cluster } => {
                 let c = pick(*cluster);
                 if !world.is_up(&c) {
                     return None;
                 }
-                Step::Crash(c)
+                Step::Crash(Crash { cluster: c })
             }
             FuzzEvent::Restart { cluster } => {
                 let down: Vec<&&String> = names.iter().filter(|n| !world.is_up(n)).collect();
                 let c = down.get(*cluster as usize % down.len().max(1))?;
-                Step::Restart((**c).clone())
+                Step::Restart(Restart {
+                    cluster: (**c).clone(),
+                })
             }
-            FuzzEvent::Corrupt { cluster } => Step::CorruptMerkle(pick(*cluster)),
-            FuzzEvent::Faults { level } => Step::Faults(fault_rates(*level)),
+            FuzzEvent::Corrupt { cluster } => Step::CorruptMerkle(CorruptMerkle {
+                cluster: pick(*cluster),
+            }),
+            FuzzEvent::Faults { level } => Step::Faults(Faults {
+                rates: fault_rates(*level),
+            }),
             FuzzEvent::Garbage { cluster, choice } => garbage(&pick(*cluster), *choice),
             FuzzEvent::Operator {
                 cluster,
@@ -299,7 +312,7 @@ impl GenState {
             return (vec![], None);
         };
         // A DR secondary's performance role is dormant: nothing to operate.
-        if kind == Kind::Performance && cluster.role(Kind::Dr).mode() == Mode::Secondary {
+        if kind == Kind::Performance && cluster.inspect(Kind::Dr).mode() == Mode::Secondary {
             return (vec![], None);
         }
         let base = kind_path(kind);
@@ -337,8 +350,10 @@ impl GenState {
                     format!("{base}/primary/secondary-token"),
                     json!({"id": format!("{c}-{var}")}),
                 );
-                if let Step::Call { save, .. } = &mut issue {
-                    save.insert(var.clone(), "wrap_info.token".to_string());
+                if let Step::Call(issue) = &mut issue {
+                    issue
+                        .save
+                        .insert(var.clone(), "wrap_info.token".to_string());
                 }
                 out.extend([issue.clone(), issue.clone(), issue]);
                 token = Some(SavedToken {
@@ -346,8 +361,8 @@ impl GenState {
                     kind,
                     issuer: c.to_string(),
                 });
-                if let Role::Primary(p) = cluster.role(kind) {
-                    if let Some(id) = p.secondaries.keys().next() {
+                if let Some(p) = cluster.inspect(kind).primary() {
+                    if let Some(id) = p.accepted().next().map(|s| s.id()) {
                         if flag {
                             out.push(call(
                                 c,
@@ -389,10 +404,10 @@ impl GenState {
                     let var = self.fresh("op");
                     self.op_tokens.insert(c.to_string(), var.clone());
                     return (
-                        vec![Step::DrOperationToken {
+                        vec![Step::DrOperationToken(DrOperationToken {
                             cluster: c.to_string(),
                             save: var,
-                        }],
+                        })],
                         None,
                     );
                 }
@@ -454,22 +469,29 @@ impl GenState {
     /// Steps that end the chaos: faults off, partitions healed, crashed clusters restarted, corrupted
     /// indexes rebuilt (the operator's repair), then time to settle.
     pub fn heal_steps(&mut self, world: &World, settle: Duration) -> Vec<Step> {
-        let mut out = vec![Step::Faults(FaultRates::default()), Step::Heal];
+        let mut out = vec![
+            Step::Faults(Faults {
+                rates: FaultRates::default(),
+            }),
+            Step::Heal(Heal { heal: true }),
+        ];
         for (name, node) in &world.nodes {
             if !node.up {
-                out.push(Step::Restart(name.clone()));
+                out.push(Step::Restart(Restart {
+                    cluster: name.clone(),
+                }));
             }
         }
         for (name, node) in &world.nodes {
             if !node.cluster.storage().index_corrupted() {
                 continue;
             }
-            if node.cluster.role(Kind::Dr).mode() == Mode::Secondary {
+            if node.cluster.inspect(Kind::Dr).mode() == Mode::Secondary {
                 let var = self.fresh("op");
-                out.push(Step::DrOperationToken {
+                out.push(Step::DrOperationToken(DrOperationToken {
                     cluster: name.clone(),
                     save: var.clone(),
-                });
+                }));
                 out.push(call(
                     name,
                     "POST",
@@ -480,7 +502,7 @@ impl GenState {
                 out.push(call(name, "POST", "sys/replication/reindex", json!({})));
             }
         }
-        out.push(Step::Advance(settle));
+        out.push(Step::Advance(Advance { by: settle }));
         out
     }
 }

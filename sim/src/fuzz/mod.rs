@@ -14,7 +14,7 @@ use crate::scenario::{parse_value, Config, MountSpec, Scenario, Step, StepSpec};
 use event::{FuzzEvent, GenState, KEYS, MOUNTS};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use replication_core::bugs::Bug;
+use replication_core::Bug;
 use replication_core::Duration;
 use std::collections::BTreeSet;
 

@@ -6,7 +6,7 @@
 
 use super::{StepView, Violation};
 use crate::world::Observation;
-use replication_core::{Kind, Message, Role};
+use replication_core::{ActivationAccepted, Kind, Message};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Tracks accepted activations by token nonce, and revoked ids seen in primaries' registries.
@@ -24,22 +24,24 @@ impl ActivationOnce {
                 primary: from,
                 secondary: to,
                 message:
-                    Message::ActivationAccepted {
+                    Message::ActivationAccepted(ActivationAccepted {
                         kind,
                         nonce,
                         credentials,
                         ..
-                    },
+                    }),
             } = o
             else {
                 continue;
             };
             let who = self.accepted.entry(nonce.clone()).or_default();
             who.insert(to.clone());
-            let run = match view.world.cluster(from).map(|c| c.role(*kind)) {
-                Some(Role::Primary(p)) => p.run.clone(),
-                _ => String::new(),
-            };
+            let run = view
+                .world
+                .cluster(from)
+                .and_then(|c| c.inspect(*kind).primary())
+                .map(|p| p.run().to_string())
+                .unwrap_or_default();
             let revoked = view.revocations.contains(&super::Revocation {
                 primary: from.clone(),
                 kind: *kind,
@@ -62,12 +64,14 @@ impl ActivationOnce {
         }
         for (name, n) in &view.world.nodes {
             for kind in Kind::ALL {
-                if let Role::Primary(p) = n.cluster.role(kind) {
-                    for (id, r) in &p.secondaries {
-                        if r.revoked {
-                            self.revoked
-                                .insert((name.clone(), kind, p.run.clone(), id.clone()));
-                        }
+                if let Some(p) = n.cluster.inspect(kind).primary() {
+                    for s in p.accepted().filter(|s| s.revoked()) {
+                        self.revoked.insert((
+                            name.clone(),
+                            kind,
+                            p.run().to_string(),
+                            s.id().to_string(),
+                        ));
                     }
                 }
             }

@@ -3,7 +3,7 @@
 
 use super::Violation;
 use crate::world::World;
-use replication_core::{DataClass, Kind, Mode, Role};
+use replication_core::{DataClass, Kind, Mode};
 use std::collections::BTreeMap;
 
 /// Checks every running secondary whose primary is running and still knows it.
@@ -18,13 +18,13 @@ pub fn check(world: &World) -> Vec<Violation> {
             if s.mode(kind) != Mode::Secondary {
                 continue;
             }
-            let Role::Secondary(role) = s.role(kind) else {
+            let Some(role) = s.inspect(kind).secondary() else {
                 continue;
             };
-            let Some(creds) = &role.credentials else {
+            let Some(secondary_id) = role.secondary_id() else {
                 continue;
             };
-            let Some(addr) = role.known_primary_cluster_addrs.first() else {
+            let Some(addr) = role.known_primary_cluster_addrs().first() else {
                 continue;
             };
             let Some(pname) = world.resolve(addr) else {
@@ -34,21 +34,21 @@ pub fn check(world: &World) -> Vec<Violation> {
                 continue;
             };
             let p = &pnode.cluster;
-            let Role::Primary(prole) = p.role(kind) else {
+            let Some(prole) = p.inspect(kind).primary() else {
                 continue;
             };
-            if p.mode(kind) != Mode::Primary || prole.cluster_id != role.cluster_id {
+            if p.mode(kind) != Mode::Primary || prole.cluster_id() != role.cluster_id() {
                 continue;
             }
             // Connected: the primary's record of this identity points at this cluster. Two clusters
             // can hold one identity (a DR secondary promoted while its old primary still runs); the
             // primary streams to one of them at a time.
-            match prole.secondaries.get(&creds.secondary_id) {
-                Some(r) if !r.revoked && r.cluster_addr == s.config().cluster_addr => {}
+            match prole.secondary(secondary_id) {
+                Some(r) if !r.revoked() && r.cluster_addr() == s.config().cluster_addr => {}
                 _ => continue,
             }
             let filter = match kind {
-                Kind::Performance => prole.filters.get(&creds.secondary_id),
+                Kind::Performance => prole.filter(secondary_id),
                 Kind::Dr => None,
             };
             let shipped: BTreeMap<&String, &String> = p

@@ -49,6 +49,9 @@ impl DrAuth {
                     PromoteAuth::Key(k) => Auth::Share(k),
                     PromoteAuth::Reset => Auth::Reset,
                     PromoteAuth::None => Auth::Token(None),
+                    // A form this checker does not know is judged as no authorisation, so a new
+                    // form cannot slip past the rule.
+                    _ => Auth::Token(None),
                 },
             ),
             Request::UpdatePrimary {
@@ -106,7 +109,7 @@ impl DrAuth {
         }
         // Tokens die when the cluster leaves the DR-secondary mode.
         for (name, node) in &view.world.nodes {
-            if node.cluster.role(Kind::Dr).mode() != Mode::Secondary {
+            if node.cluster.inspect(Kind::Dr).mode() != Mode::Secondary {
                 self.issued.remove(name);
             }
         }

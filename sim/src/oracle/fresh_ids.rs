@@ -23,7 +23,7 @@ impl FreshIds {
             let Some(id) = view
                 .world
                 .cluster(&call.cluster)
-                .and_then(|c| c.role(kind).cluster_id())
+                .and_then(|c| c.inspect(kind).cluster_id())
             else {
                 continue;
             };
@@ -38,7 +38,7 @@ impl FreshIds {
         }
         for node in view.world.nodes.values() {
             for kind in Kind::ALL {
-                if let Some(id) = node.cluster.role(kind).cluster_id() {
+                if let Some(id) = node.cluster.inspect(kind).cluster_id() {
                     self.seen.insert(id);
                 }
             }

@@ -366,7 +366,7 @@ impl Modes {
         Modes {
             reported: nodes().map(|c| Kind::ALL.map(|k| c.mode(k))).collect(),
             roles: nodes()
-                .map(|c| Kind::ALL.map(|k| c.role(k).mode()))
+                .map(|c| Kind::ALL.map(|k| c.inspect(k).mode()))
                 .collect(),
         }
     }

@@ -6,7 +6,6 @@
 
 use super::{StepView, Violation};
 use crate::world::Observation;
-use replication_core::Role;
 
 /// Watches data messages from primaries to revoked secondaries.
 #[derive(Clone, Debug, Default)]
@@ -29,16 +28,16 @@ impl Revoked {
             let (Some(p), Some(s)) = (view.world.cluster(from), view.world.cluster(to)) else {
                 continue;
             };
-            let Role::Primary(role) = p.role(kind) else {
+            let Some(role) = p.inspect(kind).primary() else {
                 continue;
             };
             let addr = &s.config().cluster_addr;
-            let revoked = |id: &String| {
+            let revoked = |id: &str| {
                 view.revocations.contains(&super::Revocation {
                     primary: from.clone(),
                     kind,
-                    run: role.run.clone(),
-                    id: id.clone(),
+                    run: role.run().to_string(),
+                    id: id.to_string(),
                 })
             };
             // Revoked: every record of this primary that points at the receiver's address is revoked
@@ -46,20 +45,17 @@ impl Revoked {
             // clusters can hold one identity (a DR secondary promoted while its old primary runs),
             // so a receiver whose own identity is live was not revoked, whatever the records say.
             let records: Vec<bool> = role
-                .secondaries
-                .iter()
-                .filter(|(_, r)| &r.cluster_addr == addr)
-                .map(|(id, r)| r.revoked || revoked(id))
+                .accepted()
+                .filter(|r| r.cluster_addr() == addr)
+                .map(|r| r.revoked() || revoked(r.id()))
                 .collect();
             let by_address = !records.is_empty() && records.iter().all(|gone| *gone);
-            let own_identity_live = match s.role(kind) {
-                Role::Secondary(r) => r.credentials.as_ref().is_some_and(|c| {
-                    role.secondaries
-                        .get_key_value(&c.secondary_id)
-                        .is_some_and(|(id, rec)| !rec.revoked && !revoked(id))
-                }),
-                _ => false,
-            };
+            let own_identity_live = s
+                .inspect(kind)
+                .secondary()
+                .and_then(|r| r.secondary_id())
+                .and_then(|id| role.secondary(id))
+                .is_some_and(|rec| !rec.revoked() && !revoked(rec.id()));
             let gone = by_address && !own_identity_live;
             if gone {
                 out.push(Violation::DeliveredToRevoked {

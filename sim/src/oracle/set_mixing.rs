@@ -28,11 +28,11 @@ impl SetMixing {
         for (name, node) in &view.world.nodes {
             for kind in Kind::ALL {
                 let c = &node.cluster;
-                let Some(set) = c.role(kind).cluster_id() else {
+                let Some(set) = c.inspect(kind).cluster_id() else {
                     continue;
                 };
                 let key = (name.clone(), kind);
-                if kind == Kind::Performance && c.role(Kind::Dr).mode() == Mode::Secondary {
+                if kind == Kind::Performance && c.inspect(Kind::Dr).mode() == Mode::Secondary {
                     // A DR secondary holds its DR primary's data, performance set included: its
                     // dormant performance role mirrors that set, so that is the set it holds.
                     self.held.insert(key, set);

@@ -7,7 +7,7 @@
 
 use super::{StepView, Violation};
 use crate::world::Observation;
-use replication_core::{Event, Message, Mode};
+use replication_core::{ActivationAccepted, Event, Message, Mode};
 
 /// Checks wipes against delivered activation acceptances.
 #[derive(Clone, Debug, Default)]
@@ -19,7 +19,7 @@ impl Wipes {
         for o in view.observations {
             let Observation::Delivered {
                 to,
-                message: Message::ActivationAccepted { kind, .. },
+                message: Message::ActivationAccepted(ActivationAccepted { kind, .. }),
                 ..
             } = o
             else {
@@ -30,7 +30,7 @@ impl Wipes {
                 && view
                     .world
                     .cluster(to)
-                    .is_some_and(|c| c.role(*kind).mode() == Mode::Secondary);
+                    .is_some_and(|c| c.inspect(*kind).mode() == Mode::Secondary);
             let wiped = view.observations.iter().any(|x| {
                 matches!(x, Observation::Event { cluster, event: Event::Wiped { kind: k, .. } }
                     if cluster == to && k == kind)
@@ -52,7 +52,7 @@ impl Wipes {
                 continue;
             };
             let accepted = view.observations.iter().any(|x| {
-                matches!(x, Observation::Delivered { to, message: Message::ActivationAccepted { kind: k, .. }, .. }
+                matches!(x, Observation::Delivered { to, message: Message::ActivationAccepted(ActivationAccepted { kind: k, .. }), .. }
                     if to == cluster && k == kind)
             });
             let mode_before = view.role_before(cluster, *kind).unwrap_or(Mode::Disabled);

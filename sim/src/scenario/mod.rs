@@ -2,18 +2,21 @@
 //!
 //! A scenario is one JSON file: a topology (`clusters`, `mounts`, `config`, `seed`) and a script of
 //! `steps`, each an object with exactly one verb key (`call`, `write`, `advance`, `expect_status`, ...).
-//! The format is a stable contract, specified in `shared/design/scenario-format.md` (next to the design
-//! notes `../design/model.md` it refers to); this module implements it to the letter:
+//! The format is a stable contract, written out in the repository's `docs/scenario-format.md`; this
+//! module implements it to the letter:
 //!
 //! - [`parse_str`] / [`parse_file`] turn text into a typed [`Scenario`] or a [`ScenarioError`] that names
 //!   the file, the step and the key (`x.json: step 3: key "expect": expected "ok" or "error", got 5`).
-//!   Unknown keys are errors everywhere; defaults are filled in (seed 0, one shared `secret/` mount,
-//!   [`Config::default`]); cluster names used by steps must be declared.
+//!   Each verb has its own struct ([`Call`], [`Write`], ... [`ExpectHazards`]) read with serde; unknown
+//!   keys are errors everywhere; defaults are filled in (seed 0, one shared `secret/` mount,
+//!   [`Config::default`]); the rules a shape cannot state (declared clusters, disjoint partition
+//!   groups, references saved earlier) are checked on the typed form.
 //! - Strings that may hold `${name}` (request paths, bodies, written values, expectations) stay as written
 //!   in the typed model; the runner substitutes them with [`Vars::substitute`] when the step runs, after
 //!   earlier steps have `save`d values. [`dotted_get`] reads a `save` path such as `wrap_info.token`.
 //! - [`Scenario::to_json`] and [`StepSpec::to_json`] write the typed form back as the contract's JSON
-//!   (the inverse of parsing), so generators can build typed steps and save them as replayable files.
+//!   with the same serde types (the inverse of parsing), so generators build typed steps and save them
+//!   as replayable files.
 //! - [`subset_match`] is the matching rule of `expect.body` and `expect_status.matches`: objects match when
 //!   every expected key is present and matches, arrays element by element with equal length, other values
 //!   by equality.
@@ -40,34 +43,34 @@
 //! // At run time: save from a response, substitute into a later step.
 //! let mut vars = Vars::new();
 //! vars.insert("tok", json!("wrapped-token"));
-//! let Step::Call { body: Some(body), .. } = &scenario.steps[2].step else { unreachable!() };
-//! let body = vars.substitute(body, |_| None).unwrap();
+//! let Step::Call(call) = &scenario.steps[2].step else { unreachable!() };
+//! let body = vars.substitute(call.body.as_ref().unwrap(), |_| None).unwrap();
 //! assert_eq!(body, json!({"token": "wrapped-token"}));
 //!
 //! // And match a status against an expectation.
-//! let Step::ExpectStatus { matches, .. } = &scenario.steps[3].step else { unreachable!() };
+//! let Step::ExpectStatus(expect) = &scenario.steps[3].step else { unreachable!() };
 //! let status = json!({"mode": "secondary", "state": "stream-wals", "cluster_id": "c1"});
-//! assert!(subset_match(matches, &status).is_ok());
+//! assert!(subset_match(&expect.matches, &status).is_ok());
 //! ```
 
+mod de;
 mod error;
-mod fields;
 mod matching;
 mod model;
 mod parse;
-mod serialize;
-mod steps;
 mod strict_json;
 mod substitute;
+mod validate;
 
 pub use error::ScenarioError;
 pub use matching::{subset_match, Mismatch, MismatchKind};
 pub use model::{
-    Authority, CallExpect, ClientExpect, ClusterOptions, Config, FaultRates, Kind, MountSpec,
-    Scenario, StatusExpect, Step, StepSpec,
+    Advance, Call, CallExpect, ClientExpect, ClusterOptions, Config, CorruptMerkle, Crash, Delete,
+    DrOperationToken, ExpectHazards, ExpectLosses, ExpectSameData, ExpectStatus, FaultRates,
+    Faults, Heal, LossCounts, Mount, MountSpec, Partition, Read, ReadExpect, Restart, Scenario,
+    StatusExpect, Step, StepSpec, Write,
 };
-pub use parse::{parse_file, parse_str, parse_value};
-pub use steps::VERBS;
+pub use parse::{parse_file, parse_str, parse_value, VERBS};
 pub use substitute::{dotted_get, placeholders, placeholders_in, SubstError, Vars};
 
 /// A `call` step's path as an API path: without the optional leading `/v1/` (or a bare leading `/`).

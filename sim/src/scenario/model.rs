@@ -1,21 +1,27 @@
-//! The typed form of a scenario file.
+//! The typed form of a scenario file: one struct per verb, read and written with serde.
 //!
 //! Strings that may hold `${name}` references (request paths, bodies, written values, expectations) are
 //! kept exactly as written: they are substituted at run time with [`super::Vars`], because saved values
-//! only exist once earlier steps have run.
+//! only exist once earlier steps have run. Leaf values with rules of their own (a cluster name, a
+//! status code, a duration) are read by the functions of `de.rs`, whose errors say what to write.
+//! Writing a scenario leaves every key at its default out, so a written file is what a person would
+//! write.
 
-use replication_core::time::Duration;
+use super::de;
+use replication_api::Caller;
+use replication_core::{ClusterConfig, Duration, Kind};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::fmt;
 
 /// A parsed, validated scenario: a topology and a script of steps.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Scenario {
     /// `name`; when the file has none, the file's stem (`dr-failover` for `dr-failover.json`), or
     /// `scenario` when the text came from no file.
     pub name: String,
     /// `description`: free text.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `seed` (default 0): drives every random choice of the run.
     pub seed: u64,
@@ -29,24 +35,51 @@ pub struct Scenario {
     pub steps: Vec<StepSpec>,
 }
 
+/// The top level as the file has it, before defaults and validation.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ScenarioFile {
+    #[serde(default, deserialize_with = "de::some_non_empty")]
+    pub(super) name: Option<String>,
+    #[serde(default, deserialize_with = "de::some_string")]
+    pub(super) description: Option<String>,
+    #[serde(default, deserialize_with = "de::count")]
+    pub(super) seed: u64,
+    #[serde(deserialize_with = "de::clusters")]
+    pub(super) clusters: BTreeMap<String, ClusterOptions>,
+    #[serde(default = "MountSpec::defaults", deserialize_with = "de::objects")]
+    pub(super) mounts: Vec<MountSpec>,
+    #[serde(default, deserialize_with = "de::object")]
+    pub(super) config: Config,
+    /// Each step is read on its own (its verb picks its struct), so errors name the step.
+    pub(super) steps: Vec<Value>,
+}
+
 /// Per-cluster options of `clusters.NAME`; every one is optional (the model's default applies).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ClusterOptions {
     /// `unseal_shares`: how many unseal key shares the cluster starts with (1 to 255).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "de::some_share_count"
+    )]
     pub unseal_shares: Option<u8>,
     /// `unseal_threshold`: how many shares make a quorum (1 to `unseal_shares`).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "de::some_share_count"
+    )]
     pub unseal_threshold: Option<u8>,
 }
 
 impl ClusterOptions {
-    /// Shares a cluster has when `unseal_shares` is absent (model.md §3).
-    pub const DEFAULT_UNSEAL_SHARES: u8 = 5;
-    /// Threshold a cluster has when `unseal_threshold` is absent (model.md §3).
-    pub const DEFAULT_UNSEAL_THRESHOLD: u8 = 3;
-
     /// The number of shares, default applied.
     pub fn shares(&self) -> u8 {
-        self.unseal_shares.unwrap_or(Self::DEFAULT_UNSEAL_SHARES)
+        self.unseal_shares
+            .unwrap_or(ClusterConfig::DEFAULT_UNSEAL_SHARES)
     }
 
     /// The threshold, default applied.
@@ -55,16 +88,19 @@ impl ClusterOptions {
     /// `{"unseal_shares": 2}` alone means a 2-of-2 quorum.
     pub fn threshold(&self) -> u8 {
         self.unseal_threshold
-            .unwrap_or_else(|| Self::DEFAULT_UNSEAL_THRESHOLD.min(self.shares()))
+            .unwrap_or_else(|| ClusterConfig::DEFAULT_UNSEAL_THRESHOLD.min(self.shares()))
     }
 }
 
 /// One entry of the top-level `mounts`: a mount every cluster starts with.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct MountSpec {
     /// `path`, normalised to end with `/` (`secret/`).
+    #[serde(deserialize_with = "de::mount_path")]
     pub path: String,
     /// `local` (default false): a local mount is never replicated by performance replication.
+    #[serde(default, deserialize_with = "de::boolean")]
     pub local: bool,
 }
 
@@ -79,106 +115,438 @@ impl MountSpec {
 }
 
 /// Model settings of `config`; each has a default.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Config {
     /// `heartbeat_interval` (default 5s): a Vault duration string or whole seconds; never zero.
+    #[serde(default = "Config::default_heartbeat", with = "de::positive_duration")]
     pub heartbeat_interval: Duration,
     /// `log_shipper_buffer` (default 16384): how many recent WAL entries a primary keeps; at least 1.
+    #[serde(
+        default = "Config::default_buffer",
+        deserialize_with = "de::buffer_length"
+    )]
     pub log_shipper_buffer: usize,
     /// `forwarding_timeout` (an addition to the contract; default three heartbeat intervals): how long
     /// a performance secondary waits for the primary's answer to a forwarded write before it tells the
     /// client the outcome is unknown. Never zero.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "de::some_positive_duration"
+    )]
     pub forwarding_timeout: Option<Duration>,
 }
 
 impl Config {
-    /// Default of `heartbeat_interval`.
-    pub const DEFAULT_HEARTBEAT_INTERVAL: Duration = Duration::from_secs(5);
-    /// Default of `log_shipper_buffer`.
-    pub const DEFAULT_LOG_SHIPPER_BUFFER: usize = 16384;
+    fn default_heartbeat() -> Duration {
+        ClusterConfig::DEFAULT_HEARTBEAT_INTERVAL
+    }
+
+    fn default_buffer() -> usize {
+        ClusterConfig::DEFAULT_LOG_SHIPPER_BUFFER
+    }
 }
 
 impl Default for Config {
     fn default() -> Self {
         Config {
-            heartbeat_interval: Self::DEFAULT_HEARTBEAT_INTERVAL,
-            log_shipper_buffer: Self::DEFAULT_LOG_SHIPPER_BUFFER,
+            heartbeat_interval: Config::default_heartbeat(),
+            log_shipper_buffer: Config::default_buffer(),
             forwarding_timeout: None,
         }
     }
 }
 
 /// One entry of `steps`: the action plus the keys every step may carry.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct StepSpec {
-    /// 1-based position in `steps`, as reports and errors name it.
+    /// 1-based position in `steps`, as reports and errors name it (not written: it is the position).
+    #[serde(skip)]
     pub index: usize,
     /// `note`: printed in the report.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
     /// `settle` (default true): run the network to quiet after this step.
+    #[serde(skip_serializing_if = "is_true")]
     pub settle: bool,
     /// What the step does.
+    #[serde(flatten)]
     pub step: Step,
 }
 
+fn is_true(b: &bool) -> bool {
+    *b
+}
+
+/// The keys every step may carry, read apart from the verb's own.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct CommonKeys {
+    #[serde(default, deserialize_with = "de::some_string")]
+    pub(super) note: Option<String>,
+    #[serde(default = "de::yes", deserialize_with = "de::boolean")]
+    pub(super) settle: bool,
+}
+
+impl Scenario {
+    /// The scenario as a JSON document in the contract format: the inverse of
+    /// [`super::parse_value`], with every key at its default left out (except the topology's, which
+    /// are written in full so a reader sees them).
+    ///
+    /// ```
+    /// use replication_sim::scenario::parse_str;
+    /// let text = r#"{"name": "t", "clusters": {"A": {}}, "steps": [{"advance": "90s"}]}"#;
+    /// let scenario = parse_str(text, None).unwrap();
+    /// let json = scenario.to_json();
+    /// assert_eq!(json["steps"], serde_json::json!([{"advance": "1m30s"}]));
+    /// assert_eq!(replication_sim::scenario::parse_value(&json, None).unwrap(), scenario);
+    /// ```
+    pub fn to_json(&self) -> Value {
+        // Every map key is a string and every number finite (rates lie in [0, 1]): this cannot fail.
+        serde_json::to_value(self).expect("a scenario serializes to JSON")
+    }
+}
+
 impl StepSpec {
+    /// The step as one entry of `steps` (its index is its position in the file, so it is not written).
+    ///
+    /// ```
+    /// use replication_sim::scenario::{Read, ReadExpect, StepSpec};
+    /// let spec = StepSpec::new(1, Read {
+    ///     cluster: "B".into(),
+    ///     path: "secret/app".into(),
+    ///     expect: ReadExpect::Missing,
+    /// });
+    /// assert_eq!(
+    ///     spec.to_json(),
+    ///     serde_json::json!({"read": "B", "path": "secret/app", "expect": "missing"})
+    /// );
+    /// ```
+    pub fn to_json(&self) -> Value {
+        serde_json::to_value(self).expect("a step serializes to JSON")
+    }
+
     /// Step number `index` doing `step`, with the defaults of the common keys (no note, settled).
-    pub fn new(index: usize, step: Step) -> StepSpec {
+    pub fn new(index: usize, step: impl Into<Step>) -> StepSpec {
         StepSpec {
             index,
             note: None,
             settle: true,
-            step,
+            step: step.into(),
         }
     }
 }
 
-/// A replication kind, as `kind` names it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Kind {
-    /// `"dr"`: disaster-recovery replication.
-    Dr,
-    /// `"performance"`: performance replication.
-    Performance,
+/// What a step does: one variant per verb of the contract's step table, each holding its verb's
+/// struct (the verb key is the struct's first field).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Step {
+    /// `{"call": "A", "method": "POST", "path": "sys/...", "body": {...}}`: an HTTP API request.
+    Call(Call),
+    /// `{"write": "A", "path": "secret/app", "value": "v1"}`: a client write.
+    Write(Write),
+    /// `{"delete": "A", "path": "secret/app"}`: a client delete.
+    Delete(Delete),
+    /// `{"read": "B", "path": "secret/app"}`: a client read.
+    Read(Read),
+    /// `{"mount": "A", "path": "team/", "local": false}`: a client creates a mount.
+    Mount(Mount),
+    /// `{"advance": "30s"}` (or whole seconds, `30`): virtual time passes.
+    Advance(Advance),
+    /// `{"partition": [["A"], ["B", "C"]]}`: from now on messages between groups are dropped.
+    Partition(Partition),
+    /// `{"heal": true}`: remove every partition.
+    Heal(Heal),
+    /// `{"faults": {"drop": 0.05, ...}}` or `{"faults": "off"}`: message fault rates from now on (an
+    /// addition to the contract).
+    Faults(Faults),
+    /// `{"crash": "A"}`: the cluster stops; in-flight messages are lost, persisted state kept.
+    Crash(Crash),
+    /// `{"restart": "A"}`: the cluster starts again from its persisted state.
+    Restart(Restart),
+    /// `{"corrupt_merkle": "B"}`: the cluster's Merkle index no longer matches its data.
+    CorruptMerkle(CorruptMerkle),
+    /// `{"dr_operation_token": "B", "save": "drtok"}`: generate a DR operation token on DR secondary B
+    /// with a quorum of its unseal shares and save the decoded token.
+    DrOperationToken(DrOperationToken),
+    /// `{"expect_status": "B", "kind": "dr", "matches": {...}}`: the status subset-matches `matches`.
+    ExpectStatus(ExpectStatus),
+    /// `{"expect_same_data": ["A", "B"], "kind": "performance"}`: the data each shipped for that kind
+    /// is identical.
+    ExpectSameData(ExpectSameData),
+    /// `{"expect_losses": {"total": 2, "by_cause": {...}, "unknown": 1}}`: losses so far.
+    ExpectLosses(ExpectLosses),
+    /// `{"expect_hazards": ["multiple-primaries"]}`: the set of hazard kinds reported so far is exactly
+    /// this.
+    ExpectHazards(ExpectHazards),
 }
 
-impl Kind {
-    /// The spelling used in scenario files and status (`dr`, `performance`).
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Kind::Dr => "dr",
-            Kind::Performance => "performance",
-        }
-    }
+/// `call`: an HTTP API request to a cluster.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Call {
+    /// The cluster called.
+    #[serde(rename = "call", deserialize_with = "de::cluster")]
+    pub cluster: String,
+    /// The HTTP method, upper-cased (`POST`, `GET`, `LIST`, ...).
+    #[serde(deserialize_with = "de::method")]
+    pub method: String,
+    /// The request path as written: with or without a leading `/v1/` (see [`super::api_path`]).
+    #[serde(deserialize_with = "de::non_empty")]
+    pub path: String,
+    /// The request body; `None` when absent or `null`.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "de::body"
+    )]
+    pub body: Option<Value>,
+    /// `as`: the caller's authority (default `sudo`).
+    #[serde(
+        rename = "as",
+        default = "de::sudo",
+        skip_serializing_if = "de::is_sudo",
+        with = "de::caller"
+    )]
+    pub as_: Caller,
+    /// `expect`: accepted statuses and expected body.
+    #[serde(
+        default,
+        skip_serializing_if = "CallExpect::is_default",
+        deserialize_with = "de::object"
+    )]
+    pub expect: CallExpect,
+    /// `save`: variable name to dotted path in the response body (see [`super::dotted_get`]).
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "de::saves"
+    )]
+    pub save: BTreeMap<String, String>,
 }
 
-impl fmt::Display for Kind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
+/// `write`: a client write.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Write {
+    /// The cluster written to.
+    #[serde(rename = "write", deserialize_with = "de::cluster")]
+    pub cluster: String,
+    /// The key path, as written.
+    #[serde(deserialize_with = "de::non_empty")]
+    pub path: String,
+    /// The value written (never `null`), as written.
+    #[serde(deserialize_with = "de::written_value")]
+    pub value: Value,
+    /// `"ok"` (default), `"error"` or `"any"`.
+    #[serde(default, skip_serializing_if = "ClientExpect::is_default")]
+    pub expect: ClientExpect,
 }
 
-/// The caller's authority on a `call` step (`as`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum Authority {
-    /// `"sudo"` (the default): an authenticated caller with sudo.
-    #[default]
-    Sudo,
-    /// `"token"`: an authenticated caller without sudo.
-    Token,
-    /// `"anonymous"`: no token at all.
-    Anonymous,
+/// `delete`: a client delete.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Delete {
+    /// The cluster deleted on.
+    #[serde(rename = "delete", deserialize_with = "de::cluster")]
+    pub cluster: String,
+    /// The key path, as written.
+    #[serde(deserialize_with = "de::non_empty")]
+    pub path: String,
+    /// `"ok"` (default), `"error"` or `"any"`.
+    #[serde(default, skip_serializing_if = "ClientExpect::is_default")]
+    pub expect: ClientExpect,
 }
 
-impl Authority {
-    /// The spelling used in scenario files.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Authority::Sudo => "sudo",
-            Authority::Token => "token",
-            Authority::Anonymous => "anonymous",
-        }
-    }
+/// `read`: a client read.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Read {
+    /// The cluster read from.
+    #[serde(rename = "read", deserialize_with = "de::cluster")]
+    pub cluster: String,
+    /// The key path, as written.
+    #[serde(deserialize_with = "de::non_empty")]
+    pub path: String,
+    /// Any [`ReadExpect`].
+    #[serde(default, skip_serializing_if = "ReadExpect::is_default")]
+    pub expect: ReadExpect,
+}
+
+/// `mount`: a client creates a mount.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mount {
+    /// The cluster the mount is created on.
+    #[serde(rename = "mount", deserialize_with = "de::cluster")]
+    pub cluster: String,
+    /// The mount path, as written.
+    #[serde(deserialize_with = "de::non_empty")]
+    pub path: String,
+    /// `local` (default false).
+    #[serde(
+        default,
+        skip_serializing_if = "std::ops::Not::not",
+        deserialize_with = "de::boolean"
+    )]
+    pub local: bool,
+    /// `"ok"` (default), `"error"` or `"any"`.
+    #[serde(default, skip_serializing_if = "ClientExpect::is_default")]
+    pub expect: ClientExpect,
+}
+
+/// `advance`: virtual time passes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Advance {
+    /// How long.
+    #[serde(rename = "advance", with = "de::duration")]
+    pub by: Duration,
+}
+
+/// `partition`: from now on messages between groups are dropped.
+///
+/// Groups are non-empty and disjoint. The contract says clusters not listed "form their own group";
+/// this crate reads that as one further group holding every unlisted cluster.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Partition {
+    /// The groups.
+    #[serde(rename = "partition", deserialize_with = "de::groups")]
+    pub groups: Vec<Vec<String>>,
+}
+
+/// `heal`: remove every partition (`{"heal": true}`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Heal {
+    /// Always true.
+    #[serde(rename = "heal", deserialize_with = "de::only_true")]
+    pub heal: bool,
+}
+
+/// `faults`: message fault rates from now on (an addition to the contract).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Faults {
+    /// The rates (`"off"`: all zero).
+    #[serde(rename = "faults", with = "de::fault_rates")]
+    pub rates: FaultRates,
+}
+
+/// `crash`: the cluster stops; in-flight messages are lost, persisted state kept.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Crash {
+    /// The cluster.
+    #[serde(rename = "crash", deserialize_with = "de::cluster")]
+    pub cluster: String,
+}
+
+/// `restart`: the cluster starts again from its persisted state.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Restart {
+    /// The cluster.
+    #[serde(rename = "restart", deserialize_with = "de::cluster")]
+    pub cluster: String,
+}
+
+/// `corrupt_merkle`: the cluster's Merkle index no longer matches its data.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CorruptMerkle {
+    /// The cluster.
+    #[serde(rename = "corrupt_merkle", deserialize_with = "de::cluster")]
+    pub cluster: String,
+}
+
+/// `dr_operation_token`: a DR operation token generated on a DR secondary with a quorum of its unseal
+/// shares, saved decoded.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DrOperationToken {
+    /// The DR secondary.
+    #[serde(rename = "dr_operation_token", deserialize_with = "de::cluster")]
+    pub cluster: String,
+    /// The variable the token is saved as.
+    #[serde(deserialize_with = "de::var_name")]
+    pub save: String,
+}
+
+/// `expect_status`: the status subset-matches `matches`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectStatus {
+    /// The cluster whose status is read.
+    #[serde(rename = "expect_status", deserialize_with = "de::cluster")]
+    pub cluster: String,
+    /// The kind; `None` matches the combined status `{"dr": ..., "performance": ...}`.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "de::some_kind"
+    )]
+    pub kind: Option<Kind>,
+    /// The expected fields, as written.
+    pub matches: Value,
+}
+
+/// `expect_same_data`: the data each named cluster shipped for that kind is identical.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectSameData {
+    /// Two or more distinct clusters.
+    #[serde(rename = "expect_same_data", deserialize_with = "de::cluster_list")]
+    pub clusters: Vec<String>,
+    /// The kind compared.
+    #[serde(with = "de::kind")]
+    pub kind: Kind,
+}
+
+/// `expect_losses`: losses so far.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectLosses {
+    /// The expected counts.
+    #[serde(rename = "expect_losses", deserialize_with = "de::object")]
+    pub losses: LossCounts,
+}
+
+/// The counts `expect_losses` checks.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LossCounts {
+    /// `total`: every loss so far.
+    #[serde(deserialize_with = "de::count")]
+    pub total: u64,
+    /// `by_cause`: the count of each listed cause (their sum never exceeds `total`).
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "de::causes"
+    )]
+    pub by_cause: BTreeMap<String, u64>,
+    /// `unknown` (an addition to the contract): how many outcomes are unknown so far, as the report's
+    /// `unknown outcomes` counts them; not checked when absent.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "de::some_count"
+    )]
+    pub unknown: Option<u64>,
+}
+
+/// `expect_hazards`: the set of hazard kinds reported so far is exactly this (file order kept, never
+/// a kind twice).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectHazards {
+    /// The hazard kinds.
+    #[serde(rename = "expect_hazards", deserialize_with = "de::hazards")]
+    pub hazards: Vec<String>,
 }
 
 /// Which HTTP status codes a `call` step accepts (`expect.status`).
@@ -199,38 +567,76 @@ impl StatusExpect {
             StatusExpect::OneOf(codes) => codes.contains(&code),
         }
     }
+
+    fn is_success(&self) -> bool {
+        *self == StatusExpect::Success
+    }
 }
 
 /// The `expect` of a `call` step; the default (no `expect`) is "any 2xx, any body".
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CallExpect {
     /// `status`: accepted status codes.
+    #[serde(
+        default,
+        skip_serializing_if = "StatusExpect::is_success",
+        with = "de::status"
+    )]
     pub status: StatusExpect,
     /// `body`: the expected body, if any; may hold `${name}` references.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<Value>,
 }
 
-/// The `expect` of a client step (`write`, `delete`, `read`, `mount`); without one, `Ok`.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+impl CallExpect {
+    fn is_default(&self) -> bool {
+        *self == CallExpect::default()
+    }
+}
+
+/// The `expect` of a `write`, `delete` or `mount` step; without one, `Ok`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum ClientExpect {
     /// `"ok"` (the default): the operation succeeds.
     #[default]
     Ok,
-    /// `"error"`: the operation is refused.
+    /// `"error"`: the operation is refused (or answered "outcome unknown").
     Error,
-    /// `read` only, `{"value": V}`: the read succeeds and finds `V`; `{"value": null}` (here `None`):
-    /// the read succeeds and finds no value at that path. `V` may hold `${name}` references.
-    Value(Option<Value>),
-    /// `read` only, `"missing"`: no value at that path, or no mount there; either passes.
-    Missing,
     /// `"any"` (an addition to the contract, used by generated scenarios): any outcome passes.
     Any,
 }
 
+impl ClientExpect {
+    fn is_default(&self) -> bool {
+        *self == ClientExpect::Ok
+    }
+}
+
+/// The `expect` of a `read` step; without one, `Ok`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum ReadExpect {
+    /// `"ok"` (the default): the read succeeds, whatever it finds.
+    #[default]
+    Ok,
+    /// `"error"`: the read is refused.
+    Error,
+    /// `{"value": V}`: the read succeeds and finds `V`; `{"value": null}` (here `None`): the read
+    /// succeeds and finds no value at that path. `V` may hold `${name}` references.
+    Value(Option<Value>),
+    /// `"missing"`: no value at that path, or no mount there; either passes.
+    Missing,
+    /// `"any"` (an addition to the contract): any outcome passes.
+    Any,
+}
+
+impl ReadExpect {
+    fn is_default(&self) -> bool {
+        *self == ReadExpect::Ok
+    }
+}
+
 /// Network fault rates of a `faults` step, each a probability in `[0, 1]`.
-///
-/// `faults` is an addition to the contract (new verbs may be added): generated scenarios use it to
-/// replay the message faults they ran with. `{"faults": "off"}` sets every rate to zero.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct FaultRates {
     /// A message is lost.
@@ -245,148 +651,51 @@ pub struct FaultRates {
 
 impl Eq for FaultRates {}
 
-/// What a step does: one variant per verb of the contract's step table.
-///
-/// Cluster names are checked against [`Scenario::clusters`] when the file is parsed. Paths, bodies,
-/// values and expectations are as written, `${name}` references included.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Step {
-    /// `{"call": "A", "method": "POST", "path": "sys/...", "body": {...}}`: an HTTP API request.
-    Call {
-        /// The cluster called.
-        cluster: String,
-        /// The HTTP method, upper-cased (`POST`, `GET`, `LIST`, ...).
-        method: String,
-        /// The request path as written: with or without a leading `/v1/` (see [`super::api_path`]).
-        path: String,
-        /// The request body; `None` when absent or `null`.
-        body: Option<Value>,
-        /// `as`: the caller's authority.
-        as_: Authority,
-        /// `expect`: accepted statuses and expected body.
-        expect: CallExpect,
-        /// `save`: variable name to dotted path in the response body (see [`super::dotted_get`]).
-        save: BTreeMap<String, String>,
-    },
-    /// `{"write": "A", "path": "secret/app", "value": "v1"}`: a client write.
-    Write {
-        /// The cluster written to.
-        cluster: String,
-        /// The key path, as written.
-        path: String,
-        /// The value written (never `null`), as written.
-        value: Value,
-        /// `"ok"` or `"error"`.
-        expect: ClientExpect,
-    },
-    /// `{"delete": "A", "path": "secret/app"}`: a client delete.
-    Delete {
-        /// The cluster deleted on.
-        cluster: String,
-        /// The key path, as written.
-        path: String,
-        /// `"ok"` or `"error"`.
-        expect: ClientExpect,
-    },
-    /// `{"read": "B", "path": "secret/app"}`: a client read.
-    Read {
-        /// The cluster read from.
-        cluster: String,
-        /// The key path, as written.
-        path: String,
-        /// Any [`ClientExpect`].
-        expect: ClientExpect,
-    },
-    /// `{"mount": "A", "path": "team/", "local": false}`: a client creates a mount.
-    Mount {
-        /// The cluster the mount is created on.
-        cluster: String,
-        /// The mount path, as written.
-        path: String,
-        /// `local` (default false).
-        local: bool,
-        /// `"ok"` or `"error"`.
-        expect: ClientExpect,
-    },
-    /// `{"advance": "30s"}` (or whole seconds, `30`): virtual time passes.
-    Advance(Duration),
-    /// `{"partition": [["A"], ["B", "C"]]}`: from now on messages between groups are dropped.
-    ///
-    /// Groups are non-empty and disjoint. The contract says clusters not listed "form their own group";
-    /// this crate reads that as one further group holding every unlisted cluster.
-    Partition(Vec<Vec<String>>),
-    /// `{"heal": true}`: remove every partition.
-    Heal,
-    /// `{"faults": {"drop": 0.05, ...}}` or `{"faults": "off"}`: message fault rates from now on (an
-    /// addition to the contract).
-    Faults(FaultRates),
-    /// `{"crash": "A"}`: the cluster stops; in-flight messages are lost, persisted state kept.
-    Crash(String),
-    /// `{"restart": "A"}`: the cluster starts again from its persisted state.
-    Restart(String),
-    /// `{"corrupt_merkle": "B"}`: the cluster's Merkle index no longer matches its data.
-    CorruptMerkle(String),
-    /// `{"dr_operation_token": "B", "save": "drtok"}`: generate a DR operation token on DR secondary B
-    /// with a quorum of its unseal shares and save the decoded token.
-    DrOperationToken {
-        /// The DR secondary.
-        cluster: String,
-        /// The variable the token is saved as.
-        save: String,
-    },
-    /// `{"expect_status": "B", "kind": "dr", "matches": {...}}`: the status subset-matches `matches`.
-    ExpectStatus {
-        /// The cluster whose status is read.
-        cluster: String,
-        /// The kind; `None` matches the combined status `{"dr": ..., "performance": ...}`.
-        kind: Option<Kind>,
-        /// The expected fields, as written.
-        matches: Value,
-    },
-    /// `{"expect_same_data": ["A", "B"], "kind": "performance"}`: the data each shipped for that kind
-    /// is identical.
-    ExpectSameData {
-        /// Two or more distinct clusters.
-        clusters: Vec<String>,
-        /// The kind compared.
-        kind: Kind,
-    },
-    /// `{"expect_losses": {"total": 2, "by_cause": {...}, "unknown": 1}}`: losses so far.
-    ExpectLosses {
-        /// `total`: every loss so far.
-        total: u64,
-        /// `by_cause`: the count of each listed cause (their sum never exceeds `total`).
-        by_cause: BTreeMap<String, u64>,
-        /// `unknown` (an addition to the contract): how many outcomes are unknown so far, as the
-        /// report's `unknown outcomes` counts them; not checked when absent.
-        unknown: Option<u64>,
-    },
-    /// `{"expect_hazards": ["multiple-primaries"]}`: the set of hazard kinds reported so far is exactly
-    /// this. Kept in file order; never holds a kind twice.
-    ExpectHazards(Vec<String>),
-}
-
 impl Step {
     /// The verb key of this step as written in files (`call`, `expect_status`, ...).
     pub const fn verb(&self) -> &'static str {
         match self {
-            Step::Call { .. } => "call",
-            Step::Write { .. } => "write",
-            Step::Delete { .. } => "delete",
-            Step::Read { .. } => "read",
-            Step::Mount { .. } => "mount",
+            Step::Call(_) => "call",
+            Step::Write(_) => "write",
+            Step::Delete(_) => "delete",
+            Step::Read(_) => "read",
+            Step::Mount(_) => "mount",
             Step::Advance(_) => "advance",
             Step::Partition(_) => "partition",
-            Step::Heal => "heal",
+            Step::Heal(_) => "heal",
             Step::Faults(_) => "faults",
             Step::Crash(_) => "crash",
             Step::Restart(_) => "restart",
             Step::CorruptMerkle(_) => "corrupt_merkle",
-            Step::DrOperationToken { .. } => "dr_operation_token",
-            Step::ExpectStatus { .. } => "expect_status",
-            Step::ExpectSameData { .. } => "expect_same_data",
-            Step::ExpectLosses { .. } => "expect_losses",
+            Step::DrOperationToken(_) => "dr_operation_token",
+            Step::ExpectStatus(_) => "expect_status",
+            Step::ExpectSameData(_) => "expect_same_data",
+            Step::ExpectLosses(_) => "expect_losses",
             Step::ExpectHazards(_) => "expect_hazards",
+        }
+    }
+
+    /// The one cluster this step acts on or reads (every verb naming a single cluster); `None` for
+    /// the verbs that name none or several.
+    pub fn cluster(&self) -> Option<&str> {
+        match self {
+            Step::Call(Call { cluster, .. })
+            | Step::Write(Write { cluster, .. })
+            | Step::Delete(Delete { cluster, .. })
+            | Step::Read(Read { cluster, .. })
+            | Step::Mount(Mount { cluster, .. })
+            | Step::Crash(Crash { cluster })
+            | Step::Restart(Restart { cluster })
+            | Step::CorruptMerkle(CorruptMerkle { cluster })
+            | Step::DrOperationToken(DrOperationToken { cluster, .. })
+            | Step::ExpectStatus(ExpectStatus { cluster, .. }) => Some(cluster),
+            Step::Advance(_)
+            | Step::Partition(_)
+            | Step::Heal(_)
+            | Step::Faults(_)
+            | Step::ExpectSameData(_)
+            | Step::ExpectLosses(_)
+            | Step::ExpectHazards(_) => None,
         }
     }
 
@@ -394,9 +703,64 @@ impl Step {
     /// `dr_operation_token`'s `save`).
     pub fn saves(&self) -> Vec<&str> {
         match self {
-            Step::Call { save, .. } => save.keys().map(String::as_str).collect(),
-            Step::DrOperationToken { save, .. } => vec![save.as_str()],
+            Step::Call(c) => c.save.keys().map(String::as_str).collect(),
+            Step::DrOperationToken(d) => vec![d.save.as_str()],
             _ => Vec::new(),
         }
     }
 }
+
+impl de::Object for ScenarioFile {
+    const SHAPE: &'static str = "a JSON object at the top level";
+}
+
+impl de::Object for ClusterOptions {
+    const SHAPE: &'static str = "an object of cluster options ({} for the defaults)";
+}
+
+impl de::Object for MountSpec {
+    const SHAPE: &'static str = r#"a mount such as {"path": "secret/"}"#;
+}
+
+impl de::Object for Config {
+    const SHAPE: &'static str = "an object of model settings";
+}
+
+impl de::Object for CallExpect {
+    const SHAPE: &'static str =
+        r#"an object such as {"status": 204} or {"status": 200, "body": {...}}"#;
+}
+
+impl de::Object for LossCounts {
+    const SHAPE: &'static str = r#"an object like {"total": 0} or {"total": 2, "by_cause": {...}}"#;
+}
+
+macro_rules! into_step {
+    ($($verb:ident),*) => {
+        $(impl From<$verb> for Step {
+            fn from(s: $verb) -> Step {
+                Step::$verb(s)
+            }
+        })*
+    };
+}
+
+into_step!(
+    Call,
+    Write,
+    Delete,
+    Read,
+    Mount,
+    Advance,
+    Partition,
+    Heal,
+    Faults,
+    Crash,
+    Restart,
+    CorruptMerkle,
+    DrOperationToken,
+    ExpectStatus,
+    ExpectSameData,
+    ExpectLosses,
+    ExpectHazards
+);

@@ -1,17 +1,22 @@
-//! Client operations on data: where each is applied, forwarded or refused.
+//! Client operations on data: where each is applied, forwarded or refused (model.md §4).
+//!
+//! A primary, or a cluster with replication disabled, applies writes itself. A performance secondary
+//! applies writes to its local mounts and forwards shared writes to its primary (the answer comes
+//! later, as [`Event::ClientReply`]: the primary's answer, or "outcome unknown" when the link fails
+//! or the forwarding timeout passes); a DR secondary, or one still bootstrapping, serves no clients.
 
-use super::{Cluster, Role};
+use super::Cluster;
 use crate::bugs::Bug;
 use crate::error::{Error, Result};
 use crate::ids::{Kind, Mode};
-use crate::message::{Credentials, LinkRefusal, Message};
-use crate::request::{ClientOp, Event, Reply};
-use crate::storage::{mount_key, validate_key_path, validate_mount_path, DataClass};
+use crate::message::{Forward, ForwardReply, Message};
+use crate::request::ClientOp;
+use crate::role::Role;
+use crate::step::{Event, Reply};
+use crate::storage::{validate_key_path, validate_mount_path, DataClass};
 use crate::time::Timestamp;
 use crate::wal::WalOp;
 use rand_core::RngCore;
-use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, VecDeque};
 
 impl Cluster {
     pub(super) fn client(
@@ -41,9 +46,7 @@ impl Cluster {
     fn read(&self, path: &str) -> Result<Reply> {
         validate_key_path(path).map_err(|m| Error::invalid("path", m))?;
         if self.p.storage.mount_of(path).is_none() {
-            return Err(Error::NotFound(format!(
-                "no mount holds {path:?}; mount one first (e.g. \"secret/\")"
-            )));
+            return Err(no_mount(path));
         }
         Ok(Reply::Value(
             self.p.storage.get(path).map(|e| e.value.clone()),
@@ -55,9 +58,7 @@ impl Cluster {
             ClientOp::Write { path, .. } | ClientOp::Delete { path } | ClientOp::Read { path } => {
                 validate_key_path(path).map_err(|m| Error::invalid("path", m))?;
                 if self.p.storage.mount_of(path).is_none() {
-                    return Err(Error::NotFound(format!(
-                        "no mount holds {path:?}; mount one first (e.g. \"secret/\")"
-                    )));
+                    return Err(no_mount(path));
                 }
             }
             ClientOp::Mount { path, .. } => {
@@ -108,11 +109,11 @@ impl Cluster {
         self.v.forwards.insert(request, give_up);
         self.send(
             &target,
-            Message::Forward {
+            Message::Forward(Forward {
                 credentials,
                 request,
                 op,
-            },
+            }),
         );
         Ok(Reply::Forwarded { request })
     }
@@ -145,110 +146,21 @@ impl Cluster {
             _ => DataClass::Replicated,
         }
     }
-
-    /// Whether `mount` exists here.
-    pub fn has_mount(&self, mount: &str) -> bool {
-        self.p.storage.get(&mount_key(mount)).is_some()
-    }
-}
-
-/// Answers a primary gave to forwarded writes lately, by request id (with the secondary id that
-/// asked), so that a duplicated `Forward` is answered again rather than applied a second time.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct ForwardLog {
-    answers: BTreeMap<u64, (String, Result<u64, Error>)>,
-    order: VecDeque<u64>,
-}
-
-impl ForwardLog {
-    /// How many answers are remembered (the oldest is forgotten first).
-    const CAPACITY: usize = 1024;
-
-    /// The answer already given to `request` from secondary `id`, if any.
-    fn get(&self, id: &str, request: u64) -> Option<&Result<u64, Error>> {
-        self.answers
-            .get(&request)
-            .filter(|(who, _)| who == id)
-            .map(|(_, r)| r)
-    }
-
-    fn insert(&mut self, id: &str, request: u64, result: Result<u64, Error>) {
-        if self
-            .answers
-            .insert(request, (id.to_string(), result))
-            .is_none()
-        {
-            self.order.push_back(request);
-        }
-        while self.order.len() > Self::CAPACITY {
-            if let Some(old) = self.order.pop_front() {
-                self.answers.remove(&old);
-            }
-        }
-    }
 }
 
 impl Cluster {
-    /// Primary side: a performance secondary forwarded a client write. Every forward is answered: with
-    /// the primary's result, or, when this cluster does not accept the link (it is not, or no longer,
-    /// that set's primary; the secondary was revoked or is unknown), with an error saying the write was
-    /// not applied, followed by the link refusal itself.
-    pub(super) fn on_forward(
-        &mut self,
-        from: &str,
-        credentials: &Credentials,
-        request: u64,
-        op: ClientOp,
-    ) {
-        let result = match self.judge_link(Kind::Performance, credentials) {
-            Err(reason) if self.bug(Bug::ForwardsUnanswered) => {
-                self.send(
-                    from,
-                    Message::LinkRefused {
-                        kind: Kind::Performance,
-                        reason,
-                    },
-                );
-                return;
-            }
-            Err(reason) => {
-                self.send(
-                    from,
-                    Message::ForwardReply {
-                        request,
-                        result: Err(not_forwarded(reason)),
-                    },
-                );
-                self.send(
-                    from,
-                    Message::LinkRefused {
-                        kind: Kind::Performance,
-                        reason,
-                    },
-                );
-                return;
-            }
-            Ok(id) => match self.v.answered.get(&id, request) {
-                Some(earlier) => earlier.clone(),
-                None => {
-                    let result = self.client_local(op);
-                    self.v.answered.insert(&id, request, result.clone());
-                    result
-                }
-            },
-        };
-        self.send(from, Message::ForwardReply { request, result });
-    }
-
-    /// Secondary side: the primary answered a forwarded write; the client gets that answer as it is.
-    pub(super) fn on_forward_reply(&mut self, request: u64, result: Result<u64, Error>) {
-        if self.v.forwards.remove(&request).is_some() {
-            self.emit(Event::ClientReply { request, result });
+    /// The primary answered a forwarded write; the client gets that answer as it is.
+    pub(super) fn on_forward_reply(&mut self, m: ForwardReply) {
+        if self.v.forwards.remove(&m.request).is_some() {
+            self.emit(Event::ClientReply {
+                request: m.request,
+                result: m.result,
+            });
         }
     }
 
-    /// Secondary side: gives up on every forwarded write still waiting for the primary, telling each
-    /// client that the outcome is unknown, because `why`.
+    /// Gives up on every forwarded write still waiting for the primary, telling each client that the
+    /// outcome is unknown, because `why`.
     pub(super) fn abandon_forwards(&mut self, why: &str) {
         if self.bug(Bug::ForwardsUnanswered) {
             return;
@@ -261,7 +173,7 @@ impl Cluster {
         }
     }
 
-    /// Secondary side: gives up on forwarded writes whose timeout passed.
+    /// Gives up on forwarded writes whose timeout passed.
     pub(super) fn expire_forwards(&mut self, now: Timestamp) {
         if self.bug(Bug::ForwardsUnanswered) {
             return;
@@ -300,11 +212,8 @@ fn outcome_unknown(why: &str) -> Error {
     ))
 }
 
-/// What a cluster that refuses a forwarding secondary's link answers the forwarded write with.
-fn not_forwarded(reason: LinkRefusal) -> Error {
-    Error::Unavailable(match reason {
-        LinkRefusal::NotPrimary => "the write was not applied: the cluster this performance secondary forwards to is not (or no longer) the primary of its replication set; retry once the secondary has found its new primary (see its status)".into(),
-        LinkRefusal::Revoked => "the write was not applied: the performance primary revoked this secondary, which can no longer forward writes; activate it again with update-primary and a new token".into(),
-        LinkRefusal::Unknown => "the write was not applied: the performance primary does not recognise this secondary (its replication set changed); enable it again with a new token (this wipes it)".into(),
-    })
+fn no_mount(path: &str) -> Error {
+    Error::NotFound(format!(
+        "no mount holds {path:?}; mount one first (e.g. \"secret/\")"
+    ))
 }

@@ -1,258 +1,60 @@
 //! The [`Cluster`]: one Vault cluster's whole replication state and the `step` loop that drives it.
+//!
+//! The files of this module are the rooms of one house, each a set of handlers over the same state:
+//!
+//! | file | what it handles |
+//! |---|---|
+//! | `mod.rs` | the state, [`Cluster::step`], [`Cluster::ready`], [`Cluster::next_deadline`], shared helpers |
+//! | `config.rs` | [`ClusterConfig`] and the model's defaults |
+//! | `operator.rs` | operator requests: enable, demote, disable, tokens, revoke, update-primary, recover, reindex |
+//! | `promote.rs` | promote, its safety check, and DR authorisation (key shares, operation tokens) |
+//! | `filters.rs` | paths filters and dynamic filters |
+//! | `client.rs` | client operations: applied here, forwarded, or refused |
+//! | `primary.rs` | what a primary does with its secondaries' messages, and what it ships |
+//! | `secondary.rs` | what a secondary does with its primary's messages, and its timers |
+//! | `status.rs` | status with Vault's field names |
+//! | `view.rs` | the read-only [`RoleView`] hosts and checkers inspect |
+//! | `snapshot.rs` | persisted bytes: [`Cluster::snapshot`] and [`Cluster::restore`] |
 
 mod client;
-mod link;
+mod config;
+mod filters;
 mod operator;
+mod primary;
+mod promote;
+mod secondary;
+mod snapshot;
 mod status;
+mod view;
 
+pub use config::{ClusterConfig, MISSED_HEARTBEATS};
+pub use operator::DEFAULT_TOKEN_TTL;
+pub use snapshot::{SnapshotError, SNAPSHOT_VERSION};
 pub use status::{KindStatus, PeerInfo, SyncProgress};
-
-use client::ForwardLog;
+pub use view::{AcceptedSecondary, PrimaryView, RoleView, SecondaryView};
 
 use crate::error::{Error, Result};
 use crate::ids::{ClusterId, Kind, Mode, SecondaryState};
-use crate::message::{Credentials, Message, Transmit};
-use crate::request::{Event, Input, Reply};
-use crate::storage::{PathsFilter, Storage};
+use crate::message::{Message, Transmit};
+use crate::role::{PrimaryRole, Role, SecondaryRole};
+use crate::step::{Event, Input, Reply};
+use crate::storage::Storage;
 use crate::time::{Duration, Timestamp};
-use crate::token::{KeyPair, TokenClaims};
+use crate::token::KeyPair;
 use crate::unseal::{OperationTokenAttempt, Quorum, UnsealKeys};
-use crate::wal::{Cursor, Wal};
+use crate::wal::{Wal, WalOp};
+use primary::ForwardLog;
 use rand_core::RngCore;
 use serde::{Deserialize, Serialize};
+use status::SyncProgress as Progress;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Host-given settings of one cluster.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct ClusterConfig {
-    /// Stable host-given name (`A`, `us-east`).
-    pub name: String,
-    /// API address (`https://a.example:8200`): where activation requests go.
-    pub api_addr: String,
-    /// Cluster address (`https://a.example:8201`): where replication traffic goes.
-    pub cluster_addr: String,
-    /// Heartbeat period (default 5s); a peer is disconnected after 3 missed heartbeats.
-    pub heartbeat_interval: Duration,
-    /// How long a performance secondary waits for the primary's answer to a forwarded write before
-    /// it tells the client the outcome is unknown; `None` (the default) means three heartbeat
-    /// intervals. See [`ClusterConfig::forwarding_timeout`].
-    #[serde(default)]
-    pub forwarding_timeout: Option<Duration>,
-    /// Log-shipper buffer length in entries (default 16384).
-    pub log_shipper_buffer: usize,
-    /// Number of unseal key shares (default 5).
-    pub unseal_shares: u8,
-    /// Shares needed for a quorum (default 3).
-    pub unseal_threshold: u8,
-    /// Deliberate bugs this cluster exhibits (testing the simulator's checkers only).
-    #[cfg(feature = "inject-bugs")]
-    #[serde(default)]
-    pub bugs: std::collections::BTreeSet<crate::bugs::Bug>,
-}
-
-impl ClusterConfig {
-    /// Makes this cluster exhibit `bugs`. Returns false (and does nothing) when the crate was built
-    /// without the `inject-bugs` feature.
-    #[allow(unused_variables)]
-    pub fn inject(&mut self, bugs: &std::collections::BTreeSet<crate::bugs::Bug>) -> bool {
-        #[cfg(feature = "inject-bugs")]
-        {
-            self.bugs = bugs.clone();
-            true
-        }
-        #[cfg(not(feature = "inject-bugs"))]
-        {
-            false
-        }
-    }
-
-    /// The forwarding timeout in force: the configured one, else three heartbeat intervals.
-    pub fn forwarding_timeout(&self) -> Duration {
-        self.forwarding_timeout.unwrap_or(Duration::from_millis(
-            self.heartbeat_interval
-                .as_millis()
-                .saturating_mul(link::MISSED_HEARTBEATS),
-        ))
-    }
-
-    /// Defaults for a cluster called `name`, with addresses `https://<name>:8200` and `:8201`.
-    pub fn new(name: &str) -> ClusterConfig {
-        let host = name.to_lowercase();
-        ClusterConfig {
-            name: name.to_string(),
-            api_addr: format!("https://{host}:8200"),
-            cluster_addr: format!("https://{host}:8201"),
-            heartbeat_interval: Duration::from_secs(5),
-            forwarding_timeout: None,
-            log_shipper_buffer: 16384,
-            unseal_shares: 5,
-            unseal_threshold: 3,
-            #[cfg(feature = "inject-bugs")]
-            bugs: Default::default(),
-        }
-    }
-}
-
-/// An activation in flight: `secondary/enable` (mode `bootstrapping`) or `update-primary`.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct Pending {
-    /// The token text.
-    pub token: String,
-    /// What it says.
-    pub claims: TokenClaims,
-    /// Where the request goes (the token's API address or `primary_api_addr`).
-    pub target: String,
-    /// True for update-primary.
-    pub update: bool,
-    /// Random id of this attempt (retries of it carry the same id).
-    pub attempt: String,
-}
-
-impl Pending {
-    /// An activation of `token` (already read into `claims`), sent to `api_addr` when given
-    /// (`primary_api_addr`), else to the address inside the token; a fresh attempt id from `rng`.
-    pub fn new(
-        rng: &mut dyn RngCore,
-        token: &str,
-        claims: TokenClaims,
-        api_addr: Option<String>,
-        update: bool,
-    ) -> Pending {
-        let target = api_addr
-            .filter(|a| !a.trim().is_empty())
-            .unwrap_or_else(|| claims.primary_api_addr.clone());
-        Pending {
-            token: token.trim().to_string(),
-            claims,
-            target,
-            update,
-            attempt: crate::ids::random_hex(rng, 16),
-        }
-    }
-}
-
-/// State of an issued activation token in a primary's registry.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum TokenState {
-    /// Issued, not used yet.
-    Pending,
-    /// Used by one activation attempt.
-    Used {
-        /// The attempt id.
-        by: String,
-    },
-    /// Revoked before or after use.
-    Revoked,
-}
-
-/// A token registry record.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct TokenRecord {
-    /// The token's nonce.
-    pub nonce: String,
-    /// Expiry.
-    pub expires_at: Timestamp,
-    /// Use.
-    pub state: TokenState,
-}
-
-/// A secondary the primary accepted.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct SecondaryRecord {
-    /// Secret the secondary presents.
-    pub secret: String,
-    /// Its cluster address (where the primary sends to).
-    pub cluster_addr: String,
-    /// Its API address.
-    pub api_addr: String,
-    /// Revoked: refused from now on.
-    pub revoked: bool,
-    /// Its filter changed since its last diff: the next stream request must diff.
-    pub needs_diff: bool,
-}
-
-/// A primary's persisted role.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct PrimaryRole {
-    /// The replication set.
-    pub cluster_id: ClusterId,
-    /// This run of the primary: changes on every enable or promote, killing older tokens.
-    pub run: String,
-    /// Token MAC secret of this run.
-    pub secret: String,
-    /// Address given to secondaries instead of the cluster's own (`""` for none).
-    pub primary_cluster_addr: String,
-    /// Every token id ever issued in this run, with its state.
-    pub tokens: BTreeMap<String, TokenRecord>,
-    /// Accepted secondaries.
-    pub secondaries: BTreeMap<String, SecondaryRecord>,
-    /// Paths filters by secondary id (performance only).
-    pub filters: BTreeMap<String, PathsFilter>,
-}
-
-/// A secondary's persisted role.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct SecondaryRole {
-    /// The replication set.
-    pub cluster_id: ClusterId,
-    /// Identity at the primary (`None` after demote, until update-primary with a token).
-    pub credentials: Option<Credentials>,
-    /// Where the primary is (the current one first); empty: no known primary.
-    pub known_primary_cluster_addrs: Vec<String>,
-    /// The primary's API address.
-    pub primary_api_addr: String,
-    /// An update-primary in flight.
-    pub pending: Option<Pending>,
-    /// Filter the primary applies to this secondary, as last heard.
-    pub filter: Option<PathsFilter>,
-    /// Dynamic filter (mounts, namespaces) as last heard.
-    pub dynamic_filter: (Vec<String>, Vec<String>),
-    /// Position in the primary's log.
-    pub cursor: Option<Cursor>,
-    /// Last primary WAL index applied (`last_remote_wal`).
-    pub last_remote_wal: u64,
-    /// Whether a full sync ever completed since this cluster joined the set.
-    pub synced: bool,
-}
-
-/// One kind's persisted replication role.
-#[allow(clippy::large_enum_variant)]
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Role {
-    /// Off.
-    Disabled,
-    /// `secondary/enable` accepted locally; waiting for the primary.
-    Bootstrapping(Pending),
-    /// Primary.
-    Primary(PrimaryRole),
-    /// Secondary.
-    Secondary(SecondaryRole),
-}
-
-impl Role {
-    /// The mode this role reports.
-    pub fn mode(&self) -> Mode {
-        match self {
-            Role::Disabled => Mode::Disabled,
-            Role::Bootstrapping(_) => Mode::Bootstrapping,
-            Role::Primary(_) => Mode::Primary,
-            Role::Secondary(_) => Mode::Secondary,
-        }
-    }
-
-    /// The replication set id, when enabled.
-    pub fn cluster_id(&self) -> Option<ClusterId> {
-        match self {
-            Role::Primary(p) => Some(p.cluster_id),
-            Role::Secondary(s) => Some(s.cluster_id),
-            _ => None,
-        }
-    }
-}
+/// How many earlier primary runs a cluster remembers per kind (to tell an old token from a forged one).
+const RETIRED_RUNS: usize = 16;
 
 /// Everything about a cluster that survives a restart.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct Persisted {
+struct Persisted {
     config: ClusterConfig,
     storage: Storage,
     wal: Wal,
@@ -275,32 +77,57 @@ pub struct Persisted {
 }
 
 /// A secondary's connection to its primary (lost on restart).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct Link {
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct Link {
     state: SecondaryState,
     connected: bool,
     last_heartbeat: Option<Timestamp>,
     next_heartbeat: Timestamp,
+    /// Which of the known primary addresses is tried (modulo their number).
     target: usize,
     session: u64,
-    /// Digests of the covered buckets the in-flight sync must reach.
-    sync: Option<SyncProgress>,
+    /// Progress of the sync in flight.
+    sync: Option<Progress>,
     retry_at: Option<Timestamp>,
     /// Disconnected, the last heartbeat went unanswered: the next one tries the next known address.
     unanswered: bool,
 }
 
+impl Link {
+    fn new(now: Timestamp, rng: &mut dyn RngCore) -> Link {
+        Link {
+            state: SecondaryState::Connecting,
+            connected: false,
+            last_heartbeat: None,
+            next_heartbeat: now,
+            target: 0,
+            session: rng.next_u64(),
+            sync: None,
+            retry_at: None,
+            unanswered: false,
+        }
+    }
+
+    /// A link with nothing to do: no known primary (after demote, or an empty update-primary).
+    fn idle(now: Timestamp, rng: &mut dyn RngCore) -> Link {
+        Link {
+            state: SecondaryState::Idle,
+            ..Link::new(now, rng)
+        }
+    }
+}
+
 /// A primary's view of one connected secondary (lost on restart).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct Peer {
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct Peer {
     last_heartbeat: Option<Timestamp>,
     /// Streaming position and session, when the secondary is streaming.
-    shipping: Option<(Cursor, u64)>,
+    shipping: Option<(crate::wal::Cursor, u64)>,
 }
 
 /// State that a crash loses: connections, the log shipper's position per peer, queued output.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct Volatile {
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+struct Volatile {
     links: BTreeMap<Kind, Link>,
     peers: BTreeMap<Kind, BTreeMap<String, Peer>>,
     /// Writes forwarded to the primary and not answered yet: request id -> when to give up.
@@ -320,13 +147,13 @@ pub struct Volatile {
 ///
 /// Drive it with [`Cluster::step`]; collect what it wants done with [`Cluster::ready`]; call
 /// [`Input::Tick`] at [`Cluster::next_deadline`]. See the crate docs for the loop.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Cluster {
     p: Persisted,
     v: Volatile,
 }
 
-/// What the host must carry out after a step.
+/// What the host must carry out after a step: send the messages, and look at the events.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Ready {
     /// Messages to deliver to other clusters.
@@ -335,35 +162,17 @@ pub struct Ready {
     pub events: Vec<Event>,
 }
 
-/// How many earlier primary runs a cluster remembers per kind.
-pub const RETIRED_RUNS: usize = 16;
-
-/// Format version of [`Snapshot`] bytes.
-pub const SNAPSHOT_VERSION: u32 = 1;
-
-/// Why a snapshot could not be restored.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum SnapshotError {
-    /// Not a snapshot at all, or damaged.
-    #[error("the snapshot is corrupted ({0}); restore from another copy")]
-    Corrupted(String),
-    /// Written by another format version.
-    #[error("snapshot format version {found} is not supported (this build reads version {SNAPSHOT_VERSION}); use a matching replication-core")]
-    UnknownVersion {
-        /// Version found in the snapshot.
-        found: u32,
-    },
-}
-
-#[derive(Serialize, Deserialize)]
-struct SnapshotFile {
-    format_version: u32,
-    checksum: String,
-    state: serde_json::Value,
+/// What every message handler gets besides the message: the host's time, its entropy, and the
+/// sender's cluster address.
+struct Cx<'a> {
+    now: Timestamp,
+    rng: &'a mut dyn RngCore,
+    from: &'a str,
 }
 
 impl Cluster {
-    /// A new cluster with replication disabled, the given mounts, and fresh unseal keys from `rng`.
+    /// A new cluster with replication disabled, the given mounts (path, local), and fresh unseal
+    /// keys from `rng`. Mount paths that are not valid mount paths are skipped.
     pub fn new(config: ClusterConfig, mounts: &[(String, bool)], rng: &mut dyn RngCore) -> Cluster {
         let mut config = config;
         // A zero interval would make every deadline "now" and spin a host that ticks at deadlines.
@@ -405,13 +214,19 @@ impl Cluster {
             Input::Request(r) => self.request(now, rng, r)?,
             Input::Client(op) => self.client(now, rng, op)?,
             Input::Message { from, message } => {
-                self.receive(now, rng, &from, message);
+                let mut cx = Cx {
+                    now,
+                    rng,
+                    from: &from,
+                };
+                self.receive(&mut cx, message);
                 Reply::Ok
             }
             Input::Tick => {
                 self.tick(now, rng);
                 Reply::Ok
             }
+            #[cfg(feature = "faults")]
             Input::CorruptMerkle => {
                 let b = rng.next_u32() as usize;
                 let delta = ((rng.next_u64() as u128) << 64) | rng.next_u64() as u128;
@@ -434,38 +249,30 @@ impl Cluster {
         }
     }
 
-    /// When this cluster next needs an [`Input::Tick`] (heartbeats, retries), if ever.
+    /// When this cluster next needs an [`Input::Tick`] (heartbeats, retries, forwarding timeouts), if
+    /// ever.
     pub fn next_deadline(&self) -> Option<Timestamp> {
         // Mirrors exactly what `tick` services, so a host that ticks at this deadline always moves it.
-        let mut d: Option<Timestamp> = None;
-        let mut take = |t: Timestamp| d = Some(d.map_or(t, |x| x.min(t)));
-        if let Some(t) = self.next_forward_deadline() {
-            take(t);
-        }
-        for kind in Kind::ALL {
-            if !self.is_active(kind) {
-                continue;
-            }
-            let Some(link) = self.v.links.get(&kind) else {
-                continue;
-            };
-            match self.role(kind) {
-                Role::Bootstrapping(_) => take(link.next_heartbeat),
-                Role::Secondary(s) => {
-                    if s.pending.is_some() {
-                        take(link.next_heartbeat);
-                    }
-                    if !s.known_primary_cluster_addrs.is_empty() && s.credentials.is_some() {
-                        take(link.next_heartbeat);
-                        if let Some(r) = link.retry_at {
-                            take(r);
-                        }
-                    }
-                }
-                _ => {}
-            }
-        }
-        d
+        let secondaries = Kind::ALL
+            .into_iter()
+            .filter(|k| self.is_active(*k))
+            .filter_map(|k| Some((self.role(k), self.v.links.get(&k)?)))
+            .flat_map(|(role, link)| {
+                let (activating, linked) = match role {
+                    Role::Bootstrapping(_) => (true, false),
+                    Role::Secondary(s) => (
+                        s.pending.is_some(),
+                        !s.known_primary_cluster_addrs.is_empty() && s.credentials.is_some(),
+                    ),
+                    _ => (false, false),
+                };
+                let beat = (activating || linked).then_some(link.next_heartbeat);
+                [beat, link.retry_at.filter(|_| linked)]
+            });
+        secondaries
+            .chain([self.next_forward_deadline()])
+            .flatten()
+            .min()
     }
 
     /// The cluster's host-given settings.
@@ -478,7 +285,7 @@ impl Cluster {
         &self.p.config.name
     }
 
-    /// Its storage (read-only): what an oracle inspects.
+    /// Its storage (read-only): the data, its classes and `merkle_root`s.
     pub fn storage(&self) -> &Storage {
         &self.p.storage
     }
@@ -492,14 +299,6 @@ impl Cluster {
     /// Its current unseal key shares (replaced by the primary's on activation).
     pub fn unseal_keys(&self) -> &UnsealKeys {
         &self.p.unseal
-    }
-
-    /// The persisted role of a kind.
-    pub fn role(&self, kind: Kind) -> &Role {
-        match kind {
-            Kind::Dr => &self.p.dr,
-            Kind::Performance => &self.p.performance,
-        }
     }
 
     /// The mode of a kind as status reports it (a DR secondary reports performance as disabled).
@@ -545,65 +344,21 @@ impl Cluster {
         self.p.operation_tokens.contains(token)
     }
 
-    /// The persisted state as versioned, checksummed bytes (what a crash keeps).
-    pub fn snapshot(&self) -> Vec<u8> {
-        // Every persisted type is plain data with string map keys: serializing cannot fail.
-        let state = serde_json::to_value(&self.p).expect("persisted state serializes to JSON");
-        let text = state.to_string();
-        let file = SnapshotFile {
-            format_version: SNAPSHOT_VERSION,
-            checksum: checksum(&text),
-            state,
-        };
-        serde_json::to_vec(&file).expect("snapshot file serializes to JSON")
+    // ----- internal helpers shared by the rooms -----
+
+    fn role(&self, kind: Kind) -> &Role {
+        match kind {
+            Kind::Dr => &self.p.dr,
+            Kind::Performance => &self.p.performance,
+        }
     }
 
-    /// Restarts a cluster from [`Cluster::snapshot`] bytes at host time `now`: connections are
-    /// re-established, the log shipper starts a new epoch (its buffer was in memory).
-    pub fn restore(
-        bytes: &[u8],
-        now: Timestamp,
-        rng: &mut dyn RngCore,
-    ) -> std::result::Result<Cluster, SnapshotError> {
-        #[derive(Deserialize)]
-        struct Header {
-            format_version: u32,
+    fn role_mut(&mut self, kind: Kind) -> &mut Role {
+        match kind {
+            Kind::Dr => &mut self.p.dr,
+            Kind::Performance => &mut self.p.performance,
         }
-        let header: Header = serde_json::from_slice(bytes)
-            .map_err(|e| SnapshotError::Corrupted(format!("unreadable header: {e}")))?;
-        if header.format_version != SNAPSHOT_VERSION {
-            return Err(SnapshotError::UnknownVersion {
-                found: header.format_version,
-            });
-        }
-        let file: SnapshotFile = serde_json::from_slice(bytes)
-            .map_err(|e| SnapshotError::Corrupted(format!("unreadable body: {e}")))?;
-        if checksum(&file.state.to_string()) != file.checksum {
-            return Err(SnapshotError::Corrupted("checksum mismatch".into()));
-        }
-        let mut p: Persisted = serde_json::from_value(file.state)
-            .map_err(|e| SnapshotError::Corrupted(format!("invalid state: {e}")))?;
-        p.storage
-            .check_consistency()
-            .map_err(SnapshotError::Corrupted)?;
-        let wal_last = p.wal.last();
-        p.wal = Wal::new(wal_last, p.config.log_shipper_buffer, rng.next_u64());
-        let mut c = Cluster {
-            p,
-            v: Volatile {
-                started: now,
-                ..Volatile::default()
-            },
-        };
-        for kind in Kind::ALL {
-            if matches!(c.role(kind), Role::Secondary(_) | Role::Bootstrapping(_)) {
-                c.v.links.insert(kind, Link::new(now, rng));
-            }
-        }
-        Ok(c)
     }
-
-    // ----- internal helpers shared by the submodules -----
 
     /// Replaces a kind's role; a primary run that ends is remembered in `retired_runs`.
     fn set_role(&mut self, kind: Kind, role: Role) {
@@ -618,13 +373,7 @@ impl Cluster {
         *self.role_mut(kind) = role;
     }
 
-    fn role_mut(&mut self, kind: Kind) -> &mut Role {
-        match kind {
-            Kind::Dr => &mut self.p.dr,
-            Kind::Performance => &mut self.p.performance,
-        }
-    }
-
+    /// The live primary role of a kind.
     fn primary(&self, kind: Kind) -> Option<&PrimaryRole> {
         match self.role(kind) {
             Role::Primary(p) if self.is_active(kind) => Some(p),
@@ -640,6 +389,7 @@ impl Cluster {
         }
     }
 
+    /// The live secondary role of a kind.
     fn secondary(&self, kind: Kind) -> Option<&SecondaryRole> {
         match self.role(kind) {
             Role::Secondary(s) if self.is_active(kind) => Some(s),
@@ -666,9 +416,9 @@ impl Cluster {
         self.v.events.push(event);
     }
 
-    /// Appends a local mutation to storage and the WAL.
-    fn apply(&mut self, op: crate::wal::WalOp) -> u64 {
-        use crate::wal::WalOp;
+    /// Appends a local mutation to storage and the WAL; returns the WAL index (unchanged when the
+    /// mutation changed nothing).
+    fn apply(&mut self, op: WalOp) -> u64 {
         let changed = match &op {
             WalOp::Put { key, value, class } => self.p.storage.put(key, value, *class),
             WalOp::Delete { key, .. } => self.p.storage.remove(key).is_some(),
@@ -687,7 +437,7 @@ impl Cluster {
         } else {
             DataClass::Replicated
         };
-        self.apply(crate::wal::WalOp::Put {
+        self.apply(WalOp::Put {
             key: mount_key(path),
             value: if local { "local" } else { "shared" }.to_string(),
             class,
@@ -735,6 +485,32 @@ impl Cluster {
         }
     }
 
+    /// Routes a message from another cluster to its handler: the primary side's or the secondary
+    /// side's.
+    fn receive(&mut self, cx: &mut Cx<'_>, msg: Message) {
+        match msg {
+            // What secondaries send their primary.
+            Message::ActivationRequest(m) => self.on_activation_request(cx, m),
+            Message::Heartbeat(m) => self.on_heartbeat(cx, m),
+            Message::StreamRequest(m) => self.on_stream_request(cx, m),
+            Message::DiffKeys(m) => self.on_diff_keys(cx, m),
+            Message::Forward(m) => self.on_forward(cx, m),
+            // What primaries send their secondaries.
+            Message::ActivationAccepted(m) => self.on_accepted(cx, m),
+            Message::ActivationRefused(m) => self.on_refused(m),
+            Message::HeartbeatAck(m) => self.on_heartbeat_ack(cx, m),
+            Message::LinkRefused(m) => self.on_link_refused(m.kind, m.reason),
+            Message::Revoked(m) => self.on_revoked(m),
+            Message::Resync(m) => self.on_resync(cx, m),
+            Message::Entries(m) => self.on_entries(cx, m),
+            Message::DiffStart(m) => self.on_diff_start(cx, m),
+            Message::SyncData(m) => self.on_sync_data(cx, m),
+            Message::Mirror(m) => self.on_mirror(m),
+            Message::ForwardReply(m) => self.on_forward_reply(m),
+            Message::FailoverTargets(m) => self.on_failover_targets(m),
+        }
+    }
+
     /// Work every step ends with: ship new WAL entries, mirror the performance role to DR
     /// secondaries, push changed failover targets to performance secondaries, and answer every
     /// forwarded write still waiting once this cluster is no longer a performance secondary.
@@ -746,25 +522,4 @@ impl Cluster {
             self.abandon_forwards("this cluster stopped being a performance secondary");
         }
     }
-}
-
-impl Link {
-    fn new(now: Timestamp, rng: &mut dyn RngCore) -> Link {
-        Link {
-            state: SecondaryState::Connecting,
-            connected: false,
-            last_heartbeat: None,
-            next_heartbeat: now,
-            target: 0,
-            session: rng.next_u64(),
-            sync: None,
-            retry_at: None,
-            unanswered: false,
-        }
-    }
-}
-
-fn checksum(text: &str) -> String {
-    use sha2::{Digest, Sha256};
-    crate::ids::hex(&Sha256::digest(text.as_bytes()))
 }

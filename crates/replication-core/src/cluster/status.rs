@@ -1,8 +1,8 @@
 //! Status views with Vault's field names (`sys/replication/{dr,performance}/status`).
 
-use super::link::MISSED_HEARTBEATS;
-use super::{Cluster, Role};
+use super::Cluster;
 use crate::ids::{Kind, Mode, SecondaryState};
+use crate::role::Role;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -107,8 +107,8 @@ pub struct KindStatus {
 impl Cluster {
     /// The status of one kind at host time `now`.
     pub fn status(&self, kind: Kind, now: Timestamp) -> KindStatus {
-        let hb = self.p.config.heartbeat_interval.as_millis() * MISSED_HEARTBEATS;
-        let connected = |t: Option<Timestamp>| t.is_some_and(|t| now.since(t).as_millis() <= hb);
+        let span = self.p.config.missed_heartbeats_span();
+        let connected = |t: Option<Timestamp>| t.is_some_and(|t| now.since(t) <= span);
         let hb_text = |t: Option<Timestamp>| t.map(|t| t.to_rfc3339()).unwrap_or_default();
         let mut st = KindStatus {
             mode: self.mode(kind).as_str().to_string(),
@@ -133,10 +133,9 @@ impl Cluster {
                 common(&mut st);
                 st.cluster_id = Some(p.cluster_id.to_string());
                 st.known_secondaries = Some(
-                    p.secondaries
-                        .iter()
-                        .filter(|(_, r)| !r.revoked)
-                        .map(|(id, _)| id.clone())
+                    p.accepted()
+                        .filter(|(_, e, _)| !e.revoked)
+                        .map(|(id, _, _)| id.clone())
                         .collect(),
                 );
                 let shipped = Some(self.p.wal.last());
@@ -146,10 +145,9 @@ impl Cluster {
                 }
                 st.primary_cluster_addr = Some(p.primary_cluster_addr.clone());
                 st.secondaries = Some(
-                    p.secondaries
-                        .iter()
-                        .filter(|(_, r)| !r.revoked)
-                        .map(|(id, r)| {
+                    p.accepted()
+                        .filter(|(_, e, _)| !e.revoked)
+                        .map(|(id, _, r)| {
                             let seen = self
                                 .v
                                 .peers

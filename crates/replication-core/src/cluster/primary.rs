@@ -1,0 +1,556 @@
+//! The primary side: what a primary does with its secondaries' messages (activation requests,
+//! heartbeats, stream requests, diff keys, forwarded writes) and what it pushes to them (WAL entries,
+//! the DR mirror of its performance role, failover targets).
+//!
+//! Every message from a secondary is authenticated first ([`Cluster::judge_link`]): the credentials'
+//! set, identity and secret must match a live record of this primary's registry.
+
+use super::{Cluster, Cx, Peer};
+use crate::bugs::Bug;
+use crate::error::{ActivationRefusal, Error};
+use crate::ids::{random_hex, Kind};
+use crate::message::{
+    ActivationAccepted, ActivationRefused, ActivationRequest, Credentials, DiffKeys, DiffStart,
+    Entries, FailoverTargets, Forward, ForwardReply, Heartbeat, HeartbeatAck, LinkRefusal,
+    LinkRefused, Message, Mirror, StreamRequest, SyncData, SyncPut,
+};
+use crate::role::{AcceptedLink, MirroredRole, Role};
+use crate::storage::{DataClass, PathsFilter};
+use crate::time::Timestamp;
+use crate::token;
+use crate::wal::{Cursor, WalOp};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, VecDeque};
+
+/// Answers a primary gave to forwarded writes lately, by request id (with the secondary id that
+/// asked), so that a duplicated `Forward` is answered again rather than applied a second time.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub(super) struct ForwardLog {
+    answers: BTreeMap<u64, (String, Result<u64, Error>)>,
+    order: VecDeque<u64>,
+}
+
+impl ForwardLog {
+    /// How many answers are remembered (the oldest is forgotten first).
+    const CAPACITY: usize = 1024;
+
+    /// The answer already given to `request` from secondary `id`, if any.
+    fn get(&self, id: &str, request: u64) -> Option<&Result<u64, Error>> {
+        self.answers
+            .get(&request)
+            .filter(|(who, _)| who == id)
+            .map(|(_, r)| r)
+    }
+
+    fn insert(&mut self, id: &str, request: u64, result: Result<u64, Error>) {
+        if self
+            .answers
+            .insert(request, (id.to_string(), result))
+            .is_none()
+        {
+            self.order.push_back(request);
+        }
+        while self.order.len() > Self::CAPACITY {
+            if let Some(old) = self.order.pop_front() {
+                self.answers.remove(&old);
+            }
+        }
+    }
+}
+
+impl Cluster {
+    /// Is this a secondary we accept? The secondary id if so.
+    pub(super) fn judge_link(&self, kind: Kind, c: &Credentials) -> Result<String, LinkRefusal> {
+        let Some(p) = self.primary(kind) else {
+            return Err(LinkRefusal::NotPrimary);
+        };
+        if p.cluster_id != c.cluster_id {
+            return Err(LinkRefusal::Unknown);
+        }
+        let entry = p.secondaries.get(&c.secondary_id);
+        match entry.and_then(|e| e.link.as_ref().map(|l| (e, l))) {
+            Some((_, l)) if l.secret != c.secret => Err(LinkRefusal::Unknown),
+            Some((e, _)) if e.revoked => Err(LinkRefusal::Revoked),
+            Some(_) => Ok(c.secondary_id.clone()),
+            None => Err(LinkRefusal::Unknown),
+        }
+    }
+
+    /// [`Cluster::judge_link`], answering a refusal itself (`None` then).
+    fn check_link(&mut self, kind: Kind, to: &str, c: &Credentials) -> Option<String> {
+        match self.judge_link(kind, c) {
+            Ok(id) => Some(id),
+            Err(reason) => {
+                self.send(to, Message::LinkRefused(LinkRefused { kind, reason }));
+                None
+            }
+        }
+    }
+
+    fn peer(&mut self, kind: Kind, id: &str) -> &mut Peer {
+        self.v
+            .peers
+            .entry(kind)
+            .or_default()
+            .entry(id.to_string())
+            .or_insert(Peer {
+                last_heartbeat: None,
+                shipping: None,
+            })
+    }
+
+    pub(super) fn remove_peer(&mut self, kind: Kind, id: &str) {
+        if let Some(m) = self.v.peers.get_mut(&kind) {
+            m.remove(id);
+        }
+    }
+
+    /// A secondary asks to activate with a token: accepted (its identity, the unseal shares and the
+    /// failover targets go back) or refused with the reason.
+    pub(super) fn on_activation_request(&mut self, cx: &mut Cx<'_>, m: ActivationRequest) {
+        let kind = m.kind;
+        let nonce = token::read_token(&m.token)
+            .map(|c| c.nonce)
+            .unwrap_or_default();
+        let answer = match self.judge_token(cx.now, kind, &m.token, &m.attempt) {
+            Err(reason) => Message::ActivationRefused(ActivationRefused {
+                kind,
+                nonce,
+                attempt: m.attempt,
+                reason,
+            }),
+            Ok(id) => {
+                let existing = self
+                    .primary(kind)
+                    .and_then(|p| p.secondaries.get(&id))
+                    .and_then(|e| e.link.as_ref())
+                    .map(|l| l.secret.clone());
+                let secret = existing.unwrap_or_else(|| random_hex(cx.rng, 16));
+                let Some(p) = self.primary_mut(kind) else {
+                    return;
+                };
+                let cluster_id = p.cluster_id;
+                if let Some(e) = p.secondaries.get_mut(&id) {
+                    e.used_by = Some(m.attempt.clone());
+                    e.link = Some(AcceptedLink {
+                        secret: secret.clone(),
+                        cluster_addr: m.reply_to.clone(),
+                        api_addr: m.api_addr,
+                        needs_diff: false,
+                    });
+                }
+                self.peer(kind, &id).last_heartbeat = Some(cx.now);
+                Message::ActivationAccepted(ActivationAccepted {
+                    kind,
+                    nonce,
+                    attempt: m.attempt,
+                    credentials: Credentials {
+                        cluster_id,
+                        secondary_id: id,
+                        secret,
+                    },
+                    unseal: self.p.unseal.clone(),
+                    known_primary_cluster_addrs: self.failover_addrs(kind),
+                    primary_api_addr: self.p.config.api_addr.clone(),
+                })
+            }
+        };
+        self.send(&m.reply_to, answer);
+    }
+
+    /// Everything only the primary can check about a token. Returns the secondary id to accept.
+    fn judge_token(
+        &self,
+        now: Timestamp,
+        kind: Kind,
+        text: &str,
+        attempt: &str,
+    ) -> Result<String, ActivationRefusal> {
+        let Some(p) = self.primary(kind) else {
+            return Err(ActivationRefusal::IssuerNotPrimary);
+        };
+        let Some(claims) = token::verify(text, p.secret.as_bytes()) else {
+            // Only a token that verifies under one of this cluster's earlier runs was issued before
+            // it was re-enabled or promoted again; anything else was altered or forged.
+            let earlier = self.p.retired_runs.get(&kind).is_some_and(|runs| {
+                runs.iter()
+                    .any(|r| token::verify(text, r.as_bytes()).is_some())
+            });
+            return Err(if earlier {
+                ActivationRefusal::IssuerRestarted
+            } else {
+                ActivationRefusal::Altered
+            });
+        };
+        if claims.kind != kind {
+            return Err(ActivationRefusal::WrongKind {
+                token: claims.kind,
+                used: kind,
+            });
+        }
+        let Some(entry) = p.secondaries.get(&claims.secondary_id) else {
+            return Err(ActivationRefusal::Altered);
+        };
+        if entry.nonce != claims.nonce {
+            return Err(ActivationRefusal::Altered);
+        }
+        match &entry.used_by {
+            _ if entry.revoked => Err(ActivationRefusal::Revoked),
+            Some(by) if by == attempt || self.bug(Bug::TokenReusable) => Ok(claims.secondary_id),
+            Some(_) => Err(ActivationRefusal::AlreadyUsed),
+            None if entry.expires_at <= now => Err(ActivationRefusal::Expired),
+            None => Ok(claims.secondary_id),
+        }
+    }
+
+    /// A secondary's heartbeat: recorded, with where it is now, and answered with what it should know.
+    pub(super) fn on_heartbeat(&mut self, cx: &mut Cx<'_>, m: Heartbeat) {
+        let Some(id) = self.check_link(m.kind, cx.from, &m.credentials) else {
+            return;
+        };
+        self.peer(m.kind, &id).last_heartbeat = Some(cx.now);
+        if let Some(l) = self
+            .primary_mut(m.kind)
+            .and_then(|p| p.secondaries.get_mut(&id))
+            .and_then(|e| e.link.as_mut())
+        {
+            l.cluster_addr = cx.from.to_string();
+            l.api_addr = m.api_addr;
+        }
+        let ack = self.heartbeat_ack(m.kind, &id);
+        self.send(cx.from, ack);
+    }
+
+    fn heartbeat_ack(&self, kind: Kind, id: &str) -> Message {
+        let filter = self.primary(kind).and_then(|p| p.filter(id)).cloned();
+        Message::HeartbeatAck(HeartbeatAck {
+            kind,
+            known_primary_cluster_addrs: self.failover_addrs(kind),
+            primary_api_addr: self.p.config.api_addr.clone(),
+            head: self.p.wal.head(),
+            dynamic_filter: self.dynamic_for(filter.as_ref()),
+            filter,
+        })
+    }
+
+    /// The addresses a secondary should know for this primary: its own (or override) first, then its
+    /// DR secondaries' for a performance primary (where a DR promotion would bring the role).
+    fn failover_addrs(&self, kind: Kind) -> Vec<String> {
+        let mut addrs = vec![];
+        if let Some(p) = self.primary(kind) {
+            addrs.push(if p.primary_cluster_addr.is_empty() {
+                self.p.config.cluster_addr.clone()
+            } else {
+                p.primary_cluster_addr.clone()
+            });
+        }
+        if kind == Kind::Performance {
+            if let Role::Primary(dr) = &self.p.dr {
+                for l in dr.secondaries.values().filter_map(|e| e.live_link()) {
+                    if !addrs.contains(&l.cluster_addr) {
+                        addrs.push(l.cluster_addr.clone());
+                    }
+                }
+            }
+        }
+        addrs
+    }
+
+    /// A secondary asks for the stream from its cursor: resumed when the buffer still holds that
+    /// position (and no filter change needs a diff), otherwise a Merkle diff starts.
+    pub(super) fn on_stream_request(&mut self, cx: &mut Cx<'_>, m: StreamRequest) {
+        let (kind, session) = (m.kind, m.session);
+        let Some(id) = self.check_link(kind, cx.from, &m.credentials) else {
+            return;
+        };
+        let needs_diff = self
+            .primary(kind)
+            .and_then(|p| p.secondaries.get(&id))
+            .and_then(|e| e.link.as_ref())
+            .is_some_and(|l| l.needs_diff);
+        let resumable = m
+            .cursor
+            .filter(|c| !needs_diff && self.p.wal.entries_after(*c).is_some());
+        let peer = self.peer(kind, &id);
+        peer.last_heartbeat = Some(cx.now);
+        match resumable {
+            Some(c) => {
+                // Confirm the stream at once (possibly with no entries), then keep shipping.
+                peer.shipping = Some((c, session));
+                self.ship_to(kind, &id, c, session);
+            }
+            None => {
+                peer.shipping = None;
+                self.start_diff(kind, &id, cx.from, session);
+            }
+        }
+        if kind == Kind::Dr {
+            self.v.mirrored = None;
+        }
+    }
+
+    fn start_diff(&mut self, kind: Kind, id: &str, to: &str, session: u64) {
+        let filter = self.filter_of(kind, id);
+        let digests = self.p.storage.digests(kind, filter.as_ref());
+        if let Some(l) = self
+            .primary_mut(kind)
+            .and_then(|p| p.secondaries.get_mut(id))
+            .and_then(|e| e.link.as_mut())
+        {
+            l.needs_diff = false;
+        }
+        let at = self.p.wal.head();
+        self.send(
+            to,
+            Message::DiffStart(DiffStart {
+                kind,
+                session,
+                at,
+                digests,
+                filter,
+            }),
+        );
+    }
+
+    /// The paths filter the primary applies to secondary `id` (performance only).
+    fn filter_of(&self, kind: Kind, id: &str) -> Option<PathsFilter> {
+        if self.bug(Bug::FilterIgnored) {
+            return None;
+        }
+        match kind {
+            Kind::Dr => None,
+            Kind::Performance => self.primary(kind).and_then(|p| p.filter(id)).cloned(),
+        }
+    }
+
+    /// Ships new entries to every streaming peer; falls back to a diff when the buffer lost its
+    /// position.
+    pub(super) fn ship(&mut self) {
+        let head = self.p.wal.head();
+        let due: Vec<((Kind, String), Cursor, u64)> = self
+            .v
+            .peers
+            .iter()
+            .flat_map(|(k, m)| m.iter().map(move |(id, p)| ((*k, id.clone()), p)))
+            .filter_map(|(k, p)| p.shipping.map(|(c, s)| (k, c, s)))
+            .filter(|(_, c, _)| *c != head)
+            .collect();
+        for ((kind, id), cursor, session) in due {
+            self.ship_to(kind, &id, cursor, session);
+        }
+    }
+
+    /// Ships what follows `cursor` to one secondary, or starts a diff when the buffer lost it.
+    fn ship_to(&mut self, kind: Kind, id: &str, cursor: Cursor, session: u64) {
+        let head = self.p.wal.head();
+        let Some(entry) = self.primary(kind).and_then(|p| p.secondaries.get(id)) else {
+            self.remove_peer(kind, id);
+            return;
+        };
+        let Some(link) = entry.link.as_ref() else {
+            self.remove_peer(kind, id);
+            return;
+        };
+        if entry.revoked {
+            return;
+        }
+        let addr = link.cluster_addr.clone();
+        let filter = self.filter_of(kind, id);
+        let entries = self.p.wal.entries_after(cursor).map(|it| {
+            it.filter(|e| self.ships_op(kind, filter.as_ref(), &e.op))
+                .cloned()
+                .collect::<Vec<_>>()
+        });
+        match entries {
+            Some(entries) => {
+                self.send(
+                    &addr,
+                    Message::Entries(Entries {
+                        kind,
+                        session,
+                        after: cursor,
+                        until: head,
+                        entries,
+                    }),
+                );
+                self.peer(kind, id).shipping = Some((head, session));
+            }
+            None => {
+                self.peer(kind, id).shipping = None;
+                self.start_diff(kind, id, &addr, session);
+            }
+        }
+    }
+
+    fn ships_op(&self, kind: Kind, filter: Option<&PathsFilter>, op: &WalOp) -> bool {
+        match kind {
+            Kind::Dr => true,
+            Kind::Performance => {
+                op.class() == DataClass::Replicated
+                    && match (filter, self.p.storage.filter_mount_of(op.key())) {
+                        (Some(f), Some(m)) => f.ships_mount(m),
+                        (Some(_), None) => false,
+                        (None, _) => true,
+                    }
+            }
+        }
+    }
+
+    /// The secondary's keys in the buckets that differ: answered with exactly the keys that differ.
+    pub(super) fn on_diff_keys(&mut self, cx: &mut Cx<'_>, m: DiffKeys) {
+        let Some(id) = self.check_link(m.kind, cx.from, &m.credentials) else {
+            return;
+        };
+        let filter = self.filter_of(m.kind, &id);
+        let mut puts = vec![];
+        let mut deletes = vec![];
+        for (b, their_keys) in &m.buckets {
+            let ours = self
+                .p
+                .storage
+                .bucket_entries(m.kind, filter.as_ref(), *b as usize);
+            for (k, h) in &ours {
+                if their_keys.get(k) != Some(h) {
+                    if let Some(e) = self.p.storage.get(k) {
+                        puts.push(SyncPut {
+                            key: k.clone(),
+                            value: e.value.clone(),
+                            class: e.class,
+                        });
+                    }
+                }
+            }
+            for k in their_keys.keys() {
+                if !ours.contains_key(k) {
+                    deletes.push(k.clone());
+                }
+            }
+        }
+        // Values are as of now; the stream resumes from `at` and replays what changed since.
+        self.send(
+            cx.from,
+            Message::SyncData(SyncData {
+                kind: m.kind,
+                session: m.session,
+                at: m.at,
+                puts,
+                deletes,
+            }),
+        );
+    }
+
+    /// DR primary: keeps DR secondaries' copy of the performance role current.
+    pub(super) fn mirror(&mut self) {
+        let Role::Primary(dr) = &self.p.dr else {
+            self.v.mirrored = None;
+            return;
+        };
+        let role = match &self.p.performance {
+            Role::Bootstrapping(_) => Role::Disabled,
+            other => other.clone(),
+        };
+        if self.v.mirrored.as_ref() == Some(&role) {
+            return;
+        }
+        let cluster_id = dr.cluster_id;
+        let targets: Vec<String> = dr
+            .secondaries
+            .iter()
+            .filter(|(id, _)| {
+                self.v
+                    .peers
+                    .get(&Kind::Dr)
+                    .is_some_and(|m| m.contains_key(*id))
+            })
+            .filter_map(|(_, e)| e.live_link())
+            .map(|l| l.cluster_addr.clone())
+            .collect();
+        for t in targets {
+            self.send(
+                &t,
+                Message::Mirror(Mirror {
+                    cluster_id,
+                    performance: MirroredRole(Box::new(role.clone())),
+                }),
+            );
+        }
+        self.v.mirrored = Some(role);
+    }
+
+    /// Performance primary: tells every performance secondary when its failover targets change (a DR
+    /// secondary joined, left or moved). The first list of a primary run is not a change: the
+    /// acceptance and every heartbeat answer carry it already.
+    pub(super) fn push_failover_targets(&mut self) {
+        if self.primary(Kind::Performance).is_none() {
+            self.v.failover = None;
+            return;
+        }
+        let addrs = self.failover_addrs(Kind::Performance);
+        let changed = self.v.failover.as_ref().is_some_and(|old| *old != addrs);
+        if changed {
+            if let Some(p) = self.primary(Kind::Performance) {
+                let cluster_id = p.cluster_id;
+                let targets: Vec<String> = p
+                    .secondaries
+                    .values()
+                    .filter_map(|e| e.live_link())
+                    .map(|l| l.cluster_addr.clone())
+                    .collect();
+                for t in targets {
+                    self.send(
+                        &t,
+                        Message::FailoverTargets(FailoverTargets {
+                            cluster_id,
+                            known_primary_cluster_addrs: addrs.clone(),
+                        }),
+                    );
+                }
+            }
+        }
+        self.v.failover = Some(addrs);
+    }
+
+    /// A performance secondary forwarded a client write. Every forward is answered: with the primary's
+    /// result, or, when this cluster does not accept the link (it is not, or no longer, that set's
+    /// primary; the secondary was revoked or is unknown), with an error saying the write was not
+    /// applied, followed by the link refusal itself.
+    pub(super) fn on_forward(&mut self, cx: &mut Cx<'_>, m: Forward) {
+        let kind = Kind::Performance;
+        let result = match self.judge_link(kind, &m.credentials) {
+            Err(reason) => {
+                if !self.bug(Bug::ForwardsUnanswered) {
+                    let result = Err(not_forwarded(reason));
+                    let reply = ForwardReply {
+                        request: m.request,
+                        result,
+                    };
+                    self.send(cx.from, Message::ForwardReply(reply));
+                }
+                self.send(cx.from, Message::LinkRefused(LinkRefused { kind, reason }));
+                return;
+            }
+            Ok(id) => match self.v.answered.get(&id, m.request) {
+                Some(earlier) => earlier.clone(),
+                None => {
+                    let result = self.client_local(m.op);
+                    self.v.answered.insert(&id, m.request, result.clone());
+                    result
+                }
+            },
+        };
+        let reply = ForwardReply {
+            request: m.request,
+            result,
+        };
+        self.send(cx.from, Message::ForwardReply(reply));
+    }
+}
+
+/// What a cluster that refuses a forwarding secondary's link answers the forwarded write with.
+fn not_forwarded(reason: LinkRefusal) -> Error {
+    Error::Unavailable(match reason {
+        LinkRefusal::NotPrimary => "the write was not applied: the cluster this performance secondary forwards to is not (or no longer) the primary of its replication set; retry once the secondary has found its new primary (see its status)".into(),
+        LinkRefusal::Revoked => "the write was not applied: the performance primary revoked this secondary, which can no longer forward writes; activate it again with update-primary and a new token".into(),
+        LinkRefusal::Unknown => "the write was not applied: the performance primary does not recognise this secondary (its replication set changed); enable it again with a new token (this wipes it)".into(),
+    })
+}

@@ -1,0 +1,583 @@
+//! The secondary side: what a secondary does with its primary's messages (the activation answer,
+//! heartbeat answers, refusals, WAL entries, the Merkle diff and sync, the DR mirror, forwarded
+//! writes' answers, failover targets) and its timers (heartbeats, activation and stream retries,
+//! forwarding timeouts).
+//!
+//! Answers carry the secondary's stream session or activation attempt; an answer to anything older
+//! is ignored, so lost, duplicated and reordered messages never mix into what the secondary does now.
+
+use super::{Cluster, Cx, Link, SyncProgress};
+use crate::bugs::Bug;
+use crate::error::ActivationRefusal;
+use crate::ids::{Kind, Mode, SecondaryState};
+use crate::merkle::{differing_buckets, BUCKETS};
+use crate::message::{
+    ActivationAccepted, ActivationRefused, ActivationRequest, Credentials, DiffKeys, DiffStart,
+    Entries, FailoverTargets, Heartbeat, HeartbeatAck, LinkRefusal, Message, Mirror, Resync,
+    Revoked, StreamRequest, SyncData,
+};
+use crate::role::{Pending, Role, SecondaryRole};
+use crate::step::Event;
+use crate::storage::DataClass;
+use crate::time::Timestamp;
+use crate::wal::WalOp;
+use rand_core::RngCore;
+use std::collections::BTreeMap;
+
+impl Cluster {
+    /// The primary accepted this cluster's activation: an enable wipes (only now) and joins the set;
+    /// an update-primary re-points without a wipe. Then the secondary asks for its stream.
+    pub(super) fn on_accepted(&mut self, cx: &mut Cx<'_>, m: ActivationAccepted) {
+        let (kind, now) = (m.kind, cx.now);
+        let pending = match self.role(kind) {
+            Role::Bootstrapping(p) => p.clone(),
+            Role::Secondary(s) => match &s.pending {
+                Some(p) => p.clone(),
+                None => return,
+            },
+            _ => return,
+        };
+        if pending.claims.nonce != m.nonce || pending.attempt != m.attempt {
+            return;
+        }
+        let mut role = SecondaryRole {
+            credentials: Some(m.credentials.clone()),
+            known_primary_cluster_addrs: m.known_primary_cluster_addrs,
+            primary_api_addr: m.primary_api_addr,
+            synced: false,
+            ..SecondaryRole::without_primary(m.credentials.cluster_id)
+        };
+        if pending.update && !self.bug(Bug::UpdatePrimaryWipes) {
+            if let Role::Secondary(old) = self.role(kind) {
+                role.synced = old.synced;
+            }
+        } else if self.bug(Bug::EnableSkipsWipe) {
+            self.new_epoch(cx.rng);
+        } else {
+            let entries = self.p.storage.clear();
+            self.new_epoch(cx.rng);
+            self.emit(Event::Wiped { kind, entries });
+        }
+        self.p.unseal = m.unseal;
+        self.p.key_pairs.remove(&kind);
+        self.p.promote_quorum = Default::default();
+        self.set_role(kind, Role::Secondary(role));
+        self.p.last_error.remove(&kind);
+        let mut link = Link::new(now, cx.rng);
+        link.connected = true;
+        link.last_heartbeat = Some(now);
+        link.next_heartbeat = now.plus(self.p.config.heartbeat_interval);
+        self.v.links.insert(kind, link);
+        self.emit(Event::Activation {
+            kind,
+            update: pending.update,
+            result: Ok(()),
+        });
+        self.request_stream(now, cx.rng, kind);
+    }
+
+    /// The primary refused this cluster's activation.
+    pub(super) fn on_refused(&mut self, m: ActivationRefused) {
+        let answers = |p: &Pending| p.claims.nonce == m.nonce && p.attempt == m.attempt;
+        let update = match self.role(m.kind) {
+            Role::Bootstrapping(p) if answers(p) => false,
+            Role::Secondary(s) if s.pending.as_ref().is_some_and(answers) => true,
+            _ => return,
+        };
+        self.fail_activation(m.kind, update, m.reason);
+    }
+
+    /// An activation failed: an enable goes back to `disabled` with its data intact, an
+    /// update-primary keeps its old primary; the reason is in `last_error`.
+    pub(super) fn fail_activation(&mut self, kind: Kind, update: bool, reason: ActivationRefusal) {
+        if update {
+            if let Some(s) = self.secondary_mut(kind) {
+                s.pending = None;
+            }
+        } else {
+            self.set_role(kind, Role::Disabled);
+            self.v.links.remove(&kind);
+        }
+        self.p.last_error.insert(kind, reason.to_string());
+        self.emit(Event::Activation {
+            kind,
+            update,
+            result: Err(reason),
+        });
+    }
+
+    /// Sends the activation request of `pending` to its primary.
+    pub(super) fn send_activation(&mut self, kind: Kind, pending: &Pending) {
+        let msg = Message::ActivationRequest(ActivationRequest {
+            kind,
+            token: pending.token.clone(),
+            attempt: pending.attempt.clone(),
+            reply_to: self.p.config.cluster_addr.clone(),
+            api_addr: self.p.config.api_addr.clone(),
+        });
+        self.send(&pending.target.clone(), msg);
+    }
+
+    /// The primary answered a heartbeat: connected, with what the primary says now (its failover
+    /// targets, this secondary's filter, its log head); a stalled or unfiltered stream asks again.
+    pub(super) fn on_heartbeat_ack(&mut self, cx: &mut Cx<'_>, m: HeartbeatAck) {
+        let kind = m.kind;
+        let Some(s) = self.secondary_mut(kind) else {
+            return;
+        };
+        if s.known_primary_cluster_addrs.is_empty() {
+            return;
+        }
+        let current = s.known_primary_cluster_addrs.first().cloned();
+        s.known_primary_cluster_addrs = m.known_primary_cluster_addrs;
+        s.primary_api_addr = m.primary_api_addr;
+        // A filter change whose Resync was lost: diff again so the new filter applies.
+        let filter_changed = s.filter != m.filter;
+        if filter_changed {
+            s.cursor = None;
+        }
+        s.filter = m.filter;
+        s.dynamic_filter = m.dynamic_filter;
+        let behind = s.cursor.is_none_or(|c| c != m.head);
+        let same_target = current == s.known_primary_cluster_addrs.first().cloned();
+        let Some(link) = self.v.links.get_mut(&kind) else {
+            return;
+        };
+        if !same_target {
+            link.target = 0;
+        }
+        let was_connected = link.connected;
+        link.connected = true;
+        link.unanswered = false;
+        link.last_heartbeat = Some(cx.now);
+        let state = link.state;
+        self.p.last_error.remove(&kind);
+        let stalled = state == SecondaryState::StreamWals && behind;
+        if !was_connected || state == SecondaryState::Connecting || stalled || filter_changed {
+            self.request_stream(cx.now, cx.rng, kind);
+        }
+    }
+
+    /// The primary was told this secondary was revoked.
+    pub(super) fn on_revoked(&mut self, m: Revoked) {
+        if self.secondary(m.kind).is_some() {
+            self.on_link_refused(m.kind, LinkRefusal::Revoked)
+        }
+    }
+
+    /// The primary refused the link: a cluster that is not primary sends it on to the next known
+    /// address; revoked or unknown, it stays idle with the reason in `last_error`.
+    pub(super) fn on_link_refused(&mut self, kind: Kind, reason: LinkRefusal) {
+        if self.secondary(kind).is_none() {
+            return;
+        }
+        if kind == Kind::Performance {
+            self.abandon_forwards("the primary refused this secondary's connection");
+        }
+        let Some(link) = self.v.links.get_mut(&kind) else {
+            return;
+        };
+        link.connected = false;
+        link.unanswered = false;
+        match reason {
+            LinkRefusal::NotPrimary => {
+                link.state = SecondaryState::Connecting;
+                link.target += 1;
+            }
+            LinkRefusal::Revoked | LinkRefusal::Unknown => {
+                link.state = SecondaryState::Idle;
+                let msg = if reason == LinkRefusal::Revoked {
+                    "the primary revoked this secondary; it stays idle until update-primary with a new activation token from the primary"
+                } else {
+                    "the primary does not recognise this secondary (its replication set changed, e.g. it was disabled and enabled again); disable replication here and enable it with a new token (this wipes the cluster)"
+                };
+                self.p.last_error.insert(kind, msg.to_string());
+                if let Some(s) = self.secondary_mut(kind) {
+                    s.known_primary_cluster_addrs.clear();
+                }
+            }
+        }
+    }
+
+    /// The primary changed this secondary's filter: diff again.
+    pub(super) fn on_resync(&mut self, cx: &mut Cx<'_>, m: Resync) {
+        if self.is_connected(m.kind) {
+            if let Some(s) = self.secondary_mut(m.kind) {
+                s.cursor = None;
+            }
+            self.request_stream(cx.now, cx.rng, m.kind);
+        }
+    }
+
+    /// Asks the primary for a stream from where this secondary stands (new session).
+    ///
+    /// Every request arms a retry: unless the primary answers (a confirming `Entries` batch), the
+    /// secondary asks again after the missed-heartbeats span, so no lost message can strand it.
+    pub(super) fn request_stream(&mut self, now: Timestamp, rng: &mut dyn RngCore, kind: Kind) {
+        let Some(s) = self.secondary(kind) else {
+            return;
+        };
+        let Some(credentials) = s.credentials.clone() else {
+            return;
+        };
+        let cursor = s.cursor;
+        let Some(target) = self.target_addr(kind) else {
+            return;
+        };
+        let session = rng.next_u64();
+        let retry = now.plus(self.p.config.missed_heartbeats_span());
+        if let Some(link) = self.v.links.get_mut(&kind) {
+            link.session = session;
+            link.sync = None;
+            link.retry_at = Some(retry);
+        }
+        self.send(
+            &target,
+            Message::StreamRequest(StreamRequest {
+                kind,
+                session,
+                credentials,
+                cursor,
+            }),
+        );
+    }
+
+    /// The known primary address this secondary tries now.
+    pub(super) fn target_addr(&self, kind: Kind) -> Option<String> {
+        let s = self.secondary(kind)?;
+        if s.known_primary_cluster_addrs.is_empty() {
+            return None;
+        }
+        let t = self.v.links.get(&kind).map(|l| l.target).unwrap_or(0);
+        s.known_primary_cluster_addrs
+            .get(t % s.known_primary_cluster_addrs.len())
+            .cloned()
+    }
+
+    fn session_matches(&self, kind: Kind, session: u64) -> bool {
+        self.secondary(kind).is_some()
+            && self
+                .v
+                .links
+                .get(&kind)
+                .is_some_and(|l| l.session == session)
+    }
+
+    /// WAL entries of this secondary's stream: applied in order; a gap asks again.
+    pub(super) fn on_entries(&mut self, cx: &mut Cx<'_>, m: Entries) {
+        let kind = m.kind;
+        if !self.session_matches(kind, m.session) {
+            return;
+        }
+        let Some(cursor) = self.secondary(kind).and_then(|s| s.cursor) else {
+            return;
+        };
+        if cursor.epoch != m.after.epoch {
+            return;
+        }
+        if m.after.index > cursor.index {
+            // A batch went missing: ask again from where we stand.
+            self.request_stream(cx.now, cx.rng, kind);
+            return;
+        }
+        if m.until.index < cursor.index {
+            return; // an older batch, duplicated or reordered
+        }
+        for e in m.entries {
+            if e.index > cursor.index {
+                self.apply_remote(kind, e.op);
+            }
+        }
+        if let Some(s) = self.secondary_mut(kind) {
+            s.cursor = Some(m.until);
+            s.last_remote_wal = m.until.index;
+        }
+        if let Some(link) = self.v.links.get_mut(&kind) {
+            link.state = SecondaryState::StreamWals;
+            link.retry_at = None;
+        }
+    }
+
+    /// A mutation that came from the primary: applied and logged here (so DR secondaries downstream
+    /// receive it), except that replication never touches this cluster's own local mounts.
+    fn apply_remote(&mut self, kind: Kind, op: WalOp) {
+        if kind == Kind::Performance && self.is_own_local(op.key()) {
+            return;
+        }
+        self.apply(op);
+    }
+
+    /// Whether `key` belongs to a local mount of this performance secondary (never replicated here).
+    fn is_own_local(&self, key: &str) -> bool {
+        self.p
+            .storage
+            .get(key)
+            .is_some_and(|e| e.class == DataClass::Local)
+            || self.p.storage.mount_of(key).is_some_and(|(_, local)| local)
+    }
+
+    /// The primary cannot resume this secondary's stream: it compares bucket digests and sends its
+    /// keys of the buckets that differ.
+    pub(super) fn on_diff_start(&mut self, cx: &mut Cx<'_>, m: DiffStart) {
+        let kind = m.kind;
+        if !self.session_matches(kind, m.session) || m.digests.len() != BUCKETS {
+            return;
+        }
+        let Some(s) = self.secondary_mut(kind) else {
+            return;
+        };
+        s.filter = m.filter;
+        let Some(credentials) = s.credentials.clone() else {
+            return;
+        };
+        let ours = self.p.storage.digests(kind, None);
+        let mut buckets = BTreeMap::new();
+        for b in differing_buckets(&ours, &m.digests) {
+            buckets.insert(b as u16, self.p.storage.bucket_entries(kind, None, b));
+        }
+        let give_up = cx.now.plus(self.p.config.missed_heartbeats_span());
+        if let Some(link) = self.v.links.get_mut(&kind) {
+            link.state = SecondaryState::MerkleDiff;
+            link.connected = true;
+            link.last_heartbeat = Some(cx.now);
+            // If the primary's answer is lost, start over (new session) after this long.
+            link.retry_at = Some(give_up);
+        }
+        self.send(
+            cx.from,
+            Message::DiffKeys(DiffKeys {
+                kind,
+                session: m.session,
+                credentials,
+                at: m.at,
+                buckets,
+            }),
+        );
+    }
+
+    /// Exactly the conflicting keys: applied, the removals reported with their reason, then the
+    /// stream resumes from the diff's position.
+    pub(super) fn on_sync_data(&mut self, cx: &mut Cx<'_>, m: SyncData) {
+        let kind = m.kind;
+        if !self.session_matches(kind, m.session) {
+            return;
+        }
+        let total = m.puts.len() + m.deletes.len();
+        if let Some(link) = self.v.links.get_mut(&kind) {
+            link.state = SecondaryState::MerkleSync;
+            link.sync = Some(SyncProgress {
+                sync_progress: 0,
+                sync_total_keys: total,
+            });
+        }
+        let filter = self.secondary(kind).and_then(|s| s.filter.clone());
+        let mut diverged = vec![];
+        let mut filtered = vec![];
+        // Every removal is judged against storage as it was before the sync: a mount entry removed
+        // first must not change why the keys under it go.
+        let removals: Vec<(String, DataClass, bool)> = m
+            .deletes
+            .into_iter()
+            .filter(|k| !(kind == Kind::Performance && self.is_own_local(k)))
+            .filter_map(|k| {
+                let class = self.p.storage.get(&k)?.class;
+                let excluded = filter.as_ref().is_some_and(|f| {
+                    self.p
+                        .storage
+                        .filter_mount_of(&k)
+                        .is_some_and(|mount| !f.ships_mount(mount))
+                });
+                Some((k, class, excluded))
+            })
+            .collect();
+        for (k, class, excluded) in removals {
+            if excluded {
+                filtered.push(k.clone());
+            } else {
+                diverged.push(k.clone());
+            }
+            self.apply(WalOp::Delete { key: k, class });
+        }
+        for put in m.puts {
+            if kind == Kind::Performance && self.is_own_local(&put.key) {
+                continue;
+            }
+            if self.p.storage.get(&put.key).is_some() {
+                diverged.push(put.key.clone());
+            }
+            self.apply(WalOp::Put {
+                key: put.key,
+                value: put.value,
+                class: put.class,
+            });
+        }
+        if !diverged.is_empty() || !filtered.is_empty() {
+            self.emit(Event::SyncRemoved {
+                kind,
+                diverged,
+                filtered,
+            });
+        }
+        // A sync that leaves the roots apart means a Merkle index does not match its data.
+        let consistent = !self.p.storage.index_corrupted();
+        let Some(s) = self.secondary_mut(kind) else {
+            return;
+        };
+        s.cursor = Some(m.at);
+        s.last_remote_wal = m.at.index;
+        s.synced = true;
+        if consistent {
+            self.emit(Event::InSync { kind });
+            if let Some(link) = self.v.links.get_mut(&kind) {
+                link.state = SecondaryState::StreamWals;
+                link.sync = None;
+            }
+            self.request_stream(cx.now, cx.rng, kind);
+        } else {
+            if let Some(s) = self.secondary_mut(kind) {
+                s.cursor = None;
+            }
+            let retry = cx.now.plus(self.p.config.heartbeat_interval);
+            if let Some(link) = self.v.links.get_mut(&kind) {
+                link.state = SecondaryState::MerkleDiff;
+                link.retry_at = Some(retry);
+            }
+            self.p.last_error.insert(
+                kind,
+                "merkle sync did not converge: this cluster's Merkle index does not match its storage; run reindex".into(),
+            );
+        }
+    }
+
+    /// A DR secondary keeps its DR primary's performance role (dormant until a promotion).
+    pub(super) fn on_mirror(&mut self, m: Mirror) {
+        if self
+            .secondary(Kind::Dr)
+            .is_some_and(|s| s.cluster_id == m.cluster_id)
+        {
+            self.p.performance = *m.performance.0;
+        }
+    }
+
+    /// New failover targets from the primary this performance secondary follows (the list's first
+    /// address is that primary's; a list from any other cluster is ignored).
+    pub(super) fn on_failover_targets(&mut self, m: FailoverTargets) {
+        let current = self.target_addr(Kind::Performance);
+        let Some(s) = self.secondary_mut(Kind::Performance) else {
+            return;
+        };
+        if s.cluster_id != m.cluster_id || s.credentials.is_none() || current.is_none() {
+            return;
+        }
+        if m.known_primary_cluster_addrs.first() != current.as_ref() {
+            return;
+        }
+        s.known_primary_cluster_addrs = m.known_primary_cluster_addrs;
+        if let Some(link) = self.v.links.get_mut(&Kind::Performance) {
+            link.target = 0;
+        }
+    }
+
+    /// Timers: heartbeats, disconnection after missed heartbeats, activation retries, diff retries,
+    /// forwarded writes that waited too long.
+    pub(super) fn tick(&mut self, now: Timestamp, rng: &mut dyn RngCore) {
+        self.expire_forwards(now);
+        let hb = self.p.config.heartbeat_interval;
+        for kind in Kind::ALL {
+            if !self.is_active(kind) {
+                continue;
+            }
+            // Activation in flight (enable or update-primary).
+            let pending = match self.role(kind) {
+                Role::Bootstrapping(p) => Some(p.clone()),
+                Role::Secondary(s) => s.pending.clone(),
+                _ => None,
+            };
+            if let Some(p) = pending {
+                let due = self
+                    .v
+                    .links
+                    .get(&kind)
+                    .is_none_or(|l| l.next_heartbeat <= now);
+                if p.claims.expires_at <= now {
+                    self.fail_activation(kind, p.update, ActivationRefusal::Unreachable);
+                    continue;
+                } else if due {
+                    self.send_activation(kind, &p);
+                    let link = self
+                        .v
+                        .links
+                        .entry(kind)
+                        .or_insert_with(|| Link::new(now, rng));
+                    link.next_heartbeat = now.plus(hb);
+                }
+            }
+            let Some(s) = self.secondary(kind) else {
+                continue;
+            };
+            if s.known_primary_cluster_addrs.is_empty() {
+                continue;
+            }
+            let Some(credentials) = s.credentials.clone() else {
+                continue;
+            };
+            let span = self.p.config.missed_heartbeats_span();
+            let link = self
+                .v
+                .links
+                .entry(kind)
+                .or_insert_with(|| Link::new(now, rng));
+            let stale = link.last_heartbeat.is_none_or(|t| now.since(t) > span);
+            if link.connected && stale {
+                link.connected = false;
+                link.state = SecondaryState::Connecting;
+                link.target += 1;
+                if kind == Kind::Performance {
+                    self.abandon_forwards("the connection to the primary was lost");
+                }
+            }
+            let Some(link) = self.v.links.get_mut(&kind) else {
+                continue;
+            };
+            let retry = link.retry_at.is_some_and(|r| r <= now);
+            let beat = link.next_heartbeat <= now;
+            if beat {
+                link.next_heartbeat = now.plus(hb);
+                // Without its primary, a secondary keeps trying the addresses it knows: one that
+                // did not answer the last heartbeat is passed over for the next.
+                if !link.connected && link.unanswered {
+                    link.target += 1;
+                }
+                link.unanswered = !link.connected;
+            }
+            if retry {
+                link.retry_at = None;
+                self.request_stream(now, rng, kind);
+            }
+            if beat {
+                if let Some(target) = self.target_addr(kind) {
+                    let api_addr = self.p.config.api_addr.clone();
+                    self.send(
+                        &target,
+                        Message::Heartbeat(Heartbeat {
+                            kind,
+                            credentials,
+                            api_addr,
+                        }),
+                    );
+                }
+            }
+        }
+    }
+
+    /// Where this performance secondary forwards shared writes right now, and as whom; `None` when
+    /// it is not connected to a primary.
+    pub(super) fn forward_target(&self) -> Option<(String, Credentials)> {
+        if !self.is_connected(Kind::Performance) || self.mode(Kind::Performance) != Mode::Secondary
+        {
+            return None;
+        }
+        let c = self.secondary(Kind::Performance)?.credentials.clone()?;
+        Some((self.target_addr(Kind::Performance)?, c))
+    }
+}
