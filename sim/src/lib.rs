@@ -14,13 +14,27 @@ pub mod world;
 
 use std::path::{Path, PathBuf};
 
+/// A folder of scenario files that could not be listed.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: cannot read folder: {source}", path.display())]
+pub struct FolderError {
+    /// The folder.
+    pub path: PathBuf,
+    /// Why it could not be read.
+    #[source]
+    pub source: std::io::Error,
+}
+
 /// Scenario files named by `paths`: files as given, folders expanded to their `*.json` files (sorted).
-pub fn scenario_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+pub fn scenario_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, FolderError> {
     let mut out = vec![];
     for p in paths {
         if p.is_dir() {
             let mut files: Vec<PathBuf> = std::fs::read_dir(p)
-                .map_err(|e| format!("{}: cannot read folder: {e}", p.display()))?
+                .map_err(|source| FolderError {
+                    path: p.clone(),
+                    source,
+                })?
                 .filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|f| f.extension().is_some_and(|x| x == "json"))
                 .collect();

@@ -47,6 +47,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs, unreachable_pub)]
 
+mod build;
 mod envelope;
 mod handler;
 mod params;

@@ -22,6 +22,9 @@
 //! A name that is missing and a name whose value is JSON `null` both read as `Ok(None)`; a getter
 //! returns `Ok(Some(..))` for anything else it can interpret, including the empty string (which the
 //! caller may refuse: [`Params::required_string`] does).
+//!
+//! (Over 600 lines with its unit tests, which pin each getter against Vault's decoding; the code is
+//! about 360.)
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -1,4 +1,6 @@
 //! Request paths ([`RequestPath`]) and query strings ([`parse_query`]).
+//!
+//! (Over 600 lines with its unit tests, which pin every path form Vault accepts; the code is about 350.)
 
 use std::collections::BTreeMap;
 use std::fmt;

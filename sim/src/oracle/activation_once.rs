@@ -4,7 +4,7 @@
 //! acceptance sent before a revocation and delivered after it broke no rule (the fuzzer found that
 //! case with a delayed message).
 
-use super::{StepView, Violation};
+use super::{Oracle, StepView, Violation};
 use crate::world::Observation;
 use replication_core::{ActivationAccepted, Kind, Message};
 use std::collections::{BTreeMap, BTreeSet};
@@ -16,9 +16,9 @@ pub struct ActivationOnce {
     revoked: BTreeSet<(String, Kind, String, String)>,
 }
 
-impl ActivationOnce {
+impl Oracle for ActivationOnce {
     /// Checks one step.
-    pub fn check(&mut self, view: &StepView, out: &mut Vec<Violation>) {
+    fn check(&mut self, view: &StepView, out: &mut Vec<Violation>) {
         for o in view.observations {
             let Observation::Accepted {
                 primary: from,

@@ -5,7 +5,7 @@
 //! became healthy, whichever is later. An operation whose cluster crashed is not waited for: the
 //! client's connection died with it (its outcome is unknown).
 
-use super::{StepView, Violation};
+use super::{Oracle, StepView, Violation};
 use crate::world::Observation;
 use replication_core::{Duration, Event, Timestamp};
 use std::collections::BTreeMap;
@@ -25,10 +25,12 @@ impl ClientLiveness {
         self.waiting
             .insert((cluster.to_string(), request), (step, at));
     }
+}
 
+impl Oracle for ClientLiveness {
     /// Checks one step: answers that arrived, clusters that crashed, and operations that waited past
     /// the forwarding timeout on a healthy network.
-    pub fn check(&mut self, view: &StepView, out: &mut Vec<Violation>) {
+    fn check(&mut self, view: &StepView, out: &mut Vec<Violation>) {
         for o in view.observations {
             if let Observation::Event {
                 cluster,

@@ -5,7 +5,7 @@
 //! layer decoded, so a parameter in the query string or a percent-encoded path is seen as the API saw
 //! it.
 
-use super::{StepView, Violation};
+use super::{Oracle, StepView, Violation};
 use replication_core::{Kind, Mode, PromoteAuth, Request};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -76,9 +76,11 @@ impl DrAuth {
             _ => return None,
         })
     }
+}
 
+impl Oracle for DrAuth {
     /// Checks one step's calls.
-    pub fn check(&mut self, view: &StepView, out: &mut Vec<Violation>) {
+    fn check(&mut self, view: &StepView, out: &mut Vec<Violation>) {
         for call in view.calls {
             let Some((op, auth)) = call.succeeded().and_then(Self::guarded) else {
                 continue;

@@ -2,7 +2,7 @@
 //! primary is a new replication set and its old secondaries must be wiped to rejoin. (Promotion keeps
 //! the set's id, and a DR secondary mirrors its primary's performance set: neither is checked here.)
 
-use super::{StepView, Violation};
+use super::{Oracle, StepView, Violation};
 use replication_core::{ClusterId, Kind, Request};
 use std::collections::BTreeSet;
 
@@ -12,9 +12,9 @@ pub struct FreshIds {
     seen: BTreeSet<ClusterId>,
 }
 
-impl FreshIds {
+impl Oracle for FreshIds {
     /// Checks one step.
-    pub fn check(&mut self, view: &StepView, out: &mut Vec<Violation>) {
+    fn check(&mut self, view: &StepView, out: &mut Vec<Violation>) {
         for call in view.calls {
             let Some(Request::EnablePrimary { kind, .. }) = call.succeeded() else {
                 continue;

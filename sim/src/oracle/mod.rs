@@ -1,6 +1,25 @@
-//! Oracles: one module per rule of `model.md` §6, each stateful across steps and checked after every
-//! step. A broken rule is a [`Violation`] whose variant carries the evidence; the two-primaries
-//! situation is a [`Hazard`] (the model allows it, as Vault does, and reports it).
+//! Oracles: one module per rule of the model (`docs/model.md` §6), each an [`Oracle`] kept across
+//! steps and checked after every step. A broken rule is a [`Violation`] whose variant carries the
+//! evidence; two live primaries of one set are a [`Hazard`] (the model allows it, as Vault does, and
+//! reports it).
+//!
+//! | rule | `docs/model.md` | file | reported as |
+//! |---|---|---|---|
+//! | two live primaries of one set | §6.4 | `primaries.rs` | hazard `multiple-primaries` |
+//! | every wipe comes from an accepted `secondary/enable`, and every accepted enable wipes | §6.2 | `wipes.rs` | `wipe-without-activation`, `enable-without-wipe` |
+//! | a secondary never holds two sets' data | §6.2 | `set_mixing.rs` | `set-mixing` |
+//! | a revoked secondary is sent nothing more | §6.2 | `revoked.rs` | `delivered-to-revoked` |
+//! | a token activates once; a revoked id never | §6.2 | `activation_once.rs` | `token-reused` |
+//! | a DR-secondary operation needs a valid DR operation token or a quorum of shares | §3, §6.2 | `dr_auth.rs` | `unauthorised-dr-operation` |
+//! | `primary/enable` never reuses a set id | §1.2, §6.2 | `fresh_ids.rs` | `reused-cluster-id` |
+//! | a forwarded operation is answered within the forwarding timeout on a healthy network | §4.7, §6.2 | `client_liveness.rs` | `client-unanswered` |
+//! | every lost write has a documented cause | §6.1, §6.5 | `losses.rs` | `unexplained-loss` |
+//! | the network goes quiet, timers move on | §6.2 | this file ([`Oracles::after_step`]) | `livelock` |
+//! | connected secondaries converge once faults end (after the script, on a copy of the world) | §6.3 | `convergence.rs` | `not-converged` |
+//!
+//! The oracles judge the world against what the operator did (API calls that succeeded, as the API
+//! layer decoded them; tokens the simulator generated), never against the core's own records alone, so
+//! a core that forgets a revocation is still caught.
 
 pub mod activation_once;
 pub mod client_liveness;
@@ -253,6 +272,13 @@ pub struct Revocation {
     pub id: String,
 }
 
+/// One rule of the model, checked after every step (the table in the module docs lists them).
+pub trait Oracle {
+    /// Checks the step `view` shows, remembering what later steps need; pushes each violation of the
+    /// rule to `found`.
+    fn check(&mut self, view: &StepView<'_>, found: &mut Vec<Violation>);
+}
+
 /// What an oracle sees after a step.
 pub struct StepView<'a> {
     /// API calls made in the step.
@@ -275,6 +301,17 @@ impl StepView<'_> {
     /// `disabled` its status shows: an update-primary accepted for it is no enable.
     pub fn role_before(&self, cluster: &str, kind: Kind) -> Option<Mode> {
         self.modes_before.role(self.world, cluster, kind)
+    }
+
+    /// Whether two primaries of some set are live after the step (the situation the hazard
+    /// `multiple-primaries` reports).
+    pub fn two_primaries_live(&self) -> bool {
+        Kind::ALL.into_iter().any(|kind| {
+            self.world
+                .live_primaries(kind)
+                .values()
+                .any(|clusters| clusters.len() > 1)
+        })
     }
 }
 
@@ -314,23 +351,27 @@ impl Oracles {
         }
     }
 
-    /// Checks every rule after a step.
+    /// Checks every rule after a step, in the order of the table in the module docs.
     pub fn after_step(&mut self, view: &StepView) {
-        let mut v = vec![];
-        self.primaries.check(view);
-        self.wipes.check(view, &mut v);
-        self.sets.check(view, &mut v);
-        self.revoked.check(view, &mut v);
-        self.once.check(view, &mut v);
-        self.dr_auth.check(view, &mut v);
-        self.fresh.check(view, &mut v);
-        self.liveness.check(view, &mut v);
-        self.losses
-            .check(view, self.primaries.split_active(), &mut v);
-        if view.world.livelock {
-            v.push(Violation::Livelock { step: view.step });
+        let mut found = vec![];
+        let rules: [&mut dyn Oracle; 9] = [
+            &mut self.primaries,
+            &mut self.wipes,
+            &mut self.sets,
+            &mut self.revoked,
+            &mut self.once,
+            &mut self.dr_auth,
+            &mut self.fresh,
+            &mut self.liveness,
+            &mut self.losses,
+        ];
+        for rule in rules {
+            rule.check(view, &mut found);
         }
-        self.violations.extend(v);
+        if view.world.livelock {
+            found.push(Violation::Livelock { step: view.step });
+        }
+        self.violations.extend(found);
     }
 
     /// Adds violations found outside the step loop (convergence).

@@ -2,7 +2,7 @@
 //! reported with the step that caused them (model.md §6; Vault's docs: "Multiple primaries may result
 //! in data loss").
 
-use super::{Hazard, StepView};
+use super::{Hazard, Oracle, StepView, Violation};
 use replication_core::Kind;
 use std::collections::BTreeSet;
 
@@ -13,9 +13,10 @@ pub struct Primaries {
     active: BTreeSet<(Kind, replication_core::ClusterId)>,
 }
 
-impl Primaries {
-    /// Checks the world after a step.
-    pub fn check(&mut self, view: &StepView) {
+impl Oracle for Primaries {
+    /// Records a hazard when a set gains a second live primary (a hazard, not a violation: nothing
+    /// goes to `found`).
+    fn check(&mut self, view: &StepView, _found: &mut Vec<Violation>) {
         let mut now_active = BTreeSet::new();
         for kind in Kind::ALL {
             for (set, clusters) in view.world.live_primaries(kind) {
@@ -37,12 +38,9 @@ impl Primaries {
         }
         self.active = now_active;
     }
+}
 
-    /// Whether two primaries of some set are live right now.
-    pub fn split_active(&self) -> bool {
-        !self.active.is_empty()
-    }
-
+impl Primaries {
     /// Hazards so far (one per episode).
     pub fn hazards(&self) -> &[Hazard] {
         &self.hazards

@@ -4,16 +4,16 @@
 //! revocation happened may still arrive, as on a real network. Revocations come from the acknowledged API calls, not from the primary's
 //! own registry, so a primary that forgets a revocation is caught.
 
-use super::{StepView, Violation};
+use super::{Oracle, StepView, Violation};
 use crate::world::Observation;
 
 /// Watches data messages from primaries to revoked secondaries.
 #[derive(Clone, Debug, Default)]
 pub struct Revoked;
 
-impl Revoked {
+impl Oracle for Revoked {
     /// Checks one step's deliveries against the primaries' registries.
-    pub fn check(&mut self, view: &StepView, out: &mut Vec<Violation>) {
+    fn check(&mut self, view: &StepView, out: &mut Vec<Violation>) {
         for o in view.observations {
             let Observation::SentData {
                 from,

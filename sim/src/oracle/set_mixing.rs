@@ -2,7 +2,7 @@
 //! set's data can join another set only through a wipe. A DR secondary's data is its DR primary's, so
 //! the performance set it holds is the one its dormant performance role mirrors.
 
-use super::{StepView, Violation};
+use super::{Oracle, StepView, Violation};
 use crate::world::Observation;
 use replication_core::{ClusterId, Event, Kind, Mode};
 use std::collections::BTreeMap;
@@ -13,9 +13,9 @@ pub struct SetMixing {
     held: BTreeMap<(String, Kind), ClusterId>,
 }
 
-impl SetMixing {
+impl Oracle for SetMixing {
     /// Checks one step.
-    pub fn check(&mut self, view: &StepView, out: &mut Vec<Violation>) {
+    fn check(&mut self, view: &StepView, out: &mut Vec<Violation>) {
         for o in view.observations {
             if let Observation::Event {
                 cluster,

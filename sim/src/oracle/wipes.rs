@@ -5,7 +5,7 @@
 //! Conversely, an accepted enable must wipe: a cluster that joins a set from `disabled` or
 //! `bootstrapping` keeps nothing of its own (model.md §1).
 
-use super::{StepView, Violation};
+use super::{Oracle, StepView, Violation};
 use crate::world::Observation;
 use replication_core::{ActivationAccepted, Event, Message, Mode};
 
@@ -13,9 +13,9 @@ use replication_core::{ActivationAccepted, Event, Message, Mode};
 #[derive(Clone, Debug, Default)]
 pub struct Wipes;
 
-impl Wipes {
+impl Oracle for Wipes {
     /// Checks one step.
-    pub fn check(&mut self, view: &StepView, out: &mut Vec<Violation>) {
+    fn check(&mut self, view: &StepView, out: &mut Vec<Violation>) {
         for o in view.observations {
             let Observation::Delivered {
                 to,

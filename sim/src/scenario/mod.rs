@@ -58,19 +58,20 @@ mod error;
 mod matching;
 mod model;
 mod parse;
+mod steps;
 mod strict_json;
 mod substitute;
 mod validate;
 
 pub use error::ScenarioError;
 pub use matching::{subset_match, Mismatch, MismatchKind};
-pub use model::{
-    Advance, Call, CallExpect, ClientExpect, ClusterOptions, Config, CorruptMerkle, Crash, Delete,
-    DrOperationToken, ExpectHazards, ExpectLosses, ExpectSameData, ExpectStatus, FaultRates,
-    Faults, Heal, LossCounts, Mount, MountSpec, Partition, Read, ReadExpect, Restart, Scenario,
-    StatusExpect, Step, StepSpec, Write,
-};
+pub use model::{ClusterOptions, Config, MountSpec, Scenario, StepSpec};
 pub use parse::{parse_file, parse_str, parse_value, VERBS};
+pub use steps::{
+    Advance, Call, CallExpect, ClientExpect, CorruptMerkle, Crash, Delete, DrOperationToken,
+    ExpectHazards, ExpectLosses, ExpectSameData, ExpectStatus, FaultRates, Faults, Heal,
+    LossCounts, Mount, Partition, Read, ReadExpect, Restart, StatusExpect, Step, Write,
+};
 pub use substitute::{dotted_get, placeholders, placeholders_in, SubstError, Vars};
 
 /// A `call` step's path as an API path: without the optional leading `/v1/` (or a bare leading `/`).

@@ -10,10 +10,10 @@
 
 use super::de::{AsObject, GOT};
 use super::error::ScenarioError;
-use super::model::{
-    Advance, Call, CommonKeys, CorruptMerkle, Crash, Delete, DrOperationToken, ExpectHazards,
-    ExpectLosses, ExpectSameData, ExpectStatus, Faults, Heal, Mount, Partition, Read, Restart,
-    Scenario, ScenarioFile, Step, StepSpec, Write,
+use super::model::{CommonKeys, Scenario, ScenarioFile, StepSpec};
+use super::steps::{
+    Advance, Call, CorruptMerkle, Crash, Delete, DrOperationToken, ExpectHazards, ExpectLosses,
+    ExpectSameData, ExpectStatus, Faults, Heal, Mount, Partition, Read, Restart, Step, Write,
 };
 use super::{show_json, strict_json, validate};
 use serde::de::DeserializeOwned;

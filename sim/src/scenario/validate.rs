@@ -7,8 +7,9 @@
 //! variable an earlier step saves or a cluster's unseal share.
 
 use super::error::ScenarioError;
-use super::model::{ClusterOptions, MountSpec, ReadExpect, Step};
+use super::model::{ClusterOptions, MountSpec};
 use super::show_json;
+use super::steps::{ReadExpect, Step};
 use super::substitute::{placeholders, placeholders_in};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
