@@ -1,5 +1,5 @@
-//! Property tests: each test is named after the rule it checks and cites it (docs: `model.md` is
-//! `/work/shared/design/model.md`, the project's replication model). Scripts are generated over small
+//! Property tests: each test is named after the rule it checks and cites it (`model.md` is the
+//! repository's `docs/model.md`, the rules the model implements). Scripts are generated over small
 //! networks of clusters (see `replication_testkit::Net`), with message loss, duplication and reordering.
 
 use proptest::collection::vec;

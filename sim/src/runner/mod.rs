@@ -1,6 +1,6 @@
 //! Runs a scenario: every step against the world, expectations checked, oracles after every step.
 //!
-//! The files are the step families, each returning a typed [`outcome::Done`]:
+//! The files are the step families, each returning a typed outcome (`outcome.rs`):
 //!
 //! | file | verbs |
 //! |---|---|

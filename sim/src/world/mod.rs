@@ -2,7 +2,7 @@
 //!
 //! Everything random (ids, tokens, key shares, faults) comes from a `ChaCha8Rng` seeded by the
 //! scenario, so one seed and one script give one run, byte for byte. The world is a
-//! [`Host`](replication_testkit::host::Host) of the test kit's loops: [`World::settle`] and
+//! [`Host`] of the test kit's loops: [`World::settle`] and
 //! [`World::advance`] are the same delivery and deadline loops every test harness runs, over this
 //! world's network (per-link FIFO queues, partitions, message faults).
 

@@ -19,6 +19,8 @@
 mod client;
 mod config;
 mod filters;
+#[cfg(test)]
+mod fixture;
 mod operator;
 mod primary;
 mod promote;

@@ -554,3 +554,237 @@ fn not_forwarded(reason: LinkRefusal) -> Error {
         LinkRefusal::Unknown => "the write was not applied: the performance primary does not recognise this secondary (its replication set changed); enable it again with a new token (this wipes it)".into(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    //! Each handler of the primary side, called directly on a primary whose secondary `b` is
+    //! streaming, and the exact `Ready` it leaves.
+
+    use super::super::fixture::Pair;
+    use super::super::Ready;
+    use super::*;
+    use crate::message::Transmit;
+    use crate::request::{ClientOp, Request};
+    use crate::step::Input;
+    use crate::storage::DynamicFilter;
+    use crate::time::Duration;
+
+    fn heartbeat(kind: Kind, credentials: Credentials) -> Heartbeat {
+        Heartbeat {
+            kind,
+            credentials,
+            api_addr: "https://b-moved:8200".into(),
+        }
+    }
+
+    #[test]
+    fn a_heartbeat_of_an_accepted_secondary_is_acked_and_its_addresses_recorded() {
+        let mut p = Pair::streaming(Kind::Dr);
+        let (now, from) = (p.now.plus(Duration::from_secs(1)), "https://b-moved:8201");
+        let m = heartbeat(Kind::Dr, p.b_credentials(Kind::Dr));
+        p.a.on_heartbeat(&mut Pair::cx(now, &mut p.rng, from), m);
+
+        let expected = Message::HeartbeatAck(HeartbeatAck {
+            kind: Kind::Dr,
+            known_primary_cluster_addrs: vec![p.a_addr()],
+            primary_api_addr: p.a.config().api_addr.clone(),
+            head: p.a.p.wal.head(),
+            filter: None,
+            dynamic_filter: DynamicFilter::default(),
+        });
+        assert_eq!(
+            p.a.ready(),
+            Ready {
+                messages: vec![Transmit {
+                    to: from.into(),
+                    message: expected
+                }],
+                events: vec![],
+            }
+        );
+        let b =
+            p.a.inspect(Kind::Dr)
+                .primary()
+                .unwrap()
+                .secondary("b")
+                .unwrap();
+        assert_eq!(
+            b.cluster_addr(),
+            from,
+            "the primary sends where the secondary is now"
+        );
+        assert_eq!(b.api_addr(), "https://b-moved:8200");
+        assert_eq!(p.a.v.peers[&Kind::Dr]["b"].last_heartbeat, Some(now));
+    }
+
+    #[test]
+    fn a_heartbeat_with_a_wrong_secret_is_refused_as_unknown_and_not_recorded() {
+        let mut p = Pair::streaming(Kind::Dr);
+        let mut credentials = p.b_credentials(Kind::Dr);
+        credentials.secret = "forged".into();
+        let before = p.a.v.peers[&Kind::Dr]["b"].last_heartbeat;
+        let from = p.b_addr();
+        p.a.on_heartbeat(
+            &mut Pair::cx(p.now.plus(Duration::from_secs(1)), &mut p.rng, &from),
+            heartbeat(Kind::Dr, credentials),
+        );
+        assert_eq!(
+            p.a.ready(),
+            Ready {
+                messages: vec![Transmit {
+                    to: from,
+                    message: Message::LinkRefused(LinkRefused {
+                        kind: Kind::Dr,
+                        reason: LinkRefusal::Unknown
+                    }),
+                }],
+                events: vec![],
+            }
+        );
+        assert_eq!(p.a.v.peers[&Kind::Dr]["b"].last_heartbeat, before);
+        let b =
+            p.a.inspect(Kind::Dr)
+                .primary()
+                .unwrap()
+                .secondary("b")
+                .unwrap();
+        assert_eq!(
+            b.api_addr(),
+            p.b.config().api_addr,
+            "nothing of the forged heartbeat kept"
+        );
+    }
+
+    #[test]
+    fn a_heartbeat_of_a_revoked_secondary_is_refused_as_revoked() {
+        let mut p = Pair::streaming(Kind::Dr);
+        let (now, rng) = (p.now, &mut p.rng);
+        p.a.step(
+            now,
+            rng,
+            Input::Request(Request::RevokeSecondary {
+                kind: Kind::Dr,
+                id: "b".into(),
+            }),
+        )
+        .unwrap();
+        p.a.ready();
+        let from = p.b_addr();
+        let m = heartbeat(Kind::Dr, p.b_credentials(Kind::Dr));
+        p.a.on_heartbeat(&mut Pair::cx(p.now, &mut p.rng, &from), m);
+        assert_eq!(
+            p.a.ready().messages,
+            vec![Transmit {
+                to: from,
+                message: Message::LinkRefused(LinkRefused {
+                    kind: Kind::Dr,
+                    reason: LinkRefusal::Revoked
+                }),
+            }]
+        );
+    }
+
+    #[test]
+    fn a_forwarded_write_is_applied_once_and_a_repeat_gets_the_first_answer() {
+        let mut p = Pair::streaming(Kind::Performance);
+        let from = p.b_addr();
+        let forward = Forward {
+            credentials: p.b_credentials(Kind::Performance),
+            request: 7,
+            op: ClientOp::Write {
+                path: "secret/app".into(),
+                value: "v1".into(),
+            },
+        };
+        p.a.on_forward(&mut Pair::cx(p.now, &mut p.rng, &from), forward.clone());
+        let index = p.a.p.wal.head().index;
+        let answer = Ready {
+            messages: vec![Transmit {
+                to: from.clone(),
+                message: Message::ForwardReply(ForwardReply {
+                    request: 7,
+                    result: Ok(index),
+                }),
+            }],
+            events: vec![],
+        };
+        assert_eq!(p.a.ready(), answer);
+        assert_eq!(
+            p.a.storage().get("secret/app").map(|e| e.value.as_str()),
+            Some("v1")
+        );
+
+        // The same request again (a duplicated message, or a retry): the first answer, nothing
+        // applied twice.
+        p.a.on_forward(&mut Pair::cx(p.now, &mut p.rng, &from), forward);
+        assert_eq!(p.a.ready(), answer);
+        assert_eq!(p.a.p.wal.head().index, index);
+    }
+
+    #[test]
+    fn a_forward_to_a_cluster_that_is_not_primary_is_answered_not_applied_then_refused() {
+        let mut p = Pair::streaming(Kind::Performance);
+        // `b` is a secondary: it does not accept links, so it answers the write and refuses the link.
+        let forward = Forward {
+            credentials: p.b_credentials(Kind::Performance),
+            request: 3,
+            op: ClientOp::Delete {
+                path: "secret/app".into(),
+            },
+        };
+        let from = p.a_addr();
+        p.b.on_forward(&mut Pair::cx(p.now, &mut p.rng, &from), forward);
+        assert_eq!(
+            p.b.ready(),
+            Ready {
+                messages: vec![
+                    Transmit {
+                        to: from.clone(),
+                        message: Message::ForwardReply(ForwardReply {
+                            request: 3,
+                            result: Err(not_forwarded(LinkRefusal::NotPrimary)),
+                        }),
+                    },
+                    Transmit {
+                        to: from,
+                        message: Message::LinkRefused(LinkRefused {
+                            kind: Kind::Performance,
+                            reason: LinkRefusal::NotPrimary
+                        }),
+                    },
+                ],
+                events: vec![],
+            }
+        );
+    }
+
+    #[test]
+    fn a_used_token_is_refused_with_its_nonce_and_attempt() {
+        let mut p = Pair::streaming(Kind::Dr);
+        // The token b activated with, presented again by another cluster.
+        let nonce = token::read_token(&p.token).unwrap().nonce;
+        let m = ActivationRequest {
+            kind: Kind::Dr,
+            token: p.token.clone(),
+            attempt: "second".into(),
+            reply_to: "https://c:8201".into(),
+            api_addr: "https://c:8200".into(),
+        };
+        p.a.on_activation_request(&mut Pair::cx(p.now, &mut p.rng, "https://c:8201"), m);
+        assert_eq!(
+            p.a.ready(),
+            Ready {
+                messages: vec![Transmit {
+                    to: "https://c:8201".into(),
+                    message: Message::ActivationRefused(ActivationRefused {
+                        kind: Kind::Dr,
+                        nonce,
+                        attempt: "second".into(),
+                        reason: ActivationRefusal::AlreadyUsed,
+                    }),
+                }],
+                events: vec![],
+            }
+        );
+    }
+}

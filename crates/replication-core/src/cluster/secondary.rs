@@ -581,3 +581,192 @@ impl Cluster {
         Some((self.target_addr(Kind::Performance)?, c))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Each handler of the secondary side, called directly on a secondary `b` streaming from `a`,
+    //! and the exact `Ready` it leaves.
+
+    use super::super::fixture::{quiet, Pair};
+    use super::super::Ready;
+    use super::*;
+    use crate::message::Transmit;
+    use crate::storage::DataClass;
+    use crate::wal::{Cursor, WalEntry};
+
+    fn cursor(p: &Pair, kind: Kind) -> Cursor {
+        p.b.secondary(kind)
+            .and_then(|s| s.cursor)
+            .expect("b is streaming")
+    }
+
+    fn put(index: u64, key: &str) -> WalEntry {
+        WalEntry {
+            index,
+            op: WalOp::Put {
+                key: key.into(),
+                value: "v".into(),
+                class: DataClass::Replicated,
+            },
+        }
+    }
+
+    /// The stream request `b` just sent, as it must look: to `a`, in `b`'s new session, from where
+    /// `b` stands.
+    fn stream_request(p: &Pair, kind: Kind) -> Ready {
+        Ready {
+            messages: vec![Transmit {
+                to: p.a_addr(),
+                message: Message::StreamRequest(StreamRequest {
+                    kind,
+                    session: p.b.v.links[&kind].session,
+                    credentials: p.b_credentials(kind),
+                    cursor: Some(cursor(p, kind)),
+                }),
+            }],
+            events: vec![],
+        }
+    }
+
+    #[test]
+    fn the_fixture_secondary_is_streaming() {
+        let p = Pair::streaming(Kind::Dr);
+        let link = &p.b.v.links[&Kind::Dr];
+        assert_eq!(link.state, SecondaryState::StreamWals);
+        assert!(link.connected);
+    }
+
+    #[test]
+    fn entries_that_follow_the_cursor_are_applied_and_confirm_the_stream() {
+        let mut p = Pair::streaming(Kind::Dr);
+        let at = cursor(&p, Kind::Dr);
+        let session = p.b.v.links[&Kind::Dr].session;
+        let until = Cursor {
+            index: at.index + 1,
+            ..at
+        };
+        let m = Entries {
+            kind: Kind::Dr,
+            session,
+            after: at,
+            until,
+            entries: vec![put(at.index + 1, "secret/x")],
+        };
+        let from = p.a_addr();
+        p.b.on_entries(&mut Pair::cx(p.now, &mut p.rng, &from), m);
+        assert_eq!(p.b.ready(), quiet(), "applying sends nothing");
+        assert_eq!(
+            p.b.storage().get("secret/x").map(|e| e.value.as_str()),
+            Some("v")
+        );
+        assert_eq!(cursor(&p, Kind::Dr), until);
+        assert_eq!(
+            p.b.v.links[&Kind::Dr].retry_at,
+            None,
+            "the stream is confirmed"
+        );
+    }
+
+    #[test]
+    fn entries_after_a_gap_ask_for_the_stream_again_from_the_cursor() {
+        let mut p = Pair::streaming(Kind::Dr);
+        let at = cursor(&p, Kind::Dr);
+        let old_session = p.b.v.links[&Kind::Dr].session;
+        let m = Entries {
+            kind: Kind::Dr,
+            session: old_session,
+            after: Cursor {
+                index: at.index + 5,
+                ..at
+            },
+            until: Cursor {
+                index: at.index + 6,
+                ..at
+            },
+            entries: vec![put(at.index + 6, "secret/x")],
+        };
+        let from = p.a_addr();
+        p.b.on_entries(&mut Pair::cx(p.now, &mut p.rng, &from), m);
+        assert_ne!(p.b.v.links[&Kind::Dr].session, old_session, "a new session");
+        assert_eq!(p.b.ready(), stream_request(&p, Kind::Dr));
+        assert_eq!(
+            p.b.storage().get("secret/x"),
+            None,
+            "nothing after the gap applied"
+        );
+        assert_eq!(cursor(&p, Kind::Dr), at);
+    }
+
+    #[test]
+    fn entries_of_an_old_session_are_ignored() {
+        let mut p = Pair::streaming(Kind::Dr);
+        let at = cursor(&p, Kind::Dr);
+        let m = Entries {
+            kind: Kind::Dr,
+            session: p.b.v.links[&Kind::Dr].session.wrapping_add(1),
+            after: at,
+            until: Cursor {
+                index: at.index + 1,
+                ..at
+            },
+            entries: vec![put(at.index + 1, "secret/x")],
+        };
+        let from = p.a_addr();
+        p.b.on_entries(&mut Pair::cx(p.now, &mut p.rng, &from), m);
+        assert_eq!(p.b.ready(), quiet());
+        assert_eq!(p.b.storage().get("secret/x"), None);
+        assert_eq!(cursor(&p, Kind::Dr), at);
+    }
+
+    #[test]
+    fn a_heartbeat_ack_reconnects_a_lost_link_and_asks_for_the_stream() {
+        let mut p = Pair::streaming(Kind::Dr);
+        if let Some(link) = p.b.v.links.get_mut(&Kind::Dr) {
+            link.connected = false;
+            link.unanswered = true;
+        }
+        let ack = HeartbeatAck {
+            kind: Kind::Dr,
+            known_primary_cluster_addrs: vec![p.a_addr()],
+            primary_api_addr: p.a.config().api_addr.clone(),
+            head: cursor(&p, Kind::Dr),
+            filter: None,
+            dynamic_filter: Default::default(),
+        };
+        let (now, from) = (p.now, p.a_addr());
+        p.b.on_heartbeat_ack(&mut Pair::cx(now, &mut p.rng, &from), ack);
+        assert_eq!(p.b.ready(), stream_request(&p, Kind::Dr));
+        let link = &p.b.v.links[&Kind::Dr];
+        assert!(link.connected && !link.unanswered);
+        assert_eq!(link.last_heartbeat, Some(now));
+    }
+
+    #[test]
+    fn a_link_refused_as_not_primary_tries_the_next_known_address_and_sends_nothing() {
+        let mut p = Pair::streaming(Kind::Dr);
+        p.b.on_link_refused(Kind::Dr, LinkRefusal::NotPrimary);
+        assert_eq!(
+            p.b.ready(),
+            quiet(),
+            "the next heartbeat goes to the next address"
+        );
+        let link = &p.b.v.links[&Kind::Dr];
+        assert_eq!(link.state, SecondaryState::Connecting);
+        assert_eq!(link.target, 1);
+        assert!(!link.connected);
+        assert_eq!(p.b.last_error(Kind::Dr), None);
+    }
+
+    #[test]
+    fn a_revoked_secondary_goes_idle_with_the_reason_and_forgets_its_primary() {
+        let mut p = Pair::streaming(Kind::Dr);
+        p.b.on_revoked(Revoked { kind: Kind::Dr });
+        assert_eq!(p.b.ready(), quiet());
+        assert_eq!(p.b.v.links[&Kind::Dr].state, SecondaryState::Idle);
+        assert!(p
+            .b
+            .last_error(Kind::Dr)
+            .is_some_and(|e| e.contains("revoked")));
+        assert_eq!(p.b.target_addr(Kind::Dr), None, "no primary to send to");
+    }
+}
