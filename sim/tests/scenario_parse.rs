@@ -984,3 +984,19 @@ fn list_items_are_named_by_index() {
         r#"fixtures/x.json: step 1: key "expect_same_data.1": expected a cluster name, got null"#
     );
 }
+
+/// A starting mount the model would refuse is refused with the file, not skipped.
+#[test]
+fn a_mount_path_the_model_refuses_is_a_file_error() {
+    for (path, why) in [
+        ("sys/", "reserved"),
+        ("a//b/", "empty segment"),
+        ("my kv/", "whitespace"),
+    ] {
+        let text =
+            format!(r#"{{"clusters": {{}}, "mounts": [{{"path": {path:?}}}], "steps": []}}"#);
+        let e = file_error(&text);
+        assert_eq!(e.key.as_deref(), Some("mounts.0.path"), "{e}");
+        assert!(e.message.contains(why), "{e}");
+    }
+}

@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 pub enum ErrorClass {
     /// Bad input or a command that is illegal in the current mode (HTTP 400).
     BadRequest,
-    /// A DR operation token or unseal key share is missing or invalid (HTTP 403).
+    /// DR authorisation is missing, or a DR operation token is invalid (HTTP 403). A key share that is
+    /// not one of the cluster's is bad input (400) on the `key` parameter.
     Forbidden,
     /// Something named in the request does not exist (HTTP 404).
     NotFound,
@@ -20,6 +21,7 @@ pub enum ErrorClass {
 /// Why a primary (or the secondary itself) refused an activation token.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, thiserror::Error)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum ActivationRefusal {
     /// The token's TTL ran out.
     #[error(
@@ -64,6 +66,7 @@ pub enum ActivationRefusal {
 
 /// A refused request. The message says what state the cluster is in and what would help.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// The command is not legal in the kind's current mode.
     #[error("{message}")]
@@ -84,7 +87,8 @@ pub enum Error {
     /// The activation token was refused.
     #[error("{0}")]
     Activation(ActivationRefusal),
-    /// A DR operation token or key share is missing or invalid.
+    /// DR authorisation is missing, or the DR operation token is invalid. (A wrong key share is
+    /// [`Error::InvalidInput`] on `key`.)
     #[error("{0}")]
     Forbidden(String),
     /// Something named does not exist (a paths filter, a mount).

@@ -133,7 +133,8 @@ pub use request::{ClientOp, PromoteAuth, Request, Side, UpdateTarget};
 pub use role::MirroredRole;
 pub use step::{AttemptStatus, Event, Input, IssuedToken, QuorumProgress, Reply};
 pub use storage::{
-    DataClass, DynamicFilter, Entry, FilterMode, FilterModeError, PathsFilter, Storage,
+    check_mount_path, DataClass, DynamicFilter, Entry, FilterMode, FilterModeError, MountPathError,
+    PathsFilter, Storage,
 };
 pub use time::{Duration, DurationError, Timestamp};
 pub use token::{read_token, MalformedToken, TokenClaims};

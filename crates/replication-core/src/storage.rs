@@ -37,23 +37,30 @@ pub(crate) fn mount_key(mount: &str) -> String {
     format!("{MOUNT_PREFIX}{mount}")
 }
 
-/// Checks a mount path: non-empty segments, ends with `/`, not under the reserved `sys/`.
-pub(crate) fn validate_mount_path(path: &str) -> Result<(), String> {
+/// A mount path the model refuses, and why (the message says what to write instead).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct MountPathError(String);
+
+/// Checks a mount path: non-empty segments, ends with `/`, not under the reserved `sys/`. Hosts
+/// check the mounts they create a cluster with here ([`crate::Cluster::new`] skips invalid ones).
+pub fn check_mount_path(path: &str) -> Result<(), MountPathError> {
+    let refuse = |why: String| Err(MountPathError(why));
     if !path.ends_with('/') || path.len() < 2 {
-        return Err(format!(
+        return refuse(format!(
             "mount path {path:?} must end with '/', like \"secret/\" or \"ns1/kv/\""
         ));
     }
     if path.starts_with("sys/") || path == "sys/" {
-        return Err(format!(
+        return refuse(format!(
             "mount path {path:?} is reserved for the system backend"
         ));
     }
     if path.starts_with('/') || path[..path.len() - 1].split('/').any(|s| s.is_empty()) {
-        return Err(format!("mount path {path:?} has an empty segment"));
+        return refuse(format!("mount path {path:?} has an empty segment"));
     }
     if path.chars().any(|c| c.is_control() || c.is_whitespace()) {
-        return Err(format!(
+        return refuse(format!(
             "mount path {path:?} contains whitespace or control characters"
         ));
     }
@@ -487,10 +494,10 @@ mod tests {
 
     #[test]
     fn mount_paths_are_validated() {
-        assert!(validate_mount_path("secret/").is_ok());
-        assert!(validate_mount_path("ns1/kv/").is_ok());
+        assert!(check_mount_path("secret/").is_ok());
+        assert!(check_mount_path("ns1/kv/").is_ok());
         for bad in ["secret", "/", "sys/", "sys/x/", "a//", "/a/", "a b/"] {
-            assert!(validate_mount_path(bad).is_err(), "{bad}");
+            assert!(check_mount_path(bad).is_err(), "{bad}");
         }
     }
 }

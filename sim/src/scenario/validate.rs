@@ -1,7 +1,7 @@
 //! The rules a scenario's shape cannot express, checked on the typed form.
 //!
-//! Clusters: names usable inside `${NAME.unseal_keys.N}`, a threshold Vault accepts. Mounts: none
-//! listed twice or inside another. Steps: every cluster named is declared; partition groups are
+//! Clusters: names usable inside `${NAME.unseal_keys.N}`, a threshold Vault accepts. Mounts: paths
+//! the model accepts, none listed twice or inside another. Steps: every cluster named is declared; partition groups are
 //! non-empty and disjoint; `expect_same_data` compares two or more distinct clusters; hazards form a
 //! set; loss causes add up to no more than the total; every `${name}` is well formed and names a
 //! variable an earlier step saves or a cluster's unseal share.
@@ -95,6 +95,8 @@ fn cluster_name(name: &str) -> Result<(), String> {
 pub(super) fn mounts(mounts: &[MountSpec]) -> Checked {
     for (i, mount) in mounts.iter().enumerate() {
         let path = &mount.path;
+        replication_core::check_mount_path(path)
+            .map_err(|e| Invalid::at_key(format!("mounts.{i}.path"), e.to_string()))?;
         let earlier = mounts[..i]
             .iter()
             .find(|m| m.path.starts_with(path.as_str()) || path.starts_with(m.path.as_str()));

@@ -13,7 +13,7 @@ use crate::message::{Forward, ForwardReply, Message};
 use crate::request::ClientOp;
 use crate::role::Role;
 use crate::step::{Event, Reply};
-use crate::storage::{validate_key_path, validate_mount_path, DataClass};
+use crate::storage::{check_mount_path, validate_key_path, DataClass};
 use crate::time::Timestamp;
 use crate::wal::WalOp;
 use rand_core::RngCore;
@@ -62,7 +62,7 @@ impl Cluster {
                 }
             }
             ClientOp::Mount { path, .. } => {
-                validate_mount_path(path).map_err(|m| Error::invalid("path", m))?;
+                check_mount_path(path).map_err(|m| Error::invalid("path", m.to_string()))?;
                 if let Some((existing, _)) = self
                     .p
                     .storage

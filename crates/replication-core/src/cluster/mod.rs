@@ -200,7 +200,7 @@ impl Cluster {
             v: Volatile::default(),
         };
         for (path, local) in mounts {
-            if crate::storage::validate_mount_path(path).is_ok() {
+            if crate::storage::check_mount_path(path).is_ok() {
                 c.mount_local(path, *local);
             }
         }
