@@ -166,23 +166,27 @@ fn expected_full() -> Scenario {
         path: "secret/app".into(),
         value: json!("v1"),
         expect: ClientExpect::Ok,
+        save: BTreeMap::new(),
     }));
     push(Step::Write(Write {
         cluster: "B".into(),
         path: "secret/app".into(),
         value: json!({"k": "${tok}"}),
         expect: ClientExpect::Error,
+        save: BTreeMap::new(),
     }));
     push(Step::Delete(Delete {
         cluster: "A".into(),
         path: "secret/app".into(),
         expect: ClientExpect::Ok,
+        save: BTreeMap::new(),
     }));
     let read = |cluster: &str, path: &str, expect| {
         Step::Read(Read {
             cluster: cluster.into(),
             path: path.into(),
             expect,
+            save: BTreeMap::new(),
         })
     };
     push(read("A", "secret/app", ReadExpect::Ok));
@@ -199,6 +203,7 @@ fn expected_full() -> Scenario {
         path: "team/".into(),
         local: false,
         expect: ClientExpect::Ok,
+        save: BTreeMap::new(),
     }));
     steps.push((
         None,
@@ -208,6 +213,7 @@ fn expected_full() -> Scenario {
             path: "scratch/".into(),
             local: true,
             expect: ClientExpect::Ok,
+            save: BTreeMap::new(),
         }),
     ));
     let mut push = |step: Step| steps.push((None, true, step));
@@ -502,12 +508,12 @@ fn unknown_keys_in_nested_sections_are_named_with_their_path() {
 fn unknown_key_in_a_step_names_step_and_key() {
     assert_eq!(
         step_error(r#"{"advance": "1s"}, {"write": "A", "path": "secret/x", "valeu": "v1"}"#),
-        r#"fixtures/x.json: step 2: key "valeu": unknown key; a write step takes write, path, value, expect, note, settle"#
+        r#"fixtures/x.json: step 2: key "valeu": unknown key; a write step takes write, path, value, expect, save, note, settle"#
     );
     // A key that belongs to another verb is still unknown here.
     assert_eq!(
         step_error(r#"{"write": "A", "path": "secret/x", "value": 1, "as": "token"}"#),
-        r#"fixtures/x.json: step 1: key "as": unknown key; a write step takes write, path, value, expect, note, settle"#
+        r#"fixtures/x.json: step 1: key "as": unknown key; a write step takes write, path, value, expect, save, note, settle"#
     );
 }
 
@@ -999,4 +1005,12 @@ fn a_mount_path_the_model_refuses_is_a_file_error() {
         assert_eq!(e.key.as_deref(), Some("mounts.0.path"), "{e}");
         assert!(e.message.contains(why), "{e}");
     }
+}
+
+/// Addresses come from the lower-cased name, so two names that differ only in case would share them.
+#[test]
+fn cluster_names_differing_only_in_case_are_refused() {
+    let e = file_error(r#"{"clusters": {"A": {}, "a": {}}, "steps": []}"#);
+    assert_eq!(e.key.as_deref(), Some("clusters.a"), "{e}");
+    assert!(e.message.contains("differ only in case"), "{e}");
 }

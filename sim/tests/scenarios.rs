@@ -261,3 +261,40 @@ fn forwarded_writes_are_judged_when_their_answer_comes() {
     assert_eq!(never.failures.len(), 1, "{}", never.render_text());
     assert_eq!(never.failures[0].actual, "no answer by the end of the run");
 }
+
+/// The contract lets client steps `save` too: a read's answer body is `{"value": V}`; a write has no
+/// body, so saving from it fails the step unless the step allowed a refusal and got one.
+#[test]
+fn client_steps_save_from_their_answer() {
+    let run = |steps: &str| {
+        let text = format!(r#"{{"clusters": {{"A": {{}}}}, "steps": [{steps}]}}"#);
+        let s = replication_sim::scenario::parse_str(&text, None).unwrap_or_else(|e| panic!("{e}"));
+        replication_sim::runner::Runner::new(&s).run(None)
+    };
+    let r = run(r#"{"write": "A", "path": "secret/app", "value": "v1"},
+           {"read": "A", "path": "secret/app", "save": {"v": "value"}},
+           {"write": "A", "path": "secret/copy", "value": "${v}"},
+           {"read": "A", "path": "secret/copy", "expect": {"value": "v1"}},
+           {"read": "A", "path": "secret/none", "save": {"n": "value"}},
+           {"write": "A", "path": "secret/n", "value": "${n}"},
+           {"read": "A", "path": "secret/n", "expect": {"value": "null"}}"#);
+    assert!(r.passed(), "{}", r.render_text());
+
+    let r = run(r#"{"write": "A", "path": "secret/app", "value": "v1", "save": {"x": "data"}}"#);
+    assert_eq!(r.failures.len(), 1, "{}", r.render_text());
+    assert_eq!(
+        r.failures[0].expected,
+        r#"a value at "data" to save as "x""#
+    );
+
+    let r = run(
+        r#"{"write": "A", "path": "nomount/app", "value": "v1", "expect": "error", "save": {"x": "data"}},
+           {"write": "A", "path": "secret/x", "value": "${x}"},
+           {"read": "A", "path": "secret/x", "expect": {"value": "null"}}"#,
+    );
+    assert!(
+        r.passed(),
+        "a refusal the step allowed saves null: {}",
+        r.render_text()
+    );
+}

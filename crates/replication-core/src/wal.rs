@@ -52,8 +52,10 @@ pub struct WalEntry {
 
 /// Where a secondary stands in a primary's log: the log's epoch and the last index applied.
 ///
-/// The epoch changes whenever the primary's buffer stops being a continuation of what it shipped
-/// before (restart, mode change, wipe), so a cursor from another epoch always leads to a Merkle diff.
+/// The epoch changes whenever the cluster's buffer stops being a continuation of what it logged
+/// before (a restart loses the in-memory buffer; a wipe replaces the data), so a cursor from another
+/// epoch always leads to a Merkle diff. A mode change keeps the epoch: every change to storage is
+/// logged, so the log still describes it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Cursor {
     /// The primary's log epoch.

@@ -208,6 +208,7 @@ impl GenState {
                 path: key(*mount, *k),
                 value: Value::String(self.fresh("v")),
                 expect: ClientExpect::Any,
+                save: BTreeMap::new(),
             }),
             FuzzEvent::Delete {
                 cluster,
@@ -217,6 +218,7 @@ impl GenState {
                 cluster: pick(*cluster),
                 path: key(*mount, *k),
                 expect: ClientExpect::Any,
+                save: BTreeMap::new(),
             }),
             FuzzEvent::Read {
                 cluster,
@@ -226,12 +228,14 @@ impl GenState {
                 cluster: pick(*cluster),
                 path: key(*mount, *k),
                 expect: ReadExpect::Any,
+                save: BTreeMap::new(),
             }),
             FuzzEvent::Mount { cluster, local } => Step::Mount(Mount {
                 cluster: pick(*cluster),
                 path: format!("{}/", self.fresh("m")),
                 local: *local,
                 expect: ClientExpect::Any,
+                save: BTreeMap::new(),
             }),
             FuzzEvent::Advance { millis } => Step::Advance(Advance {
                 by: Duration::from_millis(u64::from(*millis).max(1)),

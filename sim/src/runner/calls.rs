@@ -4,7 +4,7 @@
 use super::outcome::{short_path, Done, Outcome, StepError};
 use super::Runner;
 use crate::oracle::CallRecord;
-use crate::scenario::{dotted_get, subset_match, Call, DrOperationToken, StatusExpect};
+use crate::scenario::{subset_match, Call, DrOperationToken, StatusExpect};
 use replication_api::{Caller, HttpRequest};
 use replication_core::decode_operation_token;
 use serde_json::{json, Value};
@@ -96,22 +96,7 @@ impl Runner {
             }
         }
         let refused_as_expected = !(200..300).contains(&status) && expect.status.accepts(status);
-        for (name, dotted) in &call.save {
-            match resp.as_ref().and_then(|b| dotted_get(b, dotted)) {
-                Some(v) => {
-                    self.vars.insert(name, v.clone());
-                }
-                // A refusal the step allowed has nothing to save: later uses see null.
-                None if refused_as_expected => {
-                    self.vars.insert(name, Value::Null);
-                }
-                None => self.fail(
-                    step,
-                    format!("a value at {dotted:?} to save as {name:?}"),
-                    "nothing there".into(),
-                ),
-            }
-        }
+        self.save(step, &call.save, resp.as_ref(), refused_as_expected);
         Ok(Done::new(
             format!("{} {} {}", call.cluster, call.method, short_path(&path)),
             Outcome::Answered {

@@ -72,6 +72,7 @@ impl Runner {
             expect: w.expect,
             settle,
         });
+        self.save_client(step, &w.save, &out, w.expect);
         Ok(Done::new(
             format!("{} {path}", w.cluster),
             Outcome::Client(out),
@@ -95,6 +96,7 @@ impl Runner {
             expect: d.expect,
             settle,
         });
+        self.save_client(step, &d.save, &out, d.expect);
         Ok(Done::new(
             format!("{} {path}", d.cluster),
             Outcome::Client(out),
@@ -121,6 +123,7 @@ impl Runner {
             expect: m.expect,
             settle,
         });
+        self.save_client(step, &m.save, &out, m.expect);
         Ok(Done::new(
             format!("{} {path}", m.cluster),
             Outcome::Client(out),
@@ -138,6 +141,21 @@ impl Runner {
             None => ClientOutcome::Refused(Refusal::Down(r.cluster.clone())),
         };
         self.check_read(step, &r.expect, &out)?;
+        let body = match &out {
+            ClientOutcome::Value(v) => Some(serde_json::json!({ "value": v })),
+            _ => None,
+        };
+        let refusal_allowed = matches!(r.expect, ReadExpect::Error | ReadExpect::Any)
+            || matches!(
+                (&r.expect, &out),
+                (ReadExpect::Missing, ClientOutcome::Refused(_))
+            );
+        self.save(
+            step,
+            &r.save,
+            body.as_ref(),
+            refusal_allowed && body.is_none(),
+        );
         Ok(Done::new(
             format!("{} {path}", r.cluster),
             Outcome::Client(out),
@@ -245,6 +263,19 @@ impl Runner {
             }
             Some(Ok(other)) => ClientOutcome::Refused(Refusal::Unexpected(format!("{other:?}"))),
         }
+    }
+
+    /// A write, delete or mount answers with no body: its `save`s find nothing, and are saved as
+    /// null when the step allowed an outcome other than success.
+    fn save_client(
+        &mut self,
+        step: usize,
+        save: &BTreeMap<String, String>,
+        out: &ClientOutcome,
+        expect: ClientExpect,
+    ) {
+        let allowed = expect != ClientExpect::Ok && *out != ClientOutcome::Ok;
+        self.save(step, save, None, allowed);
     }
 
     /// Judges a write, delete or mount step's expectation against its outcome.

@@ -20,13 +20,13 @@ mod outcome;
 
 use crate::oracle::{self, CallRecord, Oracles, Revocation, StepView};
 use crate::report::{Failure, Report, StepLine};
-use crate::scenario::{Scenario, Step, StepSpec, SubstError, Vars};
+use crate::scenario::{dotted_get, Scenario, Step, StepSpec, SubstError, Vars};
 use crate::world::{ClusterSetup, Observation, World, WorldConfig};
 use client::Forwards;
 use outcome::{short_reason, Done, Outcome, StepError};
 use replication_core::{Bug, Event, Request};
 use serde_json::Value;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 pub use expectations::CONVERGENCE_INTERVALS;
 
@@ -174,6 +174,32 @@ impl Runner {
             Value::String(s) => s,
             other => other.to_string(),
         })
+    }
+
+    /// Takes a step's `save`s from the answer's `body`. A refusal the step allowed has nothing to
+    /// save: its names are saved as null, so later uses see null.
+    fn save(
+        &mut self,
+        step: usize,
+        save: &BTreeMap<String, String>,
+        body: Option<&Value>,
+        refused_as_expected: bool,
+    ) {
+        for (name, dotted) in save {
+            match body.and_then(|b| dotted_get(b, dotted)) {
+                Some(v) => {
+                    self.vars.insert(name, v.clone());
+                }
+                None if refused_as_expected => {
+                    self.vars.insert(name, Value::Null);
+                }
+                None => self.fail(
+                    step,
+                    format!("a value at {dotted:?} to save as {name:?}"),
+                    "nothing there".into(),
+                ),
+            }
+        }
     }
 
     fn fail(&mut self, step: usize, expected: String, actual: String) {

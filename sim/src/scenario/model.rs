@@ -215,6 +215,7 @@ impl StepSpec {
     ///     cluster: "B".into(),
     ///     path: "secret/app".into(),
     ///     expect: ReadExpect::Missing,
+    ///     save: Default::default(),
     /// });
     /// assert_eq!(
     ///     spec.to_json(),

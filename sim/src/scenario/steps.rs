@@ -116,6 +116,14 @@ pub struct Write {
     /// `"ok"` (default), `"error"` or `"any"`.
     #[serde(default, skip_serializing_if = "ClientExpect::is_default")]
     pub expect: ClientExpect,
+    /// `save`: variable name to dotted path in the answer's body. A read's body is
+    /// `{"value": V}` (`null` when nothing is there); writes, deletes and mounts answer without one.
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "de::saves"
+    )]
+    pub save: BTreeMap<String, String>,
 }
 
 /// `delete`: a client delete.
@@ -131,6 +139,14 @@ pub struct Delete {
     /// `"ok"` (default), `"error"` or `"any"`.
     #[serde(default, skip_serializing_if = "ClientExpect::is_default")]
     pub expect: ClientExpect,
+    /// `save`: variable name to dotted path in the answer's body. A read's body is
+    /// `{"value": V}` (`null` when nothing is there); writes, deletes and mounts answer without one.
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "de::saves"
+    )]
+    pub save: BTreeMap<String, String>,
 }
 
 /// `read`: a client read.
@@ -146,6 +162,14 @@ pub struct Read {
     /// Any [`ReadExpect`].
     #[serde(default, skip_serializing_if = "ReadExpect::is_default")]
     pub expect: ReadExpect,
+    /// `save`: variable name to dotted path in the answer's body. A read's body is
+    /// `{"value": V}` (`null` when nothing is there); writes, deletes and mounts answer without one.
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "de::saves"
+    )]
+    pub save: BTreeMap<String, String>,
 }
 
 /// `mount`: a client creates a mount.
@@ -168,6 +192,14 @@ pub struct Mount {
     /// `"ok"` (default), `"error"` or `"any"`.
     #[serde(default, skip_serializing_if = "ClientExpect::is_default")]
     pub expect: ClientExpect,
+    /// `save`: variable name to dotted path in the answer's body. A read's body is
+    /// `{"value": V}` (`null` when nothing is there); writes, deletes and mounts answer without one.
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "de::saves"
+    )]
+    pub save: BTreeMap<String, String>,
 }
 
 /// `advance`: virtual time passes.
@@ -472,11 +504,15 @@ impl Step {
         }
     }
 
-    /// The variable names this step saves once it has run (a `call`'s `save` keys, a
-    /// `dr_operation_token`'s `save`).
+    /// The variable names this step saves once it has run (the `save` keys of a request or client
+    /// step, a `dr_operation_token`'s `save`).
     pub fn saves(&self) -> Vec<&str> {
         match self {
-            Step::Call(c) => c.save.keys().map(String::as_str).collect(),
+            Step::Call(Call { save, .. })
+            | Step::Write(Write { save, .. })
+            | Step::Delete(Delete { save, .. })
+            | Step::Read(Read { save, .. })
+            | Step::Mount(Mount { save, .. }) => save.keys().map(String::as_str).collect(),
             Step::DrOperationToken(d) => vec![d.save.as_str()],
             _ => Vec::new(),
         }

@@ -44,9 +44,19 @@ type Checked = Result<(), Invalid>;
 
 /// The cluster table: usable names, thresholds Vault accepts.
 pub(super) fn clusters(clusters: &BTreeMap<String, ClusterOptions>) -> Checked {
+    let mut hosts: BTreeMap<String, &str> = BTreeMap::new();
     for (name, options) in clusters {
         let key = format!("clusters.{name}");
         cluster_name(name).map_err(|m| Invalid::at_key(&key, m))?;
+        // A cluster's addresses are its name in lower case (`https://a:8201` for `A`).
+        if let Some(other) = hosts.insert(name.to_lowercase(), name) {
+            return Err(Invalid::at_key(
+                key,
+                format!(
+                    "clusters {other:?} and {name:?} differ only in case; their network addresses would be the same, so give them different names"
+                ),
+            ));
+        }
         let (shares, threshold) = (options.shares(), options.threshold());
         let blame = if options.unseal_threshold.is_some() {
             format!("{key}.unseal_threshold")
