@@ -5,6 +5,9 @@
 //!
 //! Answers carry the secondary's stream session or activation attempt; an answer to anything older
 //! is ignored, so lost, duplicated and reordered messages never mix into what the secondary does now.
+//!
+//! (Over 600 lines with the unit tests at the end, which call each handler and assert the exact
+//! `Ready` it leaves; the handlers themselves are about 585.)
 
 use super::{Cluster, Cx, Link, SyncProgress};
 use crate::bugs::Bug;
