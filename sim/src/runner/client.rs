@@ -61,21 +61,19 @@ impl Runner {
             other => other.to_string(),
         };
         let op = ClientOp::Write {
-            path: path.clone(),
+            path,
             value: value.clone(),
         };
-        let out = self.client(ClientCall {
-            step,
-            cluster: &w.cluster,
-            op,
-            value: Some(value),
-            expect: w.expect,
-            settle,
-        });
-        self.save_client(step, &w.save, &out, w.expect);
-        Ok(Done::new(
-            format!("{} {path}", w.cluster),
-            Outcome::Client(out),
+        Ok(self.mutation(
+            ClientCall {
+                step,
+                cluster: &w.cluster,
+                op,
+                value: Some(value),
+                expect: w.expect,
+                settle,
+            },
+            &w.save,
         ))
     }
 
@@ -86,20 +84,19 @@ impl Runner {
         d: &Delete,
         settle: bool,
     ) -> Result<Done, StepError> {
-        let path = self.subst_str(&d.path)?;
-        let op = ClientOp::Delete { path: path.clone() };
-        let out = self.client(ClientCall {
-            step,
-            cluster: &d.cluster,
-            op,
-            value: None,
-            expect: d.expect,
-            settle,
-        });
-        self.save_client(step, &d.save, &out, d.expect);
-        Ok(Done::new(
-            format!("{} {path}", d.cluster),
-            Outcome::Client(out),
+        let op = ClientOp::Delete {
+            path: self.subst_str(&d.path)?,
+        };
+        Ok(self.mutation(
+            ClientCall {
+                step,
+                cluster: &d.cluster,
+                op,
+                value: None,
+                expect: d.expect,
+                settle,
+            },
+            &d.save,
         ))
     }
 
@@ -110,24 +107,33 @@ impl Runner {
         m: &Mount,
         settle: bool,
     ) -> Result<Done, StepError> {
-        let path = self.subst_str(&m.path)?;
         let op = ClientOp::Mount {
-            path: path.clone(),
+            path: self.subst_str(&m.path)?,
             local: m.local,
         };
-        let out = self.client(ClientCall {
-            step,
-            cluster: &m.cluster,
-            op,
-            value: None,
-            expect: m.expect,
-            settle,
-        });
-        self.save_client(step, &m.save, &out, m.expect);
-        Ok(Done::new(
-            format!("{} {path}", m.cluster),
-            Outcome::Client(out),
+        Ok(self.mutation(
+            ClientCall {
+                step,
+                cluster: &m.cluster,
+                op,
+                value: None,
+                expect: m.expect,
+                settle,
+            },
+            &m.save,
         ))
+    }
+
+    /// A write, delete or mount: run, judged, its `save`s taken. It answers without a body, so its
+    /// `save`s find nothing, and are saved as null when the step allowed an outcome other than
+    /// success and got one.
+    fn mutation(&mut self, call: ClientCall<'_>, save: &BTreeMap<String, String>) -> Done {
+        let (step, expect) = (call.step, call.expect);
+        let target = format!("{} {}", call.cluster, call.op.path());
+        let out = self.client(call);
+        let allowed = expect != ClientExpect::Ok && out != ClientOutcome::Ok;
+        self.save(step, save, None, allowed);
+        Done::new(target, Outcome::Client(out))
     }
 
     /// `read`: answered by the cluster itself, never forwarded.
@@ -263,19 +269,6 @@ impl Runner {
             }
             Some(Ok(other)) => ClientOutcome::Refused(Refusal::Unexpected(format!("{other:?}"))),
         }
-    }
-
-    /// A write, delete or mount answers with no body: its `save`s find nothing, and are saved as
-    /// null when the step allowed an outcome other than success.
-    fn save_client(
-        &mut self,
-        step: usize,
-        save: &BTreeMap<String, String>,
-        out: &ClientOutcome,
-        expect: ClientExpect,
-    ) {
-        let allowed = expect != ClientExpect::Ok && *out != ClientOutcome::Ok;
-        self.save(step, save, None, allowed);
     }
 
     /// Judges a write, delete or mount step's expectation against its outcome.
