@@ -226,7 +226,7 @@ fn expected_full() -> Scenario {
     push(Step::Partition(Partition {
         groups: vec![vec!["A".into()], vec!["B".into(), "C".into()]],
     }));
-    push(Step::Heal(Heal { heal: true }));
+    push(Step::Heal(Heal::default()));
     push(Step::Crash(Crash {
         cluster: "A".into(),
     }));
@@ -354,15 +354,20 @@ fn full_example_uses_every_verb_of_the_contract() {
 }
 
 /// Writing a typed scenario back as JSON and parsing it gives the same scenario: for the full example
-/// (every verb and optional key) and for every shipped runbook.
+/// (every verb and optional key) and for every shipped runbook, conformance runbook and regression.
 #[test]
 fn to_json_is_the_inverse_of_parsing() {
     let mut scenarios = vec![parse_str(FULL, Some("full.json")).unwrap_or_else(|e| panic!("{e}"))];
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/scenarios");
-    for file in replication_sim::scenario_files(&[dir]).unwrap() {
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
+    let dirs = ["scenarios", "conformance", "regressions"].map(|d| fixtures.join(d));
+    for file in replication_sim::scenario_files(&dirs).unwrap() {
         scenarios.push(parse_file(&file).unwrap_or_else(|e| panic!("{e}")));
     }
-    assert!(scenarios.len() > 10, "the runbooks were found");
+    assert!(
+        scenarios.len() > 90,
+        "the runbooks were found ({})",
+        scenarios.len()
+    );
     for s in scenarios {
         let again = parse_value(&s.to_json(), None).unwrap_or_else(|e| panic!("{}: {e}", s.name));
         assert_eq!(again, s, "{} changed on the way through JSON", s.name);

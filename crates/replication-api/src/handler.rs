@@ -11,9 +11,6 @@ use crate::path::{parse_query, RequestPath};
 use crate::render;
 use crate::routes::{route_for_path, Authority, Method, Op, Route};
 
-/// The answer [`handle`] gives: a status code and an optional JSON body.
-pub type HttpResponse = Response;
-
 /// The caller's authority, as the host established it from the request's `X-Vault-Token` (the model
 /// has no token store or ACL policies; the host decides).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -43,8 +40,10 @@ pub struct HttpRequest {
 }
 
 impl HttpRequest {
-    /// A request with no query, no body, from a caller with `sudo` (the scenario format's default).
-    pub fn new(method: &str, path: &str) -> HttpRequest {
+    /// A request with no query and no body, from a caller with `sudo` (a root token; the scenario
+    /// format's default). The name says so on purpose: a server builds its requests with the caller
+    /// it authenticated, `HttpRequest::sudo(..).caller(caller)`, or sets `authority` itself.
+    pub fn sudo(method: &str, path: &str) -> HttpRequest {
         HttpRequest {
             method: method.to_string(),
             path: path.to_string(),
@@ -80,7 +79,7 @@ impl HttpRequest {
 }
 
 /// Serves one request against `cluster` at host time `now`, drawing entropy (request ids, and
-/// whatever the core needs) from `rng`. Never panics; see the the docs above for the steps.
+/// whatever the core needs) from `rng`. Never panics; the crate docs list the steps.
 ///
 ///
 /// [`handle`] takes the cluster, the host's time and RNG, and one [`HttpRequest`], and:
@@ -113,10 +112,10 @@ impl HttpRequest {
 /// let now = Timestamp::from_millis(1_700_000_000_000);
 /// let mut a = Cluster::new(ClusterConfig::new("A"), &[("secret/".into(), false)], &mut rng);
 ///
-/// let enable = HttpRequest::new("POST", "/v1/sys/replication/dr/primary/enable");
+/// let enable = HttpRequest::sudo("POST", "/v1/sys/replication/dr/primary/enable");
 /// assert_eq!(handle(&mut a, now, &mut rng, &enable).status, 204);
 ///
-/// let token = HttpRequest::new("GET", "/v1/sys/replication/dr/primary/secondary-token?id=us-east");
+/// let token = HttpRequest::sudo("GET", "/v1/sys/replication/dr/primary/secondary-token?id=us-east");
 /// let r = handle(&mut a, now, &mut rng, &token);
 /// assert_eq!(r.status, 200);
 /// assert!(r.body.unwrap()["wrap_info"]["token"].as_str().unwrap().starts_with("v1."));
@@ -125,7 +124,7 @@ impl HttpRequest {
 /// let r = handle(&mut a, now, &mut rng, &token.clone().caller(Caller::Token));
 /// assert_eq!(r.status, 403);
 ///
-/// let status = HttpRequest::new("GET", "sys/replication/dr/status").caller(Caller::Anonymous);
+/// let status = HttpRequest::sudo("GET", "sys/replication/dr/status").caller(Caller::Anonymous);
 /// let r = handle(&mut a, now, &mut rng, &status);
 /// assert_eq!(r.body.unwrap()["data"]["mode"], json!("primary"));
 /// ```
@@ -134,7 +133,7 @@ pub fn handle(
     now: Timestamp,
     rng: &mut dyn RngCore,
     req: &HttpRequest,
-) -> HttpResponse {
+) -> Response {
     match decode(cluster, req) {
         Err(refusal) => refusal,
         Ok(decoded) => execute(cluster, now, rng, decoded),
@@ -281,7 +280,7 @@ pub fn execute(
         Action::CombinedStatus => render::data(cluster.combined_status(now), ignored, rng),
         Action::KindStatus(kind) => render::kind_status(&cluster.status(kind, now), ignored, rng),
         Action::Core(request) => match cluster.step(now, rng, Input::Request(request)) {
-            Err(e) => render::error(&e),
+            Err(e) => render::error_response(&e),
             Ok(reply) => render::reply(
                 reply,
                 matches!(route.op, Op::Recover | Op::Reindex),

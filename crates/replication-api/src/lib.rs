@@ -8,7 +8,7 @@
 //!
 //! [`handle`] is the one entry point: a [`Cluster`](replication_core::Cluster), the host's time and
 //! RNG, and an [`HttpRequest`] (method, path with or without `/v1/` and `?query`, the caller's
-//! authority, body bytes) in; an [`HttpResponse`] out. Afterwards the host collects the cluster's
+//! authority, body bytes) in; an [`Response`] out. Afterwards the host collects the cluster's
 //! outgoing messages with `cluster.ready()`, as after any other step.
 //!
 //! ```
@@ -20,13 +20,13 @@
 //! let now = Timestamp::from_millis(1_700_000_000_000);
 //! let mut a = Cluster::new(ClusterConfig::new("A"), &[("secret/".into(), false)], &mut rng);
 //!
-//! let r = handle(&mut a, now, &mut rng, &HttpRequest::new("POST", "/v1/sys/replication/performance/primary/enable"));
+//! let r = handle(&mut a, now, &mut rng, &HttpRequest::sudo("POST", "/v1/sys/replication/performance/primary/enable"));
 //! assert_eq!((r.status, r.body), (204, None));
 //!
-//! let r = handle(&mut a, now, &mut rng, &HttpRequest::new("GET", "/v1/sys/replication/status").caller(Caller::Anonymous));
+//! let r = handle(&mut a, now, &mut rng, &HttpRequest::sudo("GET", "/v1/sys/replication/status").caller(Caller::Anonymous));
 //! assert_eq!(r.body.unwrap()["data"]["performance"]["mode"], "primary");
 //!
-//! let r = handle(&mut a, now, &mut rng, &HttpRequest::new("DELETE", "/v1/sys/replication/status"));
+//! let r = handle(&mut a, now, &mut rng, &HttpRequest::sudo("DELETE", "/v1/sys/replication/status"));
 //! assert_eq!(r.status, 405);
 //! ```
 //!
@@ -35,9 +35,10 @@
 //! - `routes.rs`: the route table as data ([`ROUTES`]): every endpoint of the seed documents with its
 //!   methods, authority, kind and operation ([`lookup`]); `docs/api.md` shows it
 //!   ([`route_table_markdown`]);
-//! - `handler.rs`: routing, authority checks, parameter parsing and the core request ([`decode`]), then
-//!   the step and the answer ([`execute`]); [`handle`] is both;
-//! - `render.rs`: the core's replies and errors as Vault's responses;
+//! - `handler.rs`: routing, authority checks and parameter reading ([`decode`]), then the step and the
+//!   answer ([`execute`]); [`handle`] is both;
+//! - `build.rs`: the core request each route makes from its parameters, and the parameters it takes;
+//! - `render.rs`: the core's replies and errors as Vault's responses ([`error_response`]);
 //! - `path.rs`: normalising a request path (`/v1/sys/replication/status` ≡ `sys/replication/status`)
 //!   into percent-decoded segments ([`RequestPath`]), and parsing a query string ([`parse_query`]);
 //! - `params.rs`: request parameters from a JSON body and/or the query, read with Vault's lenient
@@ -56,6 +57,7 @@ mod render;
 mod routes;
 
 pub use envelope::{Response, CONTENT_TYPE_JSON};
-pub use handler::{decode, execute, handle, Caller, Decoded, HttpRequest, HttpResponse};
+pub use handler::{decode, execute, handle, Caller, Decoded, HttpRequest};
 pub use path::{parse_query, PathError, QueryError, RequestPath};
+pub use render::error_response;
 pub use routes::{lookup, route_table_markdown, Authority, Lookup, Method, Op, Route, ROUTES};

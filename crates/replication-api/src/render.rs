@@ -38,8 +38,10 @@ pub(crate) fn status_code(class: ErrorClass) -> u16 {
     }
 }
 
-/// A core refusal as `{"errors": [message]}` with the status of its class.
-pub(crate) fn error(e: &Error) -> Response {
+/// A core refusal as `{"errors": [message]}` with the status of its class: what [`crate::execute`]
+/// answers for a refused request, and what a server answers a client with when a forwarded write
+/// comes back refused (`Event::ClientReply { result: Err(e), .. }`).
+pub fn error_response(e: &Error) -> Response {
     Response::error(status_code(e.class()), [e.to_string()])
 }
 

@@ -12,7 +12,7 @@
 
 mod support;
 
-use replication_api::{Caller, HttpRequest, HttpResponse};
+use replication_api::{Caller, HttpRequest, Response};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -62,7 +62,7 @@ const FLAT_MIRROR: &[&str] = &[
 struct Case {
     fixture: &'static str,
     /// Drives the base world and returns our response.
-    drive: fn(&mut World) -> HttpResponse,
+    drive: fn(&mut World) -> Response,
     /// Key paths we produce that the sample lacks.
     extra: fn() -> Vec<String>,
     /// Key paths of the sample we do not produce.
@@ -94,15 +94,15 @@ fn envelope_except(present: &[&str]) -> Vec<String> {
         .collect()
 }
 
-fn get(w: &mut World, name: &str, path: &str) -> HttpResponse {
+fn get(w: &mut World, name: &str, path: &str) -> Response {
     w.call(
         name,
-        &HttpRequest::new("GET", path).caller(Caller::Anonymous),
+        &HttpRequest::sudo("GET", path).caller(Caller::Anonymous),
     )
 }
 
-fn wrapped_token(w: &mut World, path: &str) -> HttpResponse {
-    w.call("A", &HttpRequest::new("GET", path).query("id=fixture"))
+fn wrapped_token(w: &mut World, path: &str) -> Response {
+    w.call("A", &HttpRequest::sudo("GET", path).query("id=fixture"))
 }
 
 /// The secondary-token samples of the seeds predate `accessor` and `creation_path` in `wrap_info`
@@ -223,7 +223,7 @@ static CASES: &[Case] = &[
             let key = w.key_share("B");
             w.call(
                 "B",
-                &HttpRequest::new("POST", "sys/replication/dr/secondary/promote")
+                &HttpRequest::sudo("POST", "sys/replication/dr/secondary/promote")
                     .caller(Caller::Anonymous)
                     .json(&json!({ "key": key })),
             )
@@ -278,7 +278,7 @@ static CASES: &[Case] = &[
         drive: |w| {
             w.call(
                 "A",
-                &HttpRequest::new(
+                &HttpRequest::sudo(
                     "POST",
                     "sys/replication/performance/primary/secondary-token",
                 )
@@ -342,7 +342,7 @@ static CASES: &[Case] = &[
         drive: |w| {
             w.call(
                 "A",
-                &HttpRequest::new(
+                &HttpRequest::sudo(
                     "POST",
                     "sys/replication/performance/primary/secondary-token",
                 )
@@ -369,7 +369,7 @@ static CASES: &[Case] = &[
         drive: |w| {
             w.call(
                 "B",
-                &HttpRequest::new(
+                &HttpRequest::sudo(
                     "POST",
                     "sys/replication/dr/secondary/generate-operation-token/attempt",
                 )
@@ -384,7 +384,7 @@ static CASES: &[Case] = &[
         drive: |w| {
             w.call(
                 "A",
-                &HttpRequest::new("POST", "sys/replication/dr/primary/secondary-token")
+                &HttpRequest::sudo("POST", "sys/replication/dr/primary/secondary-token")
                     .json(&json!({"id": "w"})),
             )
         },
@@ -393,8 +393,8 @@ static CASES: &[Case] = &[
     },
 ];
 
-fn get_token(w: &mut World, name: &str, path: &str) -> HttpResponse {
-    w.call(name, &HttpRequest::new("GET", path).caller(Caller::Token))
+fn get_token(w: &mut World, name: &str, path: &str) -> Response {
+    w.call(name, &HttpRequest::sudo("GET", path).caller(Caller::Token))
 }
 
 /// Every key path of `v`: `a`, `a.b`, `a.list[].c`. Array elements that are scalars add nothing.

@@ -57,7 +57,7 @@ fn dr_update_primary_needs_the_operation_token() {
     let token = w.token("A", Kind::Dr, "B2");
     let path = "sys/replication/dr/secondary/update-primary";
     let anon = |body: Value| {
-        HttpRequest::new("POST", path)
+        HttpRequest::sudo("POST", path)
             .caller(Caller::Anonymous)
             .json(&body)
     };
@@ -85,7 +85,7 @@ fn promote_without_force_is_503_while_catching_up() {
     let token = w.token("A", Kind::Performance, "E");
     let r = w.call(
         "E",
-        &HttpRequest::new("POST", "sys/replication/performance/secondary/enable")
+        &HttpRequest::sudo("POST", "sys/replication/performance/secondary/enable")
             .json(&json!({ "token": token })),
     );
     assert_eq!(r.status, 204);
@@ -99,13 +99,13 @@ fn promote_without_force_is_503_while_catching_up() {
     );
     let promote = "sys/replication/performance/secondary/promote";
     let before = w.cluster("E").clone();
-    let r = w.call("E", &HttpRequest::new("POST", promote).json(&json!({})));
+    let r = w.call("E", &HttpRequest::sudo("POST", promote).json(&json!({})));
     assert_eq!(r.status, 503, "{:?}", r.body);
     assert!(errors(&r.body).contains("force"), "{:?}", r.body);
     assert!(w.cluster("E") == &before);
     let r = w.call(
         "E",
-        &HttpRequest::new("POST", promote).json(&json!({"force": "true"})),
+        &HttpRequest::sudo("POST", promote).json(&json!({"force": "true"})),
     );
     assert_eq!(r.status, 204, "{:?}", r.body);
     assert_eq!(w.cluster("E").mode(Kind::Performance), Mode::Primary);
@@ -158,7 +158,7 @@ fn a_wrapped_token_reports_the_requested_ttl_and_path() {
     let mut w = support::base_world();
     let r = w.call(
         "A",
-        &HttpRequest::new(
+        &HttpRequest::sudo(
             "GET",
             "/v1/sys/replication/primary/secondary-token?id=x&ttl=90s",
         ),
@@ -177,7 +177,7 @@ fn the_query_field_and_the_path_query_are_both_read() {
     let mut w = support::base_world();
     let r = w.call(
         "A",
-        &HttpRequest::new(
+        &HttpRequest::sudo(
             "GET",
             "sys/replication/dr/primary/secondary-token?id=p&ttl=1h",
         )

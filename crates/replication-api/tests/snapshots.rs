@@ -116,7 +116,7 @@ fn canonical(w: &mut World, scene: &Scene, route: &Route, method: Method) -> Htt
         Op::OperationTokenUpdate => {
             let r = w.call(
                 target,
-                &HttpRequest::new(
+                &HttpRequest::sudo(
                     "POST",
                     "sys/replication/dr/secondary/generate-operation-token/attempt",
                 ),
@@ -147,7 +147,7 @@ fn canonical(w: &mut World, scene: &Scene, route: &Route, method: Method) -> Htt
         })
         .collect::<Vec<_>>()
         .join("/");
-    let mut req = HttpRequest::new(method.as_str(), &format!("/v1/{path}"));
+    let mut req = HttpRequest::sudo(method.as_str(), &format!("/v1/{path}"));
     if method.is_write() {
         req = req.json(&Value::Object(body));
     }
@@ -302,14 +302,14 @@ fn authority_matrix() {
     let mut w = support::base_world();
     let r = w.call(
         "A",
-        &HttpRequest::new("POST", "sys/replication/dr/primary/enable").caller(Caller::Anonymous),
+        &HttpRequest::sudo("POST", "sys/replication/dr/primary/enable").caller(Caller::Anonymous),
     );
     assert_eq!(r.status, 403);
     let msg = r.body.unwrap()["errors"][0].as_str().unwrap().to_string();
     assert!(msg.contains("needs a Vault token"), "{msg}");
     let r = w.call(
         "A",
-        &HttpRequest::new("POST", "sys/replication/reindex").caller(Caller::Token),
+        &HttpRequest::sudo("POST", "sys/replication/reindex").caller(Caller::Token),
     );
     assert_eq!(r.status, 403);
     let msg = r.body.unwrap()["errors"][0].as_str().unwrap().to_string();
@@ -325,7 +325,7 @@ fn dr_promote_with_key_shares() {
     let call = |w: &mut World, body: Value| {
         let r = w.call(
             "B",
-            &HttpRequest::new("POST", promote)
+            &HttpRequest::sudo("POST", promote)
                 .caller(Caller::Anonymous)
                 .json(&body),
         );
@@ -359,53 +359,55 @@ fn parameter_errors_and_warnings() {
     let cases: Vec<(&str, HttpRequest)> = vec![
         (
             "body not JSON",
-            HttpRequest::new("POST", "sys/replication/dr/primary/revoke-secondary").body("id=B"),
+            HttpRequest::sudo("POST", "sys/replication/dr/primary/revoke-secondary").body("id=B"),
         ),
         (
             "body not an object",
-            HttpRequest::new("POST", "sys/replication/dr/primary/revoke-secondary").body("[\"B\"]"),
+            HttpRequest::sudo("POST", "sys/replication/dr/primary/revoke-secondary")
+                .body("[\"B\"]"),
         ),
         (
             "missing id",
-            HttpRequest::new("POST", "sys/replication/dr/primary/secondary-token").json(&json!({})),
+            HttpRequest::sudo("POST", "sys/replication/dr/primary/secondary-token")
+                .json(&json!({})),
         ),
         (
             "empty id",
-            HttpRequest::new("GET", "sys/replication/dr/primary/secondary-token?id="),
+            HttpRequest::sudo("GET", "sys/replication/dr/primary/secondary-token?id="),
         ),
         (
             "id of wrong type",
-            HttpRequest::new("POST", "sys/replication/dr/primary/secondary-token")
+            HttpRequest::sudo("POST", "sys/replication/dr/primary/secondary-token")
                 .json(&json!({"id": ["x"]})),
         ),
         (
             "ttl zero",
-            HttpRequest::new("POST", "sys/replication/dr/primary/secondary-token")
+            HttpRequest::sudo("POST", "sys/replication/dr/primary/secondary-token")
                 .json(&json!({"id": "x", "ttl": 0})),
         ),
         (
             "ttl unparsable",
-            HttpRequest::new("GET", "sys/replication/dr/primary/secondary-token")
+            HttpRequest::sudo("GET", "sys/replication/dr/primary/secondary-token")
                 .query("id=x&ttl=soon"),
         ),
         (
             "force not a boolean",
-            HttpRequest::new("POST", "sys/replication/performance/secondary/promote")
+            HttpRequest::sudo("POST", "sys/replication/performance/secondary/promote")
                 .json(&json!({"force": "yes"})),
         ),
         (
             "mode invalid",
-            HttpRequest::new("POST", "sys/replication/performance/primary/paths-filter/D")
+            HttpRequest::sudo("POST", "sys/replication/performance/primary/paths-filter/D")
                 .json(&json!({"mode": "whitelist"})),
         ),
         (
             "paths not a list",
-            HttpRequest::new("POST", "sys/replication/performance/primary/paths-filter/D")
+            HttpRequest::sudo("POST", "sys/replication/performance/primary/paths-filter/D")
                 .json(&json!({"paths": {"a": 1}})),
         ),
         (
             "update-primary with both",
-            HttpRequest::new(
+            HttpRequest::sudo(
                 "POST",
                 "sys/replication/performance/secondary/update-primary",
             )
@@ -413,7 +415,7 @@ fn parameter_errors_and_warnings() {
         ),
         (
             "update-primary with neither",
-            HttpRequest::new(
+            HttpRequest::sudo(
                 "POST",
                 "sys/replication/performance/secondary/update-primary",
             )
@@ -421,12 +423,12 @@ fn parameter_errors_and_warnings() {
         ),
         (
             "promote with key and token",
-            HttpRequest::new("POST", "sys/replication/dr/secondary/promote")
+            HttpRequest::sudo("POST", "sys/replication/dr/secondary/promote")
                 .json(&json!({"key": "k", "dr_operation_token": "t"})),
         ),
         (
             "attempt with pgp_key",
-            HttpRequest::new(
+            HttpRequest::sudo(
                 "POST",
                 "sys/replication/dr/secondary/generate-operation-token/attempt",
             )
@@ -434,27 +436,27 @@ fn parameter_errors_and_warnings() {
         ),
         (
             "bad query escape",
-            HttpRequest::new("GET", "sys/replication/status?x=%zz"),
+            HttpRequest::sudo("GET", "sys/replication/status?x=%zz"),
         ),
         (
             "bad path",
-            HttpRequest::new("GET", "/v1/sys/replication/../status"),
+            HttpRequest::sudo("GET", "/v1/sys/replication/../status"),
         ),
         (
             "unknown path",
-            HttpRequest::new("GET", "/v1/sys/replication/dr/primary/nope"),
+            HttpRequest::sudo("GET", "/v1/sys/replication/dr/primary/nope"),
         ),
         (
             "unknown method",
-            HttpRequest::new("PATCH", "/v1/sys/replication/status"),
+            HttpRequest::sudo("PATCH", "/v1/sys/replication/status"),
         ),
         (
             "wrong method",
-            HttpRequest::new("DELETE", "/v1/sys/replication/dr/primary/enable"),
+            HttpRequest::sudo("DELETE", "/v1/sys/replication/dr/primary/enable"),
         ),
         (
             "unknown params warn, 204 becomes 200",
-            HttpRequest::new(
+            HttpRequest::sudo(
                 "POST",
                 "sys/replication/performance/primary/revoke-secondary",
             )
@@ -462,20 +464,20 @@ fn parameter_errors_and_warnings() {
         ),
         (
             "unknown params on a status read",
-            HttpRequest::new("GET", "sys/replication/dr/status?verbose=1"),
+            HttpRequest::sudo("GET", "sys/replication/dr/status?verbose=1"),
         ),
         (
             "unknown params on recover",
-            HttpRequest::new("POST", "sys/replication/recover").json(&json!({"now": true})),
+            HttpRequest::sudo("POST", "sys/replication/recover").json(&json!({"now": true})),
         ),
         (
             "secondary-token by POST with the id in the query",
-            HttpRequest::new("POST", "sys/replication/dr/primary/secondary-token?id=q")
+            HttpRequest::sudo("POST", "sys/replication/dr/primary/secondary-token?id=q")
                 .json(&json!({"ttl": "10m"})),
         ),
         (
             "secondary-token with a public key",
-            HttpRequest::new(
+            HttpRequest::sudo(
                 "POST",
                 "sys/replication/performance/primary/secondary-token",
             )
@@ -483,7 +485,7 @@ fn parameter_errors_and_warnings() {
         ),
         (
             "GET ignores the body",
-            HttpRequest::new("GET", "sys/replication/performance/primary/paths-filter/D")
+            HttpRequest::sudo("GET", "sys/replication/performance/primary/paths-filter/D")
                 .body("not json"),
         ),
     ];
@@ -523,7 +525,7 @@ fn path_parameters_win_over_the_body() {
     let mut w = support::base_world();
     let r = w.call(
         "A",
-        &HttpRequest::new("POST", "sys/replication/primary/revoke-secondary/D")
+        &HttpRequest::sudo("POST", "sys/replication/primary/revoke-secondary/D")
             .json(&json!({"id": "nobody"})),
     );
     assert_eq!(r.status, 204, "{:?}", r.body);
@@ -549,7 +551,7 @@ fn token_in_the_path_is_percent_decoded() {
         .collect();
     let r = w.call(
         "E",
-        &HttpRequest::new(
+        &HttpRequest::sudo(
             "PUT",
             &format!("/v1/sys/replication/secondary/enable/{encoded}"),
         ),

@@ -3,7 +3,7 @@
 //! the snapshot tests probe.
 #![allow(dead_code)]
 
-use replication_api::{handle, Caller, HttpRequest, HttpResponse};
+use replication_api::{handle, Caller, HttpRequest, Response};
 use replication_core::*;
 use replication_testkit::Net;
 use serde_json::{json, Value};
@@ -37,25 +37,25 @@ impl World {
     }
 
     /// One API call on `name`; outgoing messages are queued, not delivered.
-    pub fn call(&mut self, name: &str, req: &HttpRequest) -> HttpResponse {
+    pub fn call(&mut self, name: &str, req: &HttpRequest) -> Response {
         self.0
             .with_cluster(name, |c, now, rng| handle(c, now, rng, req))
     }
 
     /// `POST path` with a JSON body as a sudo caller, then settle.
-    pub fn post(&mut self, name: &str, path: &str, body: Value) -> HttpResponse {
-        let r = self.call(name, &HttpRequest::new("POST", path).json(&body));
+    pub fn post(&mut self, name: &str, path: &str, body: Value) -> Response {
+        let r = self.call(name, &HttpRequest::sudo("POST", path).json(&body));
         self.settle();
         r
     }
 
     /// `GET path` as a sudo caller.
-    pub fn get(&mut self, name: &str, path: &str) -> HttpResponse {
-        self.call(name, &HttpRequest::new("GET", path))
+    pub fn get(&mut self, name: &str, path: &str) -> Response {
+        self.call(name, &HttpRequest::sudo("GET", path))
     }
 
     /// Like [`World::post`], asserting a 2xx answer.
-    pub fn ok(&mut self, name: &str, path: &str, body: Value) -> HttpResponse {
+    pub fn ok(&mut self, name: &str, path: &str, body: Value) -> Response {
         let r = self.post(name, path, body.clone());
         assert!(
             (200..300).contains(&r.status),
@@ -128,7 +128,7 @@ impl World {
         let update = "sys/replication/dr/secondary/generate-operation-token/update";
         let r = self.call(
             name,
-            &HttpRequest::new("POST", attempt).caller(Caller::Anonymous),
+            &HttpRequest::sudo("POST", attempt).caller(Caller::Anonymous),
         );
         assert_eq!(r.status, 200, "{:?}", r.body);
         let started = r.body.expect("body")["data"].clone();
@@ -141,7 +141,7 @@ impl World {
         for k in keys.shares.iter().take(keys.threshold as usize) {
             let r = self.call(
                 name,
-                &HttpRequest::new("POST", update)
+                &HttpRequest::sudo("POST", update)
                     .caller(Caller::Anonymous)
                     .json(&json!({ "key": k, "nonce": nonce })),
             );
@@ -160,7 +160,7 @@ impl World {
 }
 
 /// The response as JSON for snapshots and comparisons: `{"status": …, "body": …}`.
-pub fn exchange(r: &HttpResponse) -> Value {
+pub fn exchange(r: &Response) -> Value {
     json!({ "status": r.status, "body": r.body.clone().unwrap_or(Value::Null) })
 }
 
@@ -288,7 +288,7 @@ pub fn scenes() -> Vec<Scene> {
     let token = w.token("C", Kind::Dr, "E");
     let r = w.call(
         "E",
-        &HttpRequest::new("POST", "sys/replication/dr/secondary/enable")
+        &HttpRequest::sudo("POST", "sys/replication/dr/secondary/enable")
             .json(&json!({ "token": token })),
     );
     assert_eq!(r.status, 204, "{:?}", r.body);
@@ -305,7 +305,7 @@ pub fn scenes() -> Vec<Scene> {
     let token = w.token("A", Kind::Performance, "E");
     let r = w.call(
         "E",
-        &HttpRequest::new("POST", "sys/replication/performance/secondary/enable")
+        &HttpRequest::sudo("POST", "sys/replication/performance/secondary/enable")
             .json(&json!({ "token": token })),
     );
     assert_eq!(r.status, 204, "{:?}", r.body);

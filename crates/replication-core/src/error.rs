@@ -4,6 +4,9 @@ use crate::ids::Kind;
 use serde::{Deserialize, Serialize};
 
 /// How a refusal maps onto HTTP: the API layer turns each class into one status code.
+///
+/// Deliberately exhaustive: a server maps each class to a status, and a new class must fail its
+/// build rather than fall into a default arm.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum ErrorClass {
     /// Bad input or a command that is illegal in the current mode (HTTP 400).

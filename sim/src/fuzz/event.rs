@@ -254,7 +254,7 @@ impl GenState {
                     groups: vec![group],
                 })
             }
-            FuzzEvent::Heal => Step::Heal(Heal { heal: true }),
+            FuzzEvent::Heal => Step::Heal(Heal::default()),
             FuzzEvent::Crash { cluster } => {
                 let c = pick(*cluster);
                 if !world.is_up(&c) {
@@ -477,7 +477,7 @@ impl GenState {
             Step::Faults(Faults {
                 rates: FaultRates::default(),
             }),
-            Step::Heal(Heal { heal: true }),
+            Step::Heal(Heal::default()),
         ];
         for (name, node) in &world.nodes {
             if !node.up {

@@ -223,13 +223,19 @@ pub struct Partition {
     pub groups: Vec<Vec<String>>,
 }
 
-/// `heal`: remove every partition (`{"heal": true}`).
+/// `heal`: remove every partition (`{"heal": true}`). Built with `Heal::default()`: its one key is
+/// always `true`, so a written step always reads back.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Heal {
-    /// Always true.
     #[serde(rename = "heal", deserialize_with = "de::only_true")]
-    pub heal: bool,
+    heal: bool,
+}
+
+impl Default for Heal {
+    fn default() -> Self {
+        Heal { heal: true }
+    }
 }
 
 /// `faults`: message fault rates from now on (an addition to the contract).

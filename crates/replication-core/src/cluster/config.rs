@@ -29,9 +29,11 @@ pub struct ClusterConfig {
     /// Shares needed for a quorum.
     pub unseal_threshold: u8,
     /// Deliberate bugs this cluster exhibits (testing the simulator's checkers only).
+    /// Set only through [`ClusterConfig::inject`], so a config built field by field compiles the
+    /// same with and without the `inject-bugs` feature.
     #[cfg(feature = "inject-bugs")]
     #[serde(default)]
-    pub bugs: std::collections::BTreeSet<crate::bugs::Bug>,
+    pub(crate) bugs: std::collections::BTreeSet<crate::bugs::Bug>,
 }
 
 impl ClusterConfig {

@@ -6,8 +6,8 @@
 
 use super::{Cluster, ClusterConfig, Cx, Ready};
 use crate::ids::Kind;
-use crate::message::Transmit;
-use crate::request::Request;
+use crate::message::{ActivationAccepted, Message, Transmit};
+use crate::request::{ClientOp, Request};
 use crate::role::Credentials;
 use crate::step::{Input, Reply};
 use crate::time::Timestamp;
@@ -68,6 +68,67 @@ impl Pair {
         pair.deliver();
         pair.drain();
         pair
+    }
+
+    /// `a` primary of `kind`; `b`, holding a key of its own (`secret/old`), enabled with a token for
+    /// id `b`; `a` has accepted, and its `ActivationAccepted` is returned undelivered.
+    pub(super) fn accepted_undelivered(kind: Kind) -> (Pair, ActivationAccepted) {
+        let mut rng = ChaCha8Rng::seed_from_u64(8);
+        let mounts = [("secret/".to_string(), false)];
+        let a = Cluster::new(ClusterConfig::new("A"), &mounts, &mut rng);
+        let b = Cluster::new(ClusterConfig::new("B"), &mounts, &mut rng);
+        let mut p = Pair {
+            a,
+            b,
+            rng,
+            now: Timestamp::from_millis(1_000_000),
+            token: String::new(),
+        };
+        p.request_a(Request::EnablePrimary {
+            kind,
+            primary_cluster_addr: None,
+        });
+        let Reply::Token(t) = p.request_a(Request::SecondaryToken {
+            kind,
+            id: "b".into(),
+            ttl: None,
+            secondary_public_key: None,
+        }) else {
+            panic!("secondary-token answers a token")
+        };
+        p.token = t.token.clone();
+        let (now, rng) = (p.now, &mut p.rng);
+        let write = ClientOp::Write {
+            path: "secret/old".into(),
+            value: "mine".into(),
+        };
+        p.b.step(now, rng, Input::Client(write))
+            .expect("b writes while disabled");
+        let enable = Request::EnableSecondary {
+            kind,
+            token: t.token,
+            primary_api_addr: None,
+        };
+        p.b.step(now, rng, Input::Request(enable))
+            .expect("secondary/enable is accepted locally");
+        let b_addr = p.b_addr();
+        for t in p.b.ready().messages {
+            let input = Input::Message {
+                from: b_addr.clone(),
+                message: t.message,
+            };
+            let _ = p.a.step(now, &mut p.rng, input);
+        }
+        let accepted =
+            p.a.ready()
+                .messages
+                .into_iter()
+                .find_map(|t| match t.message {
+                    Message::ActivationAccepted(m) => Some(m),
+                    _ => None,
+                })
+                .expect("a accepts b");
+        (p, accepted)
     }
 
     fn request_a(&mut self, r: Request) -> Reply {

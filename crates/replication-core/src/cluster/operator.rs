@@ -67,9 +67,18 @@ impl Command {
         }
     }
 
-    /// Whether the command is one of a primary's (`primary/...`) rather than a secondary's.
+    /// Whether the command is one of a primary's rather than a secondary's.
     fn on_primary(self) -> bool {
-        self.name().starts_with("primary/")
+        matches!(
+            self,
+            Command::EnablePrimary
+                | Command::Demote
+                | Command::DisablePrimary
+                | Command::SecondaryToken
+                | Command::RevokeSecondary
+                | Command::PathsFilter
+                | Command::DynamicFilterPrimary
+        )
     }
 }
 

@@ -737,26 +737,34 @@ mod tests {
         };
         let from = p.a_addr();
         p.b.on_forward(&mut Pair::cx(p.now, &mut p.rng, &from), forward);
+        let ready = p.b.ready();
+        assert_eq!(ready.events, vec![]);
+        let [reply, refusal] = ready.messages.as_slice() else {
+            panic!(
+                "expected the answer then the refusal, got {:?}",
+                ready.messages
+            )
+        };
+        assert_eq!(reply.to, from);
+        // The client must learn the write was not applied, as a 503 (retry once the secondary has
+        // found its primary), not as a 400.
+        assert!(
+            matches!(
+                &reply.message,
+                Message::ForwardReply(ForwardReply { request: 3, result: Err(Error::Unavailable(m)) })
+                    if m.contains("not applied")
+            ),
+            "{:?}",
+            reply.message
+        );
         assert_eq!(
-            p.b.ready(),
-            Ready {
-                messages: vec![
-                    Transmit {
-                        to: from.clone(),
-                        message: Message::ForwardReply(ForwardReply {
-                            request: 3,
-                            result: Err(not_forwarded(LinkRefusal::NotPrimary)),
-                        }),
-                    },
-                    Transmit {
-                        to: from,
-                        message: Message::LinkRefused(LinkRefused {
-                            kind: Kind::Performance,
-                            reason: LinkRefusal::NotPrimary
-                        }),
-                    },
-                ],
-                events: vec![],
+            *refusal,
+            Transmit {
+                to: from,
+                message: Message::LinkRefused(LinkRefused {
+                    kind: Kind::Performance,
+                    reason: LinkRefusal::NotPrimary
+                }),
             }
         );
     }
@@ -788,6 +796,90 @@ mod tests {
                 }],
                 events: vec![],
             }
+        );
+    }
+
+    fn stream_request(p: &Pair, cursor: Option<Cursor>, session: u64) -> StreamRequest {
+        StreamRequest {
+            kind: Kind::Dr,
+            session,
+            credentials: p.b_credentials(Kind::Dr),
+            cursor,
+        }
+    }
+
+    #[test]
+    fn a_stream_request_the_buffer_can_resume_is_confirmed_with_what_follows() {
+        let mut p = Pair::streaming(Kind::Dr);
+        let at = p.b.secondary(Kind::Dr).and_then(|s| s.cursor).unwrap();
+        // One write on the primary since the secondary's position.
+        let (now, rng) = (p.now, &mut p.rng);
+        p.a.step(
+            now,
+            rng,
+            Input::Client(ClientOp::Write {
+                path: "secret/new".into(),
+                value: "v".into(),
+            }),
+        )
+        .unwrap();
+        p.a.ready();
+        let from = p.b_addr();
+        let m = stream_request(&p, Some(at), 42);
+        p.a.on_stream_request(&mut Pair::cx(p.now, &mut p.rng, &from), m);
+        let head = p.a.p.wal.head();
+        let entries: Vec<_> = p.a.p.wal.entries_after(at).unwrap().cloned().collect();
+        assert_eq!(entries.len(), 1, "exactly the write after the cursor");
+        assert_eq!(
+            p.a.ready(),
+            Ready {
+                messages: vec![Transmit {
+                    to: from,
+                    message: Message::Entries(Entries {
+                        kind: Kind::Dr,
+                        session: 42,
+                        after: at,
+                        until: head,
+                        entries,
+                    }),
+                }],
+                events: vec![],
+            }
+        );
+        assert_eq!(p.a.v.peers[&Kind::Dr]["b"].shipping, Some((head, 42)));
+    }
+
+    #[test]
+    fn a_stream_request_from_another_log_epoch_starts_a_diff_at_the_head() {
+        let mut p = Pair::streaming(Kind::Dr);
+        let at = p.b.secondary(Kind::Dr).and_then(|s| s.cursor).unwrap();
+        let foreign = Cursor {
+            epoch: at.epoch.wrapping_add(1),
+            ..at
+        };
+        let from = p.b_addr();
+        let m = stream_request(&p, Some(foreign), 43);
+        p.a.on_stream_request(&mut Pair::cx(p.now, &mut p.rng, &from), m);
+        assert_eq!(
+            p.a.ready(),
+            Ready {
+                messages: vec![Transmit {
+                    to: from,
+                    message: Message::DiffStart(DiffStart {
+                        kind: Kind::Dr,
+                        session: 43,
+                        at: p.a.p.wal.head(),
+                        digests: p.a.p.storage.digests(Kind::Dr, None),
+                        filter: None,
+                    }),
+                }],
+                events: vec![],
+            }
+        );
+        assert_eq!(
+            p.a.v.peers[&Kind::Dr]["b"].shipping,
+            None,
+            "not streaming until the diff ends"
         );
     }
 }

@@ -3,8 +3,11 @@
 //! writes' answers, failover targets) and its timers (heartbeats, activation and stream retries,
 //! forwarding timeouts).
 //!
-//! Answers carry the secondary's stream session or activation attempt; an answer to anything older
-//! is ignored, so lost, duplicated and reordered messages never mix into what the secondary does now.
+//! Stream data (entries, diff, sync) carries the secondary's stream session and activation answers
+//! carry its attempt: an answer to anything older is ignored, so lost, duplicated and reordered data
+//! never mixes into the stream the secondary has now. Heartbeat answers, refusals and resyncs carry
+//! neither, and are taken from whoever sends them (a delayed answer of a former primary is not told
+//! apart).
 //!
 //! (Over 600 lines with the unit tests at the end, which call each handler and assert the exact
 //! `Ready` it leaves; the handlers themselves are about 585.)
@@ -655,6 +658,10 @@ mod tests {
             until,
             entries: vec![put(at.index + 1, "secret/x")],
         };
+        // A stream request's retry is armed; the confirming batch disarms it.
+        if let Some(link) = p.b.v.links.get_mut(&Kind::Dr) {
+            link.retry_at = Some(p.now.plus(crate::time::Duration::from_secs(15)));
+        }
         let from = p.a_addr();
         p.b.on_entries(&mut Pair::cx(p.now, &mut p.rng, &from), m);
         assert_eq!(p.b.ready(), quiet(), "applying sends nothing");
@@ -771,5 +778,62 @@ mod tests {
             .last_error(Kind::Dr)
             .is_some_and(|e| e.contains("revoked")));
         assert_eq!(p.b.target_addr(Kind::Dr), None, "no primary to send to");
+    }
+
+    #[test]
+    fn an_accepted_enable_wipes_joins_the_set_and_asks_for_a_stream_from_nothing() {
+        let (mut p, accepted) = Pair::accepted_undelivered(Kind::Dr);
+        let held = p.b.storage().len();
+        assert!(held > 0 && p.b.storage().get("secret/old").is_some());
+        let from = p.a_addr();
+        p.b.on_accepted(&mut Pair::cx(p.now, &mut p.rng, &from), accepted.clone());
+        let session = p.b.v.links[&Kind::Dr].session;
+        assert_eq!(
+            p.b.ready(),
+            Ready {
+                messages: vec![Transmit {
+                    to: p.a_addr(),
+                    message: Message::StreamRequest(StreamRequest {
+                        kind: Kind::Dr,
+                        session,
+                        credentials: accepted.credentials.clone(),
+                        cursor: None,
+                    }),
+                }],
+                events: vec![
+                    Event::Wiped {
+                        kind: Kind::Dr,
+                        entries: held
+                    },
+                    Event::Activation {
+                        kind: Kind::Dr,
+                        update: false,
+                        result: Ok(())
+                    },
+                ],
+            }
+        );
+        assert_eq!(
+            p.b.storage().get("secret/old"),
+            None,
+            "only the acceptance wipes"
+        );
+        assert_eq!(p.b.mode(Kind::Dr), crate::ids::Mode::Secondary);
+        assert_eq!(
+            p.b.unseal_keys(),
+            &accepted.unseal,
+            "the primary's shares replace b's"
+        );
+    }
+
+    #[test]
+    fn an_acceptance_of_another_attempt_is_ignored() {
+        let (mut p, mut accepted) = Pair::accepted_undelivered(Kind::Dr);
+        accepted.attempt = "an-older-attempt".into();
+        let from = p.a_addr();
+        p.b.on_accepted(&mut Pair::cx(p.now, &mut p.rng, &from), accepted);
+        assert_eq!(p.b.ready(), quiet());
+        assert_eq!(p.b.mode(Kind::Dr), crate::ids::Mode::Bootstrapping);
+        assert!(p.b.storage().get("secret/old").is_some(), "nothing wiped");
     }
 }
