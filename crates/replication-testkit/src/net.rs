@@ -303,23 +303,23 @@ impl Net {
         let Some((from, to, msg)) = self.queue.pop_front() else {
             return false;
         };
-        let Some(dest) = self.resolve(&to) else {
+        let Some((dest, input)) = self.route(&from, &to, msg) else {
             return true;
         };
-        if self.cut.contains(&from) || self.cut.contains(&dest) {
-            return true;
-        }
-        let from_addr = self.clusters[&from].config().cluster_addr.clone();
-        self.delivered += 1;
-        self.step(
-            &dest,
-            Input::Message {
-                from: from_addr,
-                message: msg,
-            },
-        )
-        .unwrap();
+        self.step(&dest, input).unwrap();
         true
+    }
+
+    /// Where a message from `from` to address `to` goes, as the input its receiver steps; `None`
+    /// (dropped) when the address is unknown or either end is cut off. Counts the delivery.
+    fn route(&mut self, from: &str, to: &str, message: Message) -> Option<(String, Input)> {
+        let dest = self.resolve(to)?;
+        if self.cut.contains(from) || self.cut.contains(&dest) {
+            return None;
+        }
+        let from = self.clusters[from].config().cluster_addr.clone();
+        self.delivered += 1;
+        Some((dest, Input::Message { from, message }))
     }
 
     /// Events `name` reported since event index `since`.
@@ -431,23 +431,10 @@ impl Net {
         } else {
             self.queue.remove(i).unwrap()
         };
-        let Some(dest) = self.resolve(&to) else {
+        let Some((dest, input)) = self.route(&from, &to, msg) else {
             return true;
         };
-        if self.cut.contains(&from) || self.cut.contains(&dest) {
-            return true;
-        }
-        let from_addr = self.clusters[&from].config().cluster_addr.clone();
-        self.delivered += 1;
-        self.step_hooked(
-            &dest,
-            Input::Message {
-                from: from_addr,
-                message: msg,
-            },
-            hook,
-        )
-        .unwrap();
+        self.step_hooked(&dest, input, hook).unwrap();
         true
     }
 

@@ -572,6 +572,14 @@ mod tests {
     use crate::storage::DynamicFilter;
     use crate::time::Duration;
 
+    /// The link refusal a cluster sends to `to`.
+    fn refusal(to: &str, kind: Kind, reason: LinkRefusal) -> Transmit {
+        Transmit {
+            to: to.into(),
+            message: Message::LinkRefused(LinkRefused { kind, reason }),
+        }
+    }
+
     fn heartbeat(kind: Kind, credentials: Credentials) -> Heartbeat {
         Heartbeat {
             kind,
@@ -634,13 +642,7 @@ mod tests {
         assert_eq!(
             p.a.ready(),
             Ready {
-                messages: vec![Transmit {
-                    to: from,
-                    message: Message::LinkRefused(LinkRefused {
-                        kind: Kind::Dr,
-                        reason: LinkRefusal::Unknown
-                    }),
-                }],
+                messages: vec![refusal(&from, Kind::Dr, LinkRefusal::Unknown)],
                 events: vec![],
             }
         );
@@ -677,13 +679,7 @@ mod tests {
         p.a.on_heartbeat(&mut Pair::cx(p.now, &mut p.rng, &from), m);
         assert_eq!(
             p.a.ready().messages,
-            vec![Transmit {
-                to: from,
-                message: Message::LinkRefused(LinkRefused {
-                    kind: Kind::Dr,
-                    reason: LinkRefusal::Revoked
-                }),
-            }]
+            vec![refusal(&from, Kind::Dr, LinkRefusal::Revoked)]
         );
     }
 
@@ -739,7 +735,7 @@ mod tests {
         p.b.on_forward(&mut Pair::cx(p.now, &mut p.rng, &from), forward);
         let ready = p.b.ready();
         assert_eq!(ready.events, vec![]);
-        let [reply, refusal] = ready.messages.as_slice() else {
+        let [reply, refused] = ready.messages.as_slice() else {
             panic!(
                 "expected the answer then the refusal, got {:?}",
                 ready.messages
@@ -758,14 +754,8 @@ mod tests {
             reply.message
         );
         assert_eq!(
-            *refusal,
-            Transmit {
-                to: from,
-                message: Message::LinkRefused(LinkRefused {
-                    kind: Kind::Performance,
-                    reason: LinkRefusal::NotPrimary
-                }),
-            }
+            *refused,
+            refusal(&from, Kind::Performance, LinkRefusal::NotPrimary)
         );
     }
 
