@@ -14,30 +14,46 @@ pub mod world;
 
 use std::path::{Path, PathBuf};
 
-/// A folder of scenario files that could not be listed.
+/// A folder of scenario files that gives no scenarios.
 #[derive(Debug, thiserror::Error)]
-#[error("{}: cannot read folder: {source}", path.display())]
-pub struct FolderError {
-    /// The folder.
-    pub path: PathBuf,
-    /// Why it could not be read.
-    #[source]
-    pub source: std::io::Error,
+pub enum FolderError {
+    /// The folder could not be listed.
+    #[error("{}: cannot read folder: {source}", path.display())]
+    Unreadable {
+        /// The folder.
+        path: PathBuf,
+        /// Why it could not be read.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The folder holds no `*.json` file: a mistyped path must not pass as "nothing failed".
+    #[error("{}: no *.json scenario files in this folder; check the path", path.display())]
+    Empty {
+        /// The folder.
+        path: PathBuf,
+    },
 }
 
 /// Scenario files named by `paths`: files as given, folders expanded to their `*.json` files (sorted).
+/// A folder without any is an error.
 pub fn scenario_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, FolderError> {
     let mut out = vec![];
     for p in paths {
         if p.is_dir() {
-            let mut files: Vec<PathBuf> = std::fs::read_dir(p)
-                .map_err(|source| FolderError {
-                    path: p.clone(),
-                    source,
-                })?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|f| f.extension().is_some_and(|x| x == "json"))
-                .collect();
+            let unreadable = |source| FolderError::Unreadable {
+                path: p.clone(),
+                source,
+            };
+            let mut files = vec![];
+            for entry in std::fs::read_dir(p).map_err(unreadable)? {
+                let path = entry.map_err(unreadable)?.path();
+                if path.extension().is_some_and(|x| x == "json") && !path.is_dir() {
+                    files.push(path);
+                }
+            }
+            if files.is_empty() {
+                return Err(FolderError::Empty { path: p.clone() });
+            }
             files.sort();
             out.extend(files);
         } else {

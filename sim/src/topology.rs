@@ -1,10 +1,29 @@
-//! The topology as a graph: clusters as nodes, replication links (by kind and status) as edges,
-//! rendered to Graphviz DOT.
+//! The topology as a graph: clusters as nodes, replication links (by kind and status) as edges, built
+//! from one frame of a run's timeline and rendered to Graphviz DOT (the HTML page draws the same
+//! graph).
 
+use crate::report::timeline::{Frame, Timeline};
 use crate::world::World;
 use petgraph::graph::DiGraph;
 use replication_core::{Kind, Mode};
-use std::collections::BTreeMap;
+
+/// One cluster: its name, each kind's mode, running or crashed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Node {
+    /// The cluster.
+    pub name: String,
+    /// Each kind's mode, in [`Kind::ALL`] order.
+    pub modes: Vec<(Kind, Mode)>,
+    /// Running (false: crashed).
+    pub up: bool,
+}
+
+impl Node {
+    /// True when replication of every kind is disabled (drawn grey).
+    pub fn disabled(&self) -> bool {
+        self.modes.iter().all(|(_, m)| *m == Mode::Disabled)
+    }
+}
 
 /// One replication link: a secondary following a primary.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -33,73 +52,92 @@ impl std::fmt::Display for Link {
     }
 }
 
-/// Builds the graph: an edge from each primary to each secondary that follows it.
-pub fn graph(world: &World) -> DiGraph<String, Link> {
-    let mut g = DiGraph::new();
-    let mut idx = BTreeMap::new();
-    for (name, n) in &world.nodes {
-        let mut label = name.clone();
-        for k in Kind::ALL {
-            let m = n.cluster.mode(k);
-            if m != Mode::Disabled {
-                label.push_str(&format!("\\n{} {}", k.label(), m));
-            }
-        }
-        if !n.up {
-            label.push_str("\\n(crashed)");
-        }
-        idx.insert(name.clone(), g.add_node(label));
+/// For a secondary of `kind`, the cluster whose address it would connect to first.
+pub fn following(world: &World, cluster: &str, kind: Kind) -> Option<String> {
+    let c = world.cluster(cluster)?;
+    if c.mode(kind) != Mode::Secondary {
+        return None;
     }
-    for (name, n) in &world.nodes {
-        for kind in Kind::ALL {
-            if n.cluster.mode(kind) != Mode::Secondary {
-                continue;
-            }
-            let Some(s) = n.cluster.inspect(kind).secondary() else {
-                continue;
-            };
-            let Some(p) = s
-                .known_primary_cluster_addrs()
-                .first()
-                .and_then(|a| world.resolve(a))
-            else {
-                continue;
-            };
+    let s = c.inspect(kind);
+    let addr = s
+        .secondary()?
+        .known_primary_cluster_addrs()
+        .first()?
+        .clone();
+    world.resolve(&addr).map(str::to_string)
+}
+
+/// The graph at `frame` of `timeline`: every cluster (disabled ones included), and an edge from each
+/// primary to each secondary that follows it.
+pub fn graph(timeline: &Timeline, frame: &Frame) -> DiGraph<Node, Link> {
+    let mut g = DiGraph::new();
+    let mut index = std::collections::BTreeMap::new();
+    for (lane, state) in timeline.lanes.iter().zip(&frame.lanes) {
+        let i = *index.entry(lane.cluster.clone()).or_insert_with(|| {
+            g.add_node(Node {
+                name: lane.cluster.clone(),
+                modes: vec![],
+                up: state.up,
+            })
+        });
+        g[i].modes.push((lane.kind, state.mode));
+    }
+    for (lane, state) in timeline.lanes.iter().zip(&frame.lanes) {
+        let (Some(primary), Some(&to)) = (&state.follows, index.get(&lane.cluster)) else {
+            continue;
+        };
+        if let Some(&from) = index.get(primary) {
             let link = Link {
-                kind,
-                state: n
-                    .cluster
-                    .secondary_state(kind)
-                    .map(|s| s.as_str().to_string())
-                    .unwrap_or_default(),
-                connected: n.cluster.is_connected(kind),
+                kind: lane.kind,
+                state: state.state.clone().unwrap_or_default(),
+                connected: state.connected,
             };
-            g.add_edge(idx[p], idx[name], link);
+            g.add_edge(from, to, link);
         }
     }
     g
 }
 
-/// The topology in DOT: nodes labelled with each kind's mode, edges primary -> secondary labelled with
-/// the kind and the secondary's state (dashed when disconnected).
-pub fn to_dot(world: &World) -> String {
-    let g = graph(world);
-    let mut s = String::from("digraph replication {\n  rankdir=LR;\n  node [shape=box];\n");
-    for n in g.node_indices() {
-        let label = &g[n];
-        let name = label.split("\\n").next().unwrap_or_default();
-        s.push_str(&format!("  \"{name}\" [label=\"{label}\"];\n"));
+/// The final topology of a run in DOT, titled `title`: nodes labelled with each kind's mode (grey
+/// when replication is disabled, dotted when crashed), edges primary -> secondary labelled with the
+/// kind and the secondary's state (dashed when disconnected).
+pub fn to_dot(timeline: &Timeline, title: &str) -> String {
+    let Some(frame) = timeline.last() else {
+        return String::new();
+    };
+    let g = graph(timeline, frame);
+    let mut s = format!(
+        "digraph replication {{\n  label=\"{}\";\n  labelloc=t;\n  rankdir=LR;\n  node [shape=box];\n",
+        dot_escape(title)
+    );
+    for n in g.node_weights() {
+        let mut label = dot_escape(&n.name);
+        for (kind, mode) in &n.modes {
+            if *mode != Mode::Disabled {
+                label.push_str(&format!("\\n{} {}", kind.label(), mode));
+            }
+        }
+        if !n.up {
+            label.push_str("\\n(crashed)");
+        }
+        let style = match (n.disabled(), n.up) {
+            (true, true) => ", color=grey, fontcolor=grey",
+            (true, false) => ", color=grey, fontcolor=grey, style=dotted",
+            (false, false) => ", style=dotted",
+            (false, true) => "",
+        };
+        s.push_str(&format!(
+            "  \"{}\" [label=\"{label}\"{style}];\n",
+            dot_escape(&n.name)
+        ));
     }
     for e in g.edge_indices() {
         if let Some((a, b)) = g.edge_endpoints(e) {
-            let name = |i: petgraph::graph::NodeIndex| {
-                g[i].split("\\n").next().unwrap_or_default().to_string()
-            };
             let w = &g[e];
             s.push_str(&format!(
                 "  \"{}\" -> \"{}\" [label=\"{} {}\"{}{}];\n",
-                name(a),
-                name(b),
+                dot_escape(&g[a].name),
+                dot_escape(&g[b].name),
                 w.kind.label(),
                 w.state,
                 if w.kind == Kind::Dr {
@@ -113,4 +151,9 @@ pub fn to_dot(world: &World) -> String {
     }
     s.push_str("}\n");
     s
+}
+
+/// `s` inside a DOT double-quoted string.
+fn dot_escape(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('"', "\\\"")
 }

@@ -727,7 +727,10 @@ fn semantic_mistakes_are_refused() {
             .contains("add up to 2, more than the total of 1")
     );
     // Hazards are a set.
-    assert!(step_error(r#"{"expect_hazards": ["x", "x"]}"#).contains(r#"key "expect_hazards.1""#));
+    assert!(
+        step_error(r#"{"expect_hazards": ["multiple-primaries", "multiple-primaries"]}"#)
+            .contains(r#"key "expect_hazards.1""#)
+    );
     // A write of null.
     assert!(
         step_error(r#"{"write": "A", "path": "secret/x", "value": null}"#).contains("delete step")
@@ -1018,4 +1021,49 @@ fn cluster_names_differing_only_in_case_are_refused() {
     let e = file_error(r#"{"clusters": {"A": {}, "a": {}}, "steps": []}"#);
     assert_eq!(e.key.as_deref(), Some("clusters.a"), "{e}");
     assert!(e.message.contains("differ only in case"), "{e}");
+}
+
+/// Names that would print raw or share an address, unknown loss causes and hazard kinds, and more
+/// clusters than the loss oracle can track: each used to pass; each is refused when the file is read,
+/// naming the key.
+#[test]
+fn mistakes_that_used_to_pass_unnoticed_are_refused_when_read() {
+    let e = file_error(r#"{"clusters": {"A": {}, "B\u0000x": {}}, "steps": []}"#);
+    assert_eq!(e.key.as_deref(), Some("clusters.B\u{0}x"));
+    assert!(e.message.contains("control character '\\0'"), "{e}");
+    let e = file_error(r#"{"clusters": {"tab\there": {}}, "steps": []}"#);
+    assert!(e.message.contains("control character '\\t'"), "{e}");
+
+    // Names the address normalisation (lower case) makes equal, the Kelvin sign included.
+    let e = file_error(r#"{"clusters": {"a": {}, "A": {}}, "steps": []}"#);
+    assert!(e.message.contains("differ only in case"), "{e}");
+    let e = file_error(r#"{"clusters": {"k": {}, "\u212a": {}}, "steps": []}"#);
+    assert!(e.message.contains("differ only in case"), "{e}");
+
+    let e = step_error(r#"{"expect_losses": {"total": 0, "by_cause": {"typo": 0}}}"#);
+    assert!(
+        e.contains(r#"step 1: key "expect_losses.by_cause.typo": unknown loss cause "typo"; the causes are wiped-by-enable, unreplicated-at-promotion, diverged-primary, filtered"#),
+        "{e}"
+    );
+    let e = step_error(r#"{"expect_hazards": ["multiple-primaries", "split-brain"]}"#);
+    assert!(
+        e.contains(r#"step 1: key "expect_hazards.1": unknown hazard kind "split-brain"; the kinds are multiple-primaries"#),
+        "{e}"
+    );
+
+    let many = |n: usize| {
+        let clusters: Vec<String> = (0..n).map(|i| format!(r#""c{i}": {{}}"#)).collect();
+        format!(
+            r#"{{"clusters": {{{}}}, "steps": []}}"#,
+            clusters.join(", ")
+        )
+    };
+    assert!(parse_str(&many(64), None).is_ok(), "64 clusters are fine");
+    let e = file_error(&many(65));
+    assert_eq!(e.key.as_deref(), Some("clusters"));
+    assert!(
+        e.message
+            .contains("65 clusters; a scenario may have at most 64"),
+        "{e}"
+    );
 }

@@ -83,7 +83,7 @@ fn the_same_scenario_twice_gives_byte_identical_reports() {
         let b = run_file(&file).unwrap();
         assert_eq!(a.render_text(), b.render_text(), "{}", file.display());
         assert_eq!(a.to_json().to_string(), b.to_json().to_string());
-        assert_eq!(a.dot, b.dot);
+        assert_eq!(a.dot(), b.dot());
     }
 }
 

@@ -42,6 +42,10 @@ pub const CAUSES: [&str; 4] = [
     "filtered",
 ];
 
+/// The most clusters a world may have: the ledger keeps holders as a 64-bit mask over the clusters in
+/// name order (scenario files with more are refused when read).
+pub const MAX_CLUSTERS: usize = 64;
+
 /// Fate of a recorded write.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]

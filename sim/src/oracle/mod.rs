@@ -220,10 +220,16 @@ impl Violation {
     }
 }
 
+/// Every hazard kind the oracles report (what `expect_hazards` may name).
+pub const HAZARD_KINDS: [&str; 1] = [MULTIPLE_PRIMARIES];
+
+/// The hazard of two live primaries in one replication set.
+pub const MULTIPLE_PRIMARIES: &str = "multiple-primaries";
+
 /// Two live primaries of one replication set.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct Hazard {
-    /// Always `multiple-primaries`.
+    /// Always [`MULTIPLE_PRIMARIES`].
     pub kind: String,
     /// Step that caused it.
     pub step: usize,

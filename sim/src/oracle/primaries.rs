@@ -26,7 +26,7 @@ impl Oracle for Primaries {
                 let key = (kind, set);
                 if !self.active.contains(&key) {
                     self.hazards.push(Hazard {
-                        kind: "multiple-primaries".into(),
+                        kind: super::MULTIPLE_PRIMARIES.into(),
                         step: view.step,
                         replication: kind,
                         cluster_id: set.to_string(),

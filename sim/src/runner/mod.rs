@@ -19,6 +19,7 @@ mod faults;
 mod outcome;
 
 use crate::oracle::{self, CallRecord, Oracles, Revocation, StepView};
+use crate::report::timeline::{Mark, Timeline};
 use crate::report::{Failure, Report, StepLine};
 use crate::scenario::{dotted_get, Scenario, Step, StepSpec, SubstError, Vars};
 use crate::world::{ClusterSetup, Observation, World, WorldConfig};
@@ -47,6 +48,8 @@ pub struct Runner {
     /// The API calls of the current step.
     calls: Vec<CallRecord>,
     revocations: BTreeSet<Revocation>,
+    /// Every lane after every step, and what happened where.
+    timeline: Timeline,
 }
 
 impl Runner {
@@ -84,6 +87,7 @@ impl Runner {
         Runner {
             scenario: scenario.clone(),
             modes: oracle::Modes::of(&world),
+            timeline: Timeline::start(&world),
             world,
             vars: Vars::new(),
             oracles,
@@ -127,12 +131,29 @@ impl Runner {
 
     /// Ends the run: the convergence check, then the report.
     pub fn finish(mut self, file: Option<&str>) -> Report {
+        let violations_before = self.oracles.violations().len();
         self.unanswered_at_the_end();
         let convergence = self.convergence();
         let finals = self.final_status();
+        // What the end of the script found (the convergence check, operations never answered) sits
+        // one column past the last step.
+        let end = self.lines.last().map_or(1, |l| l.step + 1);
+        self.mark_violations(end, violations_before);
+        let mut timeline = std::mem::take(&mut self.timeline);
+        for f in &self.failures {
+            timeline.mark(
+                f.step,
+                Mark::Failed {
+                    expected: f.expected.clone(),
+                    actual: f.actual.clone(),
+                },
+            );
+        }
+        timeline.marks.sort_by_key(|m| m.step);
         Report {
             name: self.scenario.name.clone(),
             file: file.map(str::to_string),
+            description: self.scenario.description.clone(),
             seed: self.scenario.seed,
             steps: self.lines,
             clusters: finals,
@@ -145,7 +166,7 @@ impl Runner {
             failures: self.failures,
             expectations: self.expectations,
             net: self.world.net.stats,
-            dot: crate::topology::to_dot(&self.world),
+            timeline,
         }
     }
 
@@ -273,19 +294,44 @@ impl Runner {
         self.modes = modes_after;
         changes.extend(observations.iter().filter_map(event_change));
         changes.extend(answers);
+        let step = spec.index;
+        self.timeline.frame(step, &self.world);
+        for o in &observations {
+            if let Some(mark) = event_mark(o, &self.world) {
+                self.timeline.mark(step, mark);
+            }
+        }
         for l in &self.oracles.losses.losses()[losses_before..] {
             changes.push(format!("lost {}={:?} ({})", l.path, l.value, l.cause));
+            self.timeline.mark(
+                step,
+                Mark::Loss {
+                    path: l.path.clone(),
+                    value: l.value.clone(),
+                    cause: l.cause.clone(),
+                },
+            );
         }
         for h in &self.oracles.hazards()[hazards_before..] {
             changes.push(format!(
-                "hazard multiple-primaries ({}: {})",
+                "hazard {} ({}: {})",
+                h.kind,
                 h.replication,
                 h.clusters.join(",")
             ));
+            self.timeline.mark(
+                step,
+                Mark::Hazard {
+                    hazard: h.kind.clone(),
+                    kind: h.replication,
+                    clusters: h.clusters.clone(),
+                },
+            );
         }
         for v in &self.oracles.violations()[violations_before..] {
             changes.push(format!("VIOLATION {}", v.rule()));
         }
+        self.mark_violations(step, violations_before);
         self.lines.push(StepLine {
             step: spec.index,
             verb: spec.step.verb().to_string(),
@@ -294,6 +340,19 @@ impl Runner {
             changes,
             note: spec.note.clone(),
         });
+    }
+
+    /// Marks the violations found since the first `before` at `step`.
+    fn mark_violations(&mut self, step: usize, before: usize) {
+        for v in &self.oracles.violations()[before..] {
+            self.timeline.mark(
+                step,
+                Mark::Violation {
+                    rule: v.rule().to_string(),
+                    text: v.describe(),
+                },
+            );
+        }
     }
 
     /// Revocations the operator made this step, with the primary's run at the time.
@@ -318,6 +377,42 @@ impl Runner {
     }
 }
 
+/// The timeline's mark for an activation or a wipe among a step's observations.
+fn event_mark(o: &Observation, world: &World) -> Option<Mark> {
+    let Observation::Event { cluster, event } = o else {
+        return None;
+    };
+    let cluster = cluster.clone();
+    Some(match event {
+        Event::Wiped { kind, entries } => Mark::Wipe {
+            cluster,
+            kind: *kind,
+            entries: *entries,
+        },
+        Event::Activation {
+            kind,
+            update,
+            result: Ok(()),
+        } => Mark::Activation {
+            primary: crate::topology::following(world, &cluster, *kind),
+            cluster,
+            kind: *kind,
+            update: *update,
+        },
+        Event::Activation {
+            kind,
+            update,
+            result: Err(reason),
+        } => Mark::Refused {
+            cluster,
+            kind: *kind,
+            update: *update,
+            reason: reason.to_string(),
+        },
+        _ => return None,
+    })
+}
+
 /// The report's words for a wipe or a refused activation among a step's observations.
 fn event_change(o: &Observation) -> Option<String> {
     let Observation::Event { cluster, event } = o else {
@@ -325,7 +420,8 @@ fn event_change(o: &Observation) -> Option<String> {
     };
     match event {
         Event::Wiped { kind, entries } => Some(format!(
-            "{cluster} wiped by {kind} enable ({entries} entries)"
+            "{cluster} wiped by {kind} enable ({entries} {})",
+            if *entries == 1 { "entry" } else { "entries" }
         )),
         Event::Activation {
             kind,

@@ -60,7 +60,7 @@ impl fmt::Display for Outcome {
             Outcome::Answered {
                 status,
                 error: Some(e),
-            } if *status >= 300 => write!(f, "{status} {}", short_reason(e)),
+            } if *status >= 300 => write!(f, "{status} {e}"),
             Outcome::Answered { status, .. } => write!(f, "{status}"),
             Outcome::Client(c) => c.fmt(f),
             Outcome::Held => f.write_str("held"),
@@ -72,7 +72,7 @@ impl fmt::Display for Outcome {
             Outcome::AlreadyUp => f.write_str("already up"),
             Outcome::MerkleCorrupted => f.write_str("merkle index corrupted"),
             Outcome::Saved(name) => write!(f, "saved as {name}"),
-            Outcome::NoToken(e) => write!(f, "error: {}", short_reason(e)),
+            Outcome::NoToken(e) => write!(f, "error: {e}"),
             Outcome::CouldNotRun(e) => write!(f, "error: {e}"),
         }
     }
@@ -110,8 +110,8 @@ impl fmt::Display for ClientOutcome {
             ClientOutcome::Ok => f.write_str("ok"),
             ClientOutcome::Value(Some(v)) => write!(f, "value {v:?}"),
             ClientOutcome::Value(None) => f.write_str("no value"),
-            ClientOutcome::Refused(e) => write!(f, "error: {}", short_reason(&e.to_string())),
-            ClientOutcome::Unknown(e) => f.write_str(&short_reason(e)),
+            ClientOutcome::Refused(e) => write!(f, "error: {e}"),
+            ClientOutcome::Unknown(e) => f.write_str(e),
             ClientOutcome::Pending => f.write_str("no answer yet"),
         }
     }
@@ -164,13 +164,8 @@ pub(crate) fn short_reason(e: &str) -> String {
     }
 }
 
-/// A request path for a report line: without `/v1/` and `sys/replication/`, cut to 48 characters.
-pub(super) fn short_path(p: &str) -> String {
+/// A request path for a report line: without `/v1/` and `sys/replication/`.
+pub(super) fn short_path(p: &str) -> &str {
     let p = crate::scenario::api_path(p);
-    let p = p.strip_prefix("sys/replication/").unwrap_or(p);
-    if p.chars().count() > 48 {
-        format!("{}...", p.chars().take(45).collect::<String>())
-    } else {
-        p.to_string()
-    }
+    p.strip_prefix("sys/replication/").unwrap_or(p)
 }

@@ -7,7 +7,7 @@ use std::fmt;
 /// Displays as `fixtures/x.json: step 3: key "expect": expected "ok", "error" or an object`; parts that
 /// do not apply are left out (a file-level error has no step, a JSON syntax error has no key).
 /// The runner exits with status 2 on any of these.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct ScenarioError {
     /// The file the scenario came from, when it came from one.
     pub file: Option<String>,

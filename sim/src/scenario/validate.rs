@@ -11,6 +11,7 @@ use super::model::{ClusterOptions, MountSpec};
 use super::show_json;
 use super::steps::{ReadExpect, Step};
 use super::substitute::{placeholders, placeholders_in};
+use crate::oracle::losses::MAX_CLUSTERS;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -44,6 +45,15 @@ type Checked = Result<(), Invalid>;
 
 /// The cluster table: usable names, thresholds Vault accepts.
 pub(super) fn clusters(clusters: &BTreeMap<String, ClusterOptions>) -> Checked {
+    if clusters.len() > MAX_CLUSTERS {
+        return Err(Invalid::at_key(
+            "clusters",
+            format!(
+                "{} clusters; a scenario may have at most {MAX_CLUSTERS} (the loss oracle tracks which clusters hold each write in a {MAX_CLUSTERS}-bit mask)",
+                clusters.len()
+            ),
+        ));
+    }
     let mut hosts: BTreeMap<String, &str> = BTreeMap::new();
     for (name, options) in clusters {
         let key = format!("clusters.{name}");
@@ -92,6 +102,11 @@ pub(super) fn clusters(clusters: &BTreeMap<String, ClusterOptions>) -> Checked {
 fn cluster_name(name: &str) -> Result<(), String> {
     if name.is_empty() {
         return Err("a cluster name must not be empty".to_string());
+    }
+    if let Some(c) = name.chars().find(|c| c.is_control()) {
+        return Err(format!(
+            "a cluster name must not contain the control character {c:?} (it would print raw in reports)"
+        ));
     }
     if let Some(c) = name.chars().find(|c| matches!(c, '.' | '$' | '{' | '}')) {
         return Err(format!(

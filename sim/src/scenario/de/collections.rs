@@ -2,6 +2,8 @@
 //! key, and the structs that are only ever read from JSON objects.
 
 use super::{check_var_name, cluster, count, expected, non_empty, value};
+use crate::oracle::losses::CAUSES;
+use crate::oracle::HAZARD_KINDS;
 use serde::de::{self, DeserializeSeed, Deserializer, Error, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::Value;
@@ -14,15 +16,6 @@ struct ClusterName(String);
 impl<'de> Deserialize<'de> for ClusterName {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         cluster(d).map(ClusterName)
-    }
-}
-
-/// A non-empty string inside a list (a bad one is reported at its index).
-struct NonEmpty(String);
-
-impl<'de> Deserialize<'de> for NonEmpty {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        non_empty(d).map(NonEmpty)
     }
 }
 
@@ -147,8 +140,12 @@ impl<'de> DeserializeSeed<'de> for CauseCount<'_> {
     type Value = u64;
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<u64, D::Error> {
-        if self.0.is_empty() {
-            return Err(Error::custom("a cause must not be empty"));
+        if !CAUSES.contains(&self.0) {
+            return Err(Error::custom(format!(
+                "unknown loss cause {:?}; the causes are {}",
+                self.0,
+                CAUSES.join(", ")
+            )));
         }
         count(d)
     }
@@ -171,11 +168,27 @@ impl<'de> Visitor<'de> for Causes {
     }
 }
 
+/// A hazard kind the oracles report (an unknown one is reported at its index).
+struct HazardKind(String);
+
+impl<'de> Deserialize<'de> for HazardKind {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let kind = non_empty(d)?;
+        if !HAZARD_KINDS.contains(&kind.as_str()) {
+            return Err(Error::custom(format!(
+                "unknown hazard kind {kind:?}; the kinds are {}",
+                HAZARD_KINDS.join(", ")
+            )));
+        }
+        Ok(HazardKind(kind))
+    }
+}
+
 /// Hazard kinds (`expect_hazards`; that none is listed twice is checked with the file).
 pub(in crate::scenario) fn hazards<'de, D: Deserializer<'de>>(
     d: D,
 ) -> Result<Vec<String>, D::Error> {
-    let kinds: Vec<NonEmpty> = list_of(
+    let kinds: Vec<HazardKind> = list_of(
         d,
         r#"an array of hazard kinds, like ["multiple-primaries"]"#,
     )?;

@@ -1,0 +1,174 @@
+//! `replication-sim fuzz`: a campaign of generated runs; the first failure is shrunk and written as a
+//! scenario file (and, with `--html`, as the page `run --html` would make of it).
+
+use crate::output::{self, Output};
+use replication_core::Bug;
+use replication_sim::fuzz::{self, Outcome, RunParams};
+use replication_sim::report::html;
+use replication_sim::{runner::Runner, scenario};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// The campaign's settings, as the command line gave them.
+pub struct FuzzArgs {
+    pub seed: u64,
+    pub runs: u64,
+    pub steps: usize,
+    pub clusters: Option<usize>,
+    pub first_run: u64,
+    pub check_determinism: bool,
+    /// The `--inject-bug` name, repeated in the commands printed for replaying.
+    pub bug: Option<String>,
+    pub bugs: BTreeSet<Bug>,
+    pub out: PathBuf,
+    pub html: bool,
+    pub shrink_budget: usize,
+    pub stats: bool,
+}
+
+impl FuzzArgs {
+    fn bug_flag(&self) -> String {
+        self.bug
+            .as_ref()
+            .map(|b| format!(" --inject-bug {b}"))
+            .unwrap_or_default()
+    }
+}
+
+pub fn campaign(a: FuzzArgs) -> ExitCode {
+    let mut o = Output::stdout();
+    o.line(format_args!(
+        "fuzz seed {} runs {}..{} steps {}{}{}",
+        a.seed,
+        a.first_run,
+        a.first_run + a.runs.saturating_sub(1),
+        a.steps,
+        a.clusters
+            .map(|c| format!(" clusters {c}"))
+            .unwrap_or_default(),
+        a.bug_flag()
+    ));
+    let started = std::time::Instant::now();
+    let mut events = 0u64;
+    for run in a.first_run..a.first_run + a.runs {
+        let params = RunParams::derive(a.seed, run, a.clusters);
+        let outcome = fuzz::run_generated(&params, a.steps, &a.bugs);
+        events += outcome.events;
+        let fp = fuzz::fingerprint(&outcome);
+        if a.check_determinism {
+            let again = fuzz::run_generated(&params, a.steps, &a.bugs);
+            let fp2 = fuzz::fingerprint(&again);
+            if fp != fp2 || again.steps != outcome.steps || again.events != outcome.events {
+                o.line(format_args!(
+                    "{}  NONDETERMINISTIC: log {fp} then {fp2}, {} then {} events",
+                    params.line(),
+                    outcome.events,
+                    again.events
+                ));
+                return output::exit_code(o.finish(), 1);
+            }
+        }
+        if outcome.failure().is_none() {
+            o.line(format_args!(
+                "{}  ok    steps {:>4}  events {:>6}  log {fp}",
+                params.line(),
+                outcome.steps.len(),
+                outcome.events
+            ));
+            continue;
+        }
+        reproduce(&a, &mut o, run, &params, &outcome);
+        if a.stats {
+            eprintln!("events {events}");
+        }
+        return output::exit_code(o.finish(), 1);
+    }
+    o.line(format_args!("all {} runs passed", a.runs));
+    if a.stats {
+        let secs = started.elapsed().as_secs_f64().max(1e-9);
+        eprintln!(
+            "stats: {events} simulated events in {secs:.2}s = {:.0} events/s (cluster inputs: requests, client operations, messages, ticks; all oracles on)",
+            events as f64 / secs
+        );
+    }
+    output::exit_code(o.finish(), 0)
+}
+
+/// A failed run: how to replay it, then its shrunk reproducer written as a scenario file.
+fn reproduce(a: &FuzzArgs, o: &mut Output, run: u64, params: &RunParams, outcome: &Outcome) {
+    let Some(rule) = outcome.failure() else {
+        return;
+    };
+    let bug_flag = a.bug_flag();
+    o.line(format_args!(
+        "{}  FAIL  {}",
+        params.line(),
+        outcome.failure_text()
+    ));
+    o.line(format_args!(
+        "  reproduce: replication-sim fuzz --seed {} --first-run {run} --runs 1 --steps {}{}{}",
+        a.seed,
+        a.steps,
+        a.clusters
+            .map(|c| format!(" --clusters {c}"))
+            .unwrap_or_default(),
+        bug_flag
+    ));
+    let chaos = outcome.steps[..outcome.chaos].to_vec();
+    let shrunk = fuzz::shrink(params, chaos.clone(), &rule, &a.bugs, a.shrink_budget);
+    let Some(min) = fuzz::run_steps(params, &shrunk, &a.bugs) else {
+        o.line("  shrinking failed to replay");
+        return;
+    };
+    let bug_suffix = a.bug.as_ref().map(|b| format!("-{b}")).unwrap_or_default();
+    let file = a
+        .out
+        .join(format!("seed{}-run{run}{bug_suffix}.json", a.seed));
+    let description = format!(
+        "Found by replication-sim fuzz --seed {} --first-run {run} --runs 1 --steps {}{}: {}. Replay: replication-sim run {}{}",
+        a.seed,
+        a.steps,
+        bug_flag,
+        min.failure_text(),
+        file.display(),
+        bug_flag
+    );
+    let scenario = min.scenario(params, &description);
+    let text = serde_json::to_string_pretty(&scenario.to_json()).unwrap_or_default() + "\n";
+    let written = std::fs::create_dir_all(&a.out).and_then(|_| std::fs::write(&file, &text));
+    o.line(format_args!(
+        "  shrunk {} -> {} chaos steps ({rule})",
+        chaos.len(),
+        shrunk.len()
+    ));
+    match written {
+        Ok(()) => o.line(format_args!(
+            "  wrote {}; replay: replication-sim run {}{}",
+            file.display(),
+            file.display(),
+            bug_flag
+        )),
+        Err(e) => o.line(format_args!("  could not write {}: {e}", file.display())),
+    }
+    if a.html {
+        let page = file.with_extension("html");
+        match reproducer_page(&file, &text, &a.bugs, &page) {
+            Ok(()) => o.line(format_args!("  wrote {}", page.display())),
+            Err(e) => o.line(format_args!("  could not write {}: {e}", page.display())),
+        }
+    }
+}
+
+/// The page `run --html` makes of the reproducer: the file is read back and run as `run` would.
+fn reproducer_page(
+    file: &Path,
+    text: &str,
+    bugs: &BTreeSet<Bug>,
+    page: &Path,
+) -> Result<(), String> {
+    let name = file.display().to_string();
+    let parsed = scenario::parse_str(text, Some(&name)).map_err(|e| e.to_string())?;
+    let report = Runner::with_bugs(&parsed, bugs.clone()).run(Some(&name));
+    std::fs::write(page, html::page(&report)).map_err(|e| e.to_string())
+}

@@ -1,0 +1,163 @@
+//! `replication-sim`: run replication scenarios and fuzz the model.
+//!
+//! `main.rs` holds the command line; `run.rs` and `fuzz.rs` the two commands; `output.rs` how their
+//! reports reach standard output.
+
+mod fuzz;
+mod output;
+mod run;
+
+/// The simulator allocates many small, short-lived values (messages, JSON bodies, report lines);
+/// mimalloc runs the fuzzer about 15% faster than the system allocator.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+use clap::{Parser, Subcommand};
+use replication_core::Bug;
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "replication-sim",
+    version,
+    about = "Simulate Vault Enterprise replication runbooks and fuzz the model"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run scenario files (a folder runs every *.json in it). Exit 0: all passed; 1: an expectation
+    /// or invariant failed; 2: a file is unusable.
+    Run {
+        /// Scenario files or folders.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Print a JSON report (a JSON array, one object per scenario).
+        #[arg(long)]
+        json: bool,
+        /// Write the final topology of the (last) scenario as Graphviz DOT to this file.
+        #[arg(long, value_name = "FILE")]
+        dot: Option<PathBuf>,
+        /// Write a self-contained HTML page (timeline picture, topology, step table): with one
+        /// scenario to PATH; with several, PATH is a folder of pages with an index.html.
+        #[arg(long, value_name = "PATH")]
+        html: Option<PathBuf>,
+        /// Make every cluster exhibit this deliberate bug (builds with --features inject-bugs).
+        #[arg(long, value_name = "NAME")]
+        inject_bug: Option<String>,
+    },
+    /// Random runs: operator calls, client traffic and faults on random topologies, every oracle
+    /// after every step, then a heal phase. A failure is shrunk and written as a scenario file.
+    Fuzz {
+        /// Campaign seed: every run's parameters derive from it and the run number.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Number of runs.
+        #[arg(long, default_value_t = 100)]
+        runs: u64,
+        /// Chaos events per run (before the heal phase).
+        #[arg(long, default_value_t = 300)]
+        steps: usize,
+        /// Fix the number of clusters (2-6) instead of drawing it.
+        #[arg(long)]
+        clusters: Option<usize>,
+        /// Number of the first run (to replay one run of a campaign).
+        #[arg(long, default_value_t = 1)]
+        first_run: u64,
+        /// Run each run twice and compare them: steps, event count and event-log fingerprint.
+        #[arg(long)]
+        check_determinism: bool,
+        /// Make every cluster exhibit this deliberate bug (builds with --features inject-bugs).
+        #[arg(long, value_name = "NAME")]
+        inject_bug: Option<String>,
+        /// Folder for reproducer scenario files.
+        #[arg(long, default_value = "fuzz-failures")]
+        out: PathBuf,
+        /// Also write the reproducer's HTML page (as `run --html` makes it) beside its file.
+        #[arg(long)]
+        html: bool,
+        /// Candidate runs the shrinker may spend.
+        #[arg(long, default_value_t = 400)]
+        shrink_budget: usize,
+        /// Print events per second (wall clock) to stderr.
+        #[arg(long)]
+        stats: bool,
+    },
+}
+
+fn bugs(name: &Option<String>) -> Result<BTreeSet<Bug>, String> {
+    let Some(name) = name else {
+        return Ok(BTreeSet::new());
+    };
+    let bug = Bug::from_name(name).ok_or_else(|| {
+        let names: Vec<&str> = Bug::ALL.iter().map(|b| b.name()).collect();
+        format!("unknown bug {name:?}; known bugs: {}", names.join(", "))
+    })?;
+    if !replication_core::BUGS_COMPILED_IN {
+        return Err(
+            "this build cannot inject bugs; build it with: cargo run -p replication-sim --features inject-bugs -- ..."
+                .into(),
+        );
+    }
+    Ok(BTreeSet::from([bug]))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Run {
+            paths,
+            json,
+            dot,
+            html,
+            inject_bug,
+        } => match bugs(&inject_bug) {
+            Ok(bugs) => run::run(run::RunArgs {
+                paths,
+                json,
+                dot,
+                html,
+                bugs,
+            }),
+            Err(e) => usage_error(&e),
+        },
+        Command::Fuzz {
+            seed,
+            runs,
+            steps,
+            clusters,
+            first_run,
+            check_determinism,
+            inject_bug,
+            out,
+            html,
+            shrink_budget,
+            stats,
+        } => match bugs(&inject_bug) {
+            Ok(b) => fuzz::campaign(fuzz::FuzzArgs {
+                seed,
+                runs,
+                steps,
+                clusters,
+                first_run,
+                check_determinism,
+                bug: inject_bug,
+                bugs: b,
+                out,
+                html,
+                shrink_budget,
+                stats,
+            }),
+            Err(e) => usage_error(&e),
+        },
+    }
+}
+
+fn usage_error(message: &str) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(2)
+}

@@ -1,0 +1,286 @@
+//! The command line never turns a mistake into a green result: a folder without scenarios, a report
+//! that could not be written and an unusable file all exit non-zero; every run ends with a summary;
+//! the JSON report keeps unusable files and follows its published schema.
+
+use replication_sim::runner::Runner;
+use replication_sim::scenario::parse_str;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_replication-sim"))
+}
+
+/// A fresh folder for one test.
+fn temp_dir(name: &str) -> PathBuf {
+    let dir =
+        std::env::temp_dir().join(format!("replication-sim-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).to_string()
+}
+
+const PASSING: &str = r#"{"name": "passing", "clusters": {"A": {}}, "steps": [
+    {"write": "A", "path": "secret/x", "value": "1"},
+    {"read": "A", "path": "secret/x", "expect": {"value": "1"}}
+]}"#;
+
+#[test]
+fn a_folder_without_scenario_files_is_refused_not_passed() {
+    let empty = temp_dir("empty");
+    let out = bin().arg("run").arg(&empty).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stderr).contains("no *.json scenario files in this folder; check the path"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let other = temp_dir("other-files");
+    std::fs::write(other.join("notes.txt"), "not a scenario").unwrap();
+    std::fs::create_dir_all(other.join("sub.json")).unwrap();
+    let out = bin().arg("run").arg(&other).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("no *.json scenario files"));
+}
+
+#[test]
+fn a_report_that_cannot_be_written_fails_the_run() {
+    if !Path::new("/dev/full").exists() {
+        return;
+    }
+    let dir = temp_dir("full");
+    let file = dir.join("passing.json");
+    std::fs::write(&file, PASSING).unwrap();
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let out = bin().arg("run").arg(&file).stdout(full).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("cannot write the report to standard output"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn a_reader_that_goes_away_ends_the_output_quietly() {
+    let mut child = bin()
+        .arg("run")
+        .arg(root().join("fixtures/scenarios"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "the runbooks passed: {}",
+        text(&out.stderr)
+    );
+    assert_eq!(text(&out.stderr), "", "nothing to say about a closed pipe");
+}
+
+#[test]
+fn every_run_ends_with_a_summary_line_one_file_too() {
+    let dir = temp_dir("summary");
+    let file = dir.join("passing.json");
+    std::fs::write(&file, PASSING).unwrap();
+    let out = bin().arg("run").arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.ends_with("1 scenario(s) run: 1 passed, 0 failed, 0 unusable; exit 0\n"),
+        "{stdout}"
+    );
+
+    std::fs::write(
+        dir.join("broken.json"),
+        r#"{"clusters": {"A": {}}, "stepz": []}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("failing.json"),
+        r#"{"clusters": {"A": {}}, "steps": [{"read": "A", "path": "secret/x", "expect": {"value": "1"}}]}"#,
+    )
+    .unwrap();
+    let out = bin().arg("run").arg(&dir).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stdout).ends_with("3 scenario(s) run: 1 passed, 1 failed, 1 unusable; exit 2\n"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
+fn the_text_report_prints_long_outcomes_in_full_and_explains_its_columns() {
+    let dir = temp_dir("long");
+    let file = dir.join("long.json");
+    std::fs::write(
+        &file,
+        r#"{"clusters": {"A": {}}, "steps": [
+            {"call": "A", "method": "POST", "path": "sys/replication/dr/secondary/promote", "expect": {"status": 400}}
+        ]}"#,
+    )
+    .unwrap();
+    let out = bin().arg("run").arg(&file).output().unwrap();
+    let stdout = text(&out.stdout);
+    let outcome = stdout
+        .lines()
+        .find_map(|l| l.trim_start().strip_prefix("outcome: "))
+        .unwrap_or_else(|| panic!("the clipped outcome is printed in full:\n{stdout}"));
+    assert!(outcome.len() > 28, "{outcome}");
+    assert!(
+        !outcome.ends_with('~'),
+        "the full line is not clipped: {outcome}"
+    );
+    for legend in [
+        "set: the replication set's cluster_id",
+        "last_wal: the kind's last WAL index",
+        "root: the Merkle root",
+        "keys: stored entries",
+        "unknown outcomes: 0 (client operations whose result the client never learned",
+    ] {
+        assert!(stdout.contains(legend), "{legend:?} in\n{stdout}");
+    }
+}
+
+fn schema() -> jsonschema::Validator {
+    let text = std::fs::read_to_string(root().join("docs/report-schema.json")).unwrap();
+    let schema: Value = serde_json::from_str(&text).expect("the schema is JSON");
+    jsonschema::validator_for(&schema).expect("the schema is a valid JSON Schema")
+}
+
+fn assert_valid(validator: &jsonschema::Validator, report: &Value) {
+    let errors: Vec<String> = validator
+        .iter_errors(report)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{}\n{}",
+        errors.join("\n"),
+        serde_json::to_string_pretty(report).unwrap()
+    );
+}
+
+#[test]
+fn the_json_report_keeps_unusable_files_and_follows_its_schema() {
+    let dir = temp_dir("json");
+    std::fs::write(dir.join("a-passing.json"), PASSING).unwrap();
+    std::fs::write(
+        dir.join("b-broken.json"),
+        r#"{"clusters": {"A": {}}, "steps": [{"advance": "1s"}, {"write": "A", "path": "secret/x", "value": "v", "expct": "ok"}]}"#,
+    )
+    .unwrap();
+    let out = bin().args(["run", "--json"]).arg(&dir).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let v: Value = serde_json::from_slice(&out.stdout).expect("--json prints JSON only");
+    let entries = v.as_array().unwrap();
+    assert_eq!(entries.len(), 2, "{v}");
+    assert_eq!(entries[0]["passed"], true);
+    assert_eq!(entries[1]["passed"], false);
+    assert!(entries[1]["file"]
+        .as_str()
+        .unwrap()
+        .ends_with("b-broken.json"));
+    assert_eq!(entries[1]["error"]["step"], 2);
+    assert_eq!(entries[1]["error"]["key"], "expct");
+    assert!(text(&out.stderr).contains("b-broken.json"), "and on stderr");
+    let validator = schema();
+    assert_valid(&validator, &v);
+
+    // Every shipped runbook, and reports with losses, hazards, violations and failed expectations.
+    let out = bin()
+        .args(["run", "--json"])
+        .arg(root().join("fixtures/scenarios"))
+        .output()
+        .unwrap();
+    assert_valid(&validator, &serde_json::from_slice(&out.stdout).unwrap());
+    let failing = parse_str(
+        r#"{"name": "failing", "clusters": {"A": {}, "B": {}}, "steps": [
+            {"call": "A", "method": "POST", "path": "sys/replication/dr/primary/enable"},
+            {"call": "A", "method": "POST", "path": "sys/replication/dr/primary/secondary-token",
+             "body": {"id": "B"}, "save": {"tok": "wrap_info.token"}},
+            {"call": "B", "method": "POST", "path": "sys/replication/dr/secondary/enable",
+             "body": {"token": "${tok}"}},
+            {"expect_losses": {"total": 1}}
+        ]}"#,
+        None,
+    )
+    .unwrap();
+    let bugs = [replication_core::Bug::EnableSkipsWipe].into();
+    let report = Runner::with_bugs(&failing, bugs).run(Some("failing.json"));
+    assert!(!report.violations.is_empty() && !report.failures.is_empty());
+    let json = report.to_json();
+    assert!(json["violations"][0]["text"].as_str().is_some());
+    assert_valid(&validator, &Value::Array(vec![json]));
+}
+
+#[test]
+fn a_broken_schema_check_is_caught() {
+    // The schema refuses what the report must not contain (the check above can fail).
+    let validator = schema();
+    let bad = serde_json::json!([{"file": "x.json", "passed": true, "error": {}}]);
+    assert!(!validator.is_valid(&bad));
+    let unknown_cause = serde_json::json!([{"name": "x", "file": null, "seed": 0, "steps": [], "clusters": [],
+        "losses": [], "by_cause": {"wiped-by-enable": 0, "unreplicated-at-promotion": 0, "diverged-primary": 0, "filtered": 0, "typo": 1},
+        "unknown_writes": 0, "hazards": [], "violations": [], "convergence": null, "failures": [], "expectations": 0, "passed": true}]);
+    assert!(!validator.is_valid(&unknown_cause));
+}
+
+#[test]
+fn html_pages_for_one_file_and_for_a_folder() {
+    let dir = temp_dir("html");
+    let page = dir.join("one.html");
+    let file = root().join("fixtures/scenarios/dr-planned-failover.json");
+    let out = bin()
+        .args(["run", "--html"])
+        .arg(&page)
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(html.contains("<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"timeline-picture\""));
+
+    let pages = dir.join("pages");
+    let broken = dir.join("broken.json");
+    std::fs::write(&broken, "{").unwrap();
+    let out = bin()
+        .args(["run", "--html"])
+        .arg(&pages)
+        .arg(&file)
+        .arg(&broken)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "the broken file");
+    let index = std::fs::read_to_string(pages.join("index.html")).unwrap();
+    assert!(index.contains("<a href=\"dr-planned-failover.html\">dr-planned-failover</a>"));
+    assert!(index.contains("UNUSABLE"), "{index}");
+    assert!(pages.join("dr-planned-failover.html").exists());
+
+    let out = bin()
+        .args(["run", "--html"])
+        .arg(dir.join("none.html"))
+        .arg(&broken)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("no HTML page written"));
+}
