@@ -8,9 +8,11 @@
 pub mod event;
 pub mod strategy;
 
+use crate::oracle::Oracles;
 use crate::report::Report;
 use crate::runner::Runner;
 use crate::scenario::{parse_value, Config, MountSpec, Scenario, Step, StepSpec};
+use crate::world::World;
 use event::{FuzzEvent, GenState, KEYS, MOUNTS};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -243,6 +245,22 @@ impl Driver {
     /// Whether an expectation failed or an invariant broke so far.
     pub fn failed(&self) -> bool {
         self.runner.failed()
+    }
+
+    /// The world as the events so far left it: every cluster's state (`world.nodes`), the network, the
+    /// clock. Properties look at it between events.
+    pub fn world(&self) -> &World {
+        self.runner.world()
+    }
+
+    /// The oracles' findings so far: losses, hazards, violations.
+    pub fn oracles(&self) -> &Oracles {
+        self.runner.oracles()
+    }
+
+    /// The concrete steps run so far (what the events became), numbered from 1.
+    pub fn steps(&self) -> &[StepSpec] {
+        &self.steps
     }
 
     /// The heal phase (unless the run already failed), the convergence check and the report.

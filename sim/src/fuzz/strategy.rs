@@ -1,7 +1,66 @@
-//! Public proptest strategies for topologies and event schedules, so other property-test suites can
-//! drive this simulator (or their own implementation through the same events).
+//! Proptest strategies for run parameters and event schedules, for property-test suites that want the
+//! fuzzer's world without its campaign loop.
+//!
+//! What they drive is **this simulator's model**: a [`Driver`](super::Driver) turns each abstract
+//! [`FuzzEvent`] into a concrete scenario step against the model's world (choosing, say, which
+//! token an activation uses from what the model issued), runs it with every oracle on, and lets you
+//! look at the world between events. The events are not a protocol another implementation can take
+//! directly: they only mean something against the model's state. To check another implementation
+//! (a server embedding the core, say), replay scenario files against it and compare: the shipped
+//! runbooks, the conformance runbooks, and the reproducers `fuzz` writes are implementation-neutral
+//! (see the scenario format in `docs/scenario-format.md`).
+//!
+//! A property of your own, looking at cluster state after every event (here: persistence, a primary
+//! that crashes comes back a primary) and at the oracles' verdict at the end:
+//!
+//! ```
+//! use proptest::prelude::*;
+//! use replication_core::{Kind, Mode};
+//! use replication_sim::fuzz::{strategy, Driver};
+//! use std::collections::BTreeMap;
+//!
+//! proptest! {
+//!     #![proptest_config(ProptestConfig { cases: 8, ..ProptestConfig::default() })]
+//!     // In a test file, mark the function #[test] (and drop the `main` that calls it here).
+//!     fn a_crashed_primary_restarts_as_a_primary(
+//!         params in strategy::topology(),
+//!         events in strategy::schedule(60),
+//!     ) {
+//!         let mut driver = Driver::new(&params, &Default::default());
+//!         // The kinds each crashed cluster was primary of, when it went down.
+//!         let mut down: BTreeMap<String, Vec<Kind>> = BTreeMap::new();
+//!         for event in &events {
+//!             if !driver.event(event) {
+//!                 continue; // the event does not apply now (a restart while all run, ...)
+//!             }
+//!             for (name, node) in &driver.world().nodes {
+//!                 let primary_of: Vec<Kind> = Kind::ALL
+//!                     .into_iter()
+//!                     .filter(|k| node.cluster.mode(*k) == Mode::Primary)
+//!                     .collect();
+//!                 if !node.up {
+//!                     down.entry(name.clone()).or_insert(primary_of);
+//!                 } else if let Some(before) = down.remove(name) {
+//!                     for kind in before {
+//!                         prop_assert!(primary_of.contains(&kind), "{} lost its {} primary role", name, kind);
+//!                     }
+//!                 }
+//!             }
+//!         }
+//!         // The heal phase, the convergence check and every oracle's verdict.
+//!         let outcome = driver.finish();
+//!         prop_assert!(outcome.report.violations.is_empty(), "{}", outcome.report.render_text());
+//!     }
+//! }
+//! # fn main() { a_crashed_primary_restarts_as_a_primary(); }
+//! ```
+//!
+//! A failing case shrinks (fewer events, simpler parameters) as proptest shrinks any input;
+//! `Driver::finish` gives the run's report and `Outcome::scenario` a scenario file that replays it.
 
 use super::event::{FuzzEvent, KEYS, MOUNTS};
+#[cfg(doc)]
+use super::Outcome;
 use super::RunParams;
 use proptest::prelude::*;
 
