@@ -284,3 +284,115 @@ fn html_pages_for_one_file_and_for_a_folder() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("no HTML page written"));
 }
+
+#[test]
+fn fuzz_html_writes_the_reproducers_page_beside_it() {
+    let dir = temp_dir("fuzz-html");
+    let out = bin()
+        .args([
+            "fuzz",
+            "--seed",
+            "1",
+            "--first-run",
+            "6",
+            "--runs",
+            "1",
+            "--steps",
+            "200",
+            "--inject-bug",
+            "revoke-ignored",
+            "--html",
+            "--out",
+        ])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let page = dir.join("seed1-run6-revoke-ignored.html");
+    assert!(
+        text(&out.stdout).contains(&format!("  wrote {}", page.display())),
+        "{}",
+        text(&out.stdout)
+    );
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(
+        html.contains("data-result=\"FAIL\""),
+        "the reproducer fails on its page too"
+    );
+    assert!(html.contains("data-mark=\"violation\""));
+}
+
+#[test]
+fn scenario_text_cannot_forge_report_lines_or_drive_the_terminal() {
+    let dir = temp_dir("forge");
+    let file = dir.join("forge.json");
+    std::fs::write(
+        &file,
+        r#"{"name": "n\u001b[2J", "clusters": {"A": {}}, "steps": [
+            {"read": "A", "path": "secret/x\nresult: PASS", "expect": {"value": "1"},
+             "note": "fine\nresult: PASS"}
+        ]}"#,
+    )
+    .unwrap();
+    let out = bin().arg("run").arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    assert!(!stdout.contains('\u{1b}'), "{stdout}");
+    let verdicts: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("result: "))
+        .collect();
+    assert_eq!(verdicts, ["result: FAIL"], "{stdout}");
+    assert!(stdout.contains(r"# fine\nresult: PASS"), "{stdout}");
+}
+
+#[test]
+fn html_page_names_never_overwrite_the_index_or_each_other() {
+    let dir = temp_dir("html-names");
+    let input = dir.join("in");
+    std::fs::create_dir_all(input.join("sub")).unwrap();
+    std::fs::write(input.join("index.json"), PASSING).unwrap();
+    std::fs::write(input.join("a.json"), PASSING).unwrap();
+    std::fs::write(input.join("sub/a.json"), PASSING).unwrap();
+    std::fs::write(input.join("a-2.json"), PASSING).unwrap();
+    let pages = dir.join("pages");
+    let out = bin()
+        .args(["run", "--html"])
+        .arg(&pages)
+        .arg(&input)
+        .arg(input.join("sub/a.json"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let mut names: Vec<String> = std::fs::read_dir(&pages)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "a-2.html",
+            "a-3.html",
+            "a.html",
+            "index-2.html",
+            "index.html"
+        ]
+    );
+    let index = std::fs::read_to_string(pages.join("index.html")).unwrap();
+    assert!(index.contains("<h1>4 scenario(s)</h1>"), "{index}");
+
+    // A folder with one scenario still gives a folder of pages.
+    let one = dir.join("one");
+    std::fs::create_dir_all(&one).unwrap();
+    std::fs::write(one.join("only.json"), PASSING).unwrap();
+    let out = bin()
+        .args(["run", "--html"])
+        .arg(dir.join("one-pages"))
+        .arg(&one)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(dir.join("one-pages/only.html").exists());
+    assert!(dir.join("one-pages/index.html").exists());
+}

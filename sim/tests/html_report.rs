@@ -160,13 +160,20 @@ fn every_shipped_runbook_gives_a_self_contained_page_whose_markers_match_the_rep
 fn text_from_the_scenario_is_escaped() {
     let s = parse_str(
         r#"{"name": "<img onerror=x>", "description": "</script><script>alert(1)</script>",
-            "clusters": {"<b>": {}, "A&B": {}}, "steps": [
-            {"write": "<b>", "path": "secret/x", "value": "\"><svg onload=alert(1)>", "note": "<i>note</i>"}
+            "clusters": {"<b>": {}, "A&B": {}, "a\"b": {}}, "steps": [
+            {"write": "<b>", "path": "secret/x", "value": "v", "note": "<i>note</i>"},
+            {"read": "a\"b", "path": "secret/x", "expect": {"value": "\"><svg onload=alert(1)>"}}
         ]}"#,
         None,
     )
     .unwrap();
-    let page = html::page(&Runner::new(&s).run(Some("x<y>.json")));
+    let report = Runner::new(&s).run(Some("x<y>.json"));
+    assert_eq!(
+        report.failures.len(),
+        1,
+        "the read fails, so its expected value is on the page"
+    );
+    let page = html::page(&report);
     for raw in [
         "<img",
         "<script>alert",
@@ -174,12 +181,96 @@ fn text_from_the_scenario_is_escaped() {
         "<b>",
         "<i>note",
         "A&B",
+        "a\"b",
     ] {
         assert!(!page.contains(raw), "{raw:?} appears unescaped");
     }
     assert!(page.contains("&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;"));
     assert!(page.contains("&lt;b&gt; &#183; DR"), "the lane label");
     assert!(page.contains("A&amp;B"));
+    assert!(
+        page.contains("data-lane=\"a&quot;b dr\""),
+        "inside an attribute"
+    );
+    assert!(
+        page.contains("&quot;&gt;&lt;svg onload=alert(1)&gt;"),
+        "the expected value, escaped"
+    );
+}
+
+/// A failing run: its broken invariants and failed expectations are marked on the findings lane
+/// (those found after the script in the end column) and listed, and the page says FAIL.
+#[test]
+fn a_failing_run_marks_its_violations_and_failed_expectations() {
+    let s = parse_str(
+        r#"{"name": "failing", "clusters": {"A": {}, "B": {}}, "steps": [
+            {"call": "A", "method": "POST", "path": "sys/replication/dr/primary/enable"},
+            {"call": "A", "method": "POST", "path": "sys/replication/dr/primary/secondary-token",
+             "body": {"id": "B"}, "save": {"tok": "wrap_info.token"}},
+            {"call": "B", "method": "POST", "path": "sys/replication/dr/secondary/enable",
+             "body": {"token": "${tok}"}},
+            {"expect_losses": {"total": 1}}
+        ]}"#,
+        None,
+    )
+    .unwrap();
+    let bugs = [replication_core::Bug::EnableSkipsWipe].into();
+    let report = Runner::with_bugs(&s, bugs).run(None);
+    assert!(!report.passed());
+    let page = html::page(&report);
+    let els = elements(&page);
+    let steps_of = |mark: &str| -> Vec<String> {
+        with_attr(&els, "data-mark", mark)
+            .map(|a| attr(a, "data-step").to_string())
+            .collect()
+    };
+    let violation_steps: Vec<String> = report
+        .timeline
+        .marks
+        .iter()
+        .filter(|m| {
+            matches!(
+                m.mark,
+                replication_sim::report::timeline::Mark::Violation { .. }
+            )
+        })
+        .map(|m| m.step.min(report.steps.len() + 1).to_string())
+        .collect();
+    assert!(!violation_steps.is_empty());
+    assert_eq!(steps_of("violation"), violation_steps);
+    assert_eq!(steps_of("failed-expectation"), ["4"]);
+    assert!(page.contains("data-result=\"FAIL\""));
+    assert!(page.contains("<h3>Broken invariants ("));
+}
+
+#[test]
+fn the_dot_topology_is_titled_and_keeps_disabled_clusters_grey() {
+    let s = parse_str(
+        r#"{"name": "dot \"title\"", "clusters": {"A": {}, "B": {}, "C": {}}, "steps": [
+            {"call": "A", "method": "POST", "path": "sys/replication/dr/primary/enable"},
+            {"call": "A", "method": "POST", "path": "sys/replication/dr/primary/secondary-token",
+             "body": {"id": "B"}, "save": {"tok": "wrap_info.token"}},
+            {"call": "B", "method": "POST", "path": "sys/replication/dr/secondary/enable",
+             "body": {"token": "${tok}"}},
+            {"crash": "B"}
+        ]}"#,
+        None,
+    )
+    .unwrap();
+    let dot = Runner::new(&s).run(None).dot();
+    assert!(
+        dot.contains("  label=\"dot \\\"title\\\"\";\n  labelloc=t;"),
+        "{dot}"
+    );
+    assert!(
+        dot.contains("\"C\" [label=\"C\", color=grey, fontcolor=grey];"),
+        "{dot}"
+    );
+    assert!(
+        dot.contains("\"B\" [label=\"B\\nDR secondary\\n(crashed)\", style=dotted];"),
+        "{dot}"
+    );
+    assert!(dot.contains("\"A\" -> \"B\" [label=\"DR "), "{dot}");
 }
 
 /// The pinned structure: the picture's elements (bands per lane with their modes and steps, markers

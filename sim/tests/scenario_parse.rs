@@ -1020,7 +1020,10 @@ fn a_mount_path_the_model_refuses_is_a_file_error() {
 fn cluster_names_differing_only_in_case_are_refused() {
     let e = file_error(r#"{"clusters": {"A": {}, "a": {}}, "steps": []}"#);
     assert_eq!(e.key.as_deref(), Some("clusters.a"), "{e}");
-    assert!(e.message.contains("differ only in case"), "{e}");
+    assert!(
+        e.message.contains("the same name but for letter case"),
+        "{e}"
+    );
 }
 
 /// Names that would print raw or share an address, unknown loss causes and hazard kinds, and more
@@ -1034,11 +1037,23 @@ fn mistakes_that_used_to_pass_unnoticed_are_refused_when_read() {
     let e = file_error(r#"{"clusters": {"tab\there": {}}, "steps": []}"#);
     assert!(e.message.contains("control character '\\t'"), "{e}");
 
-    // Names the address normalisation (lower case) makes equal, the Kelvin sign included.
-    let e = file_error(r#"{"clusters": {"a": {}, "A": {}}, "steps": []}"#);
-    assert!(e.message.contains("differ only in case"), "{e}");
-    let e = file_error(r#"{"clusters": {"k": {}, "\u212a": {}}, "steps": []}"#);
-    assert!(e.message.contains("differ only in case"), "{e}");
+    // Names the address normalisation (lower case) makes equal, the Kelvin sign included, and names
+    // that differ only in how an accent is encoded (they print the same).
+    for (a, b) in [
+        ("a", "A"),
+        ("k", "\\u212a"),
+        ("\\u00e9", "e\\u0301"),
+        ("\\u00c9", "e\\u0301"),
+    ] {
+        let e = file_error(&format!(
+            r#"{{"clusters": {{"{a}": {{}}, "{b}": {{}}}}, "steps": []}}"#
+        ));
+        assert!(
+            e.message
+                .contains("the same name but for letter case or accent encoding"),
+            "{a} {b}: {e}"
+        );
+    }
 
     let e = step_error(r#"{"expect_losses": {"total": 0, "by_cause": {"typo": 0}}}"#);
     assert!(

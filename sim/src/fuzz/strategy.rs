@@ -20,7 +20,13 @@
 //! use std::collections::BTreeMap;
 //!
 //! proptest! {
-//!     #![proptest_config(ProptestConfig { cases: 8, ..ProptestConfig::default() })]
+//!     // A fixed seed and no failure file keep a test suite reproducible.
+//!     #![proptest_config(ProptestConfig {
+//!         cases: 8,
+//!         rng_seed: proptest::test_runner::RngSeed::Fixed(1),
+//!         failure_persistence: None,
+//!         ..ProptestConfig::default()
+//!     })]
 //!     // In a test file, mark the function #[test] (and drop the `main` that calls it here).
 //!     fn a_crashed_primary_restarts_as_a_primary(
 //!         params in strategy::topology(),

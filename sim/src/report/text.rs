@@ -3,6 +3,7 @@
 //! hazards, invariants, expectations and the result.
 
 use super::Report;
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 /// Widths of the step table's clipped columns.
@@ -19,10 +20,10 @@ impl Report {
         let _ = writeln!(
             s,
             "scenario {}{} (seed {})",
-            self.name,
+            shown(&self.name),
             self.file
                 .as_ref()
-                .map(|f| format!(" [{f}]"))
+                .map(|f| format!(" [{}]", shown(f)))
                 .unwrap_or_default(),
             self.seed
         );
@@ -40,28 +41,29 @@ impl Report {
             "step", "verb", "target", "outcome"
         );
         for l in &self.steps {
+            let (target, outcome) = (shown(&l.target), shown(&l.outcome));
             let changes = if l.changes.is_empty() {
                 "-".to_string()
             } else {
-                l.changes.join("; ")
+                shown(&l.changes.join("; ")).into_owned()
             };
             let _ = writeln!(
                 s,
                 "{:>4}  {:<18} {:<TARGET$} {:<OUTCOME$} {}",
                 l.step,
                 l.verb,
-                clip(&l.target, TARGET),
-                clip(&l.outcome, OUTCOME),
+                clip(&target, TARGET),
+                clip(&outcome, OUTCOME),
                 changes
             );
-            if l.target.chars().count() > TARGET {
-                let _ = writeln!(s, "{:>4}  target: {}", "", l.target);
+            if target.chars().count() > TARGET {
+                let _ = writeln!(s, "{:>4}  target: {target}", "");
             }
-            if l.outcome.chars().count() > OUTCOME {
-                let _ = writeln!(s, "{:>4}  outcome: {}", "", l.outcome);
+            if outcome.chars().count() > OUTCOME {
+                let _ = writeln!(s, "{:>4}  outcome: {outcome}", "");
             }
             if let Some(n) = &l.note {
-                let _ = writeln!(s, "{:>4}  # {n}", "");
+                let _ = writeln!(s, "{:>4}  # {}", "", shown(n));
             }
         }
     }
@@ -103,7 +105,11 @@ impl Report {
             let _ = writeln!(
                 s,
                 "  step {:>3}: {}={:?} written at step {} lost: {}",
-                l.step, l.path, l.value, l.written_at, l.cause
+                l.step,
+                shown(&l.path),
+                l.value,
+                l.written_at,
+                l.cause
             );
         }
         if self.hazards.is_empty() {
@@ -134,7 +140,7 @@ impl Report {
         } else {
             let _ = writeln!(s, "invariants: {} violated", self.violations.len());
             for v in &self.violations {
-                let _ = writeln!(s, "  {}: {}", v.rule(), v.describe());
+                let _ = writeln!(s, "  {}: {}", v.rule(), shown(&v.describe()));
             }
         }
         let _ = writeln!(
@@ -147,9 +153,31 @@ impl Report {
             let _ = writeln!(
                 s,
                 "  step {}: expected {}; got {}",
-                f.step, f.expected, f.actual
+                f.step,
+                shown(&f.expected),
+                shown(&f.actual)
             );
         }
+    }
+}
+
+/// `text` with its control characters escaped (`\n`, `\u{1b}`): text from a scenario (a name, a
+/// note, a path) can neither break a report line nor send escape sequences to a terminal.
+fn shown(text: &str) -> Cow<'_, str> {
+    if text.chars().any(char::is_control) {
+        Cow::Owned(
+            text.chars()
+                .map(|c| {
+                    if c.is_control() {
+                        c.escape_default().to_string()
+                    } else {
+                        c.to_string()
+                    }
+                })
+                .collect(),
+        )
+    } else {
+        Cow::Borrowed(text)
     }
 }
 

@@ -14,6 +14,7 @@ use super::substitute::{placeholders, placeholders_in};
 use crate::oracle::losses::MAX_CLUSTERS;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
+use unicode_normalization::UnicodeNormalization;
 
 /// A broken rule: the key it is at (a dotted path from the top level, or from the step) and why.
 #[derive(Debug)]
@@ -58,12 +59,14 @@ pub(super) fn clusters(clusters: &BTreeMap<String, ClusterOptions>) -> Checked {
     for (name, options) in clusters {
         let key = format!("clusters.{name}");
         cluster_name(name).map_err(|m| Invalid::at_key(&key, m))?;
-        // A cluster's addresses are its name in lower case (`https://a:8201` for `A`).
-        if let Some(other) = hosts.insert(name.to_lowercase(), name) {
+        // A cluster's addresses are its name in lower case (`https://a:8201` for `A`); names that
+        // differ only in composed or decomposed accents print the same in every report.
+        let normal: String = name.nfc().collect::<String>().to_lowercase();
+        if let Some(other) = hosts.insert(normal, name) {
             return Err(Invalid::at_key(
                 key,
                 format!(
-                    "clusters {other:?} and {name:?} differ only in case; their network addresses would be the same, so give them different names"
+                    "clusters {other:?} and {name:?} are the same name but for letter case or accent encoding; their addresses or their lines in reports would be the same, so give them different names"
                 ),
             ));
         }

@@ -5,9 +5,9 @@ use crate::output::{self, Output};
 use replication_core::Bug;
 use replication_sim::fuzz::{self, Outcome, RunParams};
 use replication_sim::report::html;
-use replication_sim::{runner::Runner, scenario};
+use replication_sim::run_file_with;
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// The campaign's settings, as the command line gave them.
@@ -136,7 +136,7 @@ fn reproduce(a: &FuzzArgs, o: &mut Output, run: u64, params: &RunParams, outcome
     );
     let scenario = min.scenario(params, &description);
     let text = serde_json::to_string_pretty(&scenario.to_json()).unwrap_or_default() + "\n";
-    let written = std::fs::create_dir_all(&a.out).and_then(|_| std::fs::write(&file, &text));
+    let written = std::fs::create_dir_all(&a.out).and_then(|_| std::fs::write(&file, text));
     o.line(format_args!(
         "  shrunk {} -> {} chaos steps ({rule})",
         chaos.len(),
@@ -151,24 +151,16 @@ fn reproduce(a: &FuzzArgs, o: &mut Output, run: u64, params: &RunParams, outcome
         )),
         Err(e) => o.line(format_args!("  could not write {}: {e}", file.display())),
     }
-    if a.html {
+    if a.html && file.exists() {
         let page = file.with_extension("html");
-        match reproducer_page(&file, &text, &a.bugs, &page) {
+        let made = run_file_with(&file, &a.bugs)
+            .map_err(|e| e.to_string())
+            .and_then(|report| {
+                std::fs::write(&page, html::page(&report)).map_err(|e| e.to_string())
+            });
+        match made {
             Ok(()) => o.line(format_args!("  wrote {}", page.display())),
             Err(e) => o.line(format_args!("  could not write {}: {e}", page.display())),
         }
     }
-}
-
-/// The page `run --html` makes of the reproducer: the file is read back and run as `run` would.
-fn reproducer_page(
-    file: &Path,
-    text: &str,
-    bugs: &BTreeSet<Bug>,
-    page: &Path,
-) -> Result<(), String> {
-    let name = file.display().to_string();
-    let parsed = scenario::parse_str(text, Some(&name)).map_err(|e| e.to_string())?;
-    let report = Runner::with_bugs(&parsed, bugs.clone()).run(Some(&name));
-    std::fs::write(page, html::page(&report)).map_err(|e| e.to_string())
 }

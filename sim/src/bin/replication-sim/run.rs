@@ -7,7 +7,7 @@ use replication_sim::report::Report;
 use replication_sim::scenario::ScenarioError;
 use replication_sim::{run_file_with, scenario_files};
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -45,7 +45,7 @@ pub fn run(a: RunArgs) -> ExitCode {
         }
         ran.push(Ran { file, result });
     }
-    let worst = ran
+    let mut worst = ran
         .iter()
         .map(|r| match &r.result {
             Ok(report) if report.passed() => 0,
@@ -54,12 +54,7 @@ pub fn run(a: RunArgs) -> ExitCode {
         })
         .max()
         .unwrap_or(0);
-    if a.json {
-        out.line(serde_json::to_string_pretty(&json_report(&ran)).unwrap_or_default());
-    } else {
-        out.line(summary(&ran, worst));
-    }
-    let mut worst = worst;
+    // The files come before the summary, so that it gives the exit code the command ends with.
     let last_report = ran.iter().rev().find_map(|r| r.result.as_ref().ok());
     if let (Some(path), Some(report)) = (&a.dot, last_report) {
         if let Err(e) = std::fs::write(path, report.dot()) {
@@ -68,10 +63,16 @@ pub fn run(a: RunArgs) -> ExitCode {
         }
     }
     if let Some(path) = &a.html {
-        if let Err(e) = write_html(path, &ran) {
+        let folder = a.paths.iter().any(|p| p.is_dir()) || ran.len() > 1;
+        if let Err(e) = write_html(path, folder, &ran) {
             eprintln!("error: {e}");
             worst = 2;
         }
+    }
+    if a.json {
+        out.line(serde_json::to_string_pretty(&json_report(&ran)).unwrap_or_default());
+    } else {
+        out.line(summary(&ran, worst));
     }
     output::exit_code(out.finish(), worst)
 }
@@ -106,13 +107,15 @@ fn json_report(ran: &[Ran]) -> Value {
     )
 }
 
-/// `--html PATH`: one scenario's page at `PATH`; for several, a folder `PATH` with a page per scenario
-/// (named after its file) and an `index.html` linking them.
-fn write_html(path: &Path, ran: &[Ran]) -> Result<(), String> {
+/// `--html PATH`: for one scenario file, the page at `PATH`; when a folder was given, several files
+/// ran, or `PATH` is a folder (or ends with `/`), a folder `PATH` with a page per scenario (named after its file, never `index`, a repeated
+/// name numbered) and an `index.html` linking them.
+fn write_html(path: &Path, folder: bool, ran: &[Ran]) -> Result<(), String> {
     let write = |p: &Path, text: String| {
         std::fs::write(p, text).map_err(|e| format!("cannot write {}: {e}", p.display()))
     };
-    if let [one] = ran {
+    let folder = folder || path.is_dir() || path.to_string_lossy().ends_with('/');
+    if let (false, [one]) = (folder, ran) {
         return match &one.result {
             Ok(report) => write(path, html::page(report)),
             Err(_) => Err(format!(
@@ -123,7 +126,7 @@ fn write_html(path: &Path, ran: &[Ran]) -> Result<(), String> {
     }
     std::fs::create_dir_all(path)
         .map_err(|e| format!("cannot create folder {}: {e}", path.display()))?;
-    let mut taken: BTreeMap<String, usize> = BTreeMap::new();
+    let mut taken: BTreeSet<String> = BTreeSet::from(["index".to_string()]);
     let mut entries = vec![];
     for r in ran {
         let stem = r
@@ -131,13 +134,18 @@ fn write_html(path: &Path, ran: &[Ran]) -> Result<(), String> {
             .file_stem()
             .map(|s| s.to_string_lossy().to_string())
             .unwrap_or_else(|| "scenario".into());
-        let n = taken.entry(stem.clone()).or_insert(0);
-        *n += 1;
-        let page = if *n == 1 {
-            format!("{stem}.html")
-        } else {
-            format!("{stem}-{n}.html")
-        };
+        let name = (1..)
+            .map(|n| {
+                if n == 1 {
+                    stem.clone()
+                } else {
+                    format!("{stem}-{n}")
+                }
+            })
+            .find(|name| !taken.contains(name))
+            .unwrap_or_default();
+        taken.insert(name.clone());
+        let page = format!("{name}.html");
         let file = r.file.display().to_string();
         match &r.result {
             Ok(report) => {

@@ -80,7 +80,7 @@ pub fn index(entries: &[IndexEntry<'_>]) -> String {
                 let _ = writeln!(
                     s,
                     "<tr data-result=\"{result}\"><td><a href=\"{}\">{}</a></td><td>{}</td><td class=\"{}\">{result}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                    esc(page),
+                    esc(&url_segment(page)),
                     esc(&report.name),
                     esc(file),
                     result.to_lowercase(),
@@ -285,6 +285,19 @@ fn findings(s: &mut String, r: &Report) {
     let _ = writeln!(s, "</section>");
 }
 
+/// `name` as one segment of a relative URL: bytes other than letters, digits and `-_.~` are
+/// percent-encoded (a `#`, `?` or `%` in a file name would otherwise break the link).
+fn url_segment(name: &str) -> String {
+    name.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 /// `text` safe inside HTML text and double-quoted attributes.
 pub(crate) fn esc(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -353,7 +366,8 @@ const SCRIPT: &str = r#"(function () {
   var marks = document.querySelectorAll('[data-what]');
   Array.prototype.forEach.call(marks, function (el) {
     el.addEventListener('mouseenter', function () { show(el); });
-    el.addEventListener('focus', function () { show(el); });
+    var link = el.closest('a');
+    if (link) { link.addEventListener('focus', function () { show(el); }); }
     el.addEventListener('click', function () { show(el); });
   });
   // A link to a step (page.html#step-12) shows that step's first marker.
@@ -368,7 +382,13 @@ const SCRIPT: &str = r#"(function () {
 
 #[cfg(test)]
 mod tests {
-    use super::esc;
+    use super::{esc, url_segment};
+
+    #[test]
+    fn page_names_are_encoded_for_links() {
+        assert_eq!(url_segment("run #1?a%.html"), "run%20%231%3Fa%25.html");
+        assert_eq!(url_segment("é.html"), "%C3%A9.html");
+    }
 
     #[test]
     fn escaping_keeps_markup_out_of_text_and_attributes() {
