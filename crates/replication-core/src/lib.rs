@@ -22,7 +22,9 @@
 //!    [`Event`]s that happened (`Wiped`, `Activation`, `SyncRemoved`, `ClientReply`, ...). The host
 //!    delivers each message to the cluster at that address as `Input::Message { from, message }`,
 //!    where `from` is the sender's cluster address. Messages may be lost, duplicated or reordered:
-//!    the protocol tolerates it.
+//!    the protocol tolerates it. `Ready::changed` lists the storage keys the step changed (written,
+//!    deleted or wiped): a host that keeps storage durable writes those first, and a checker looks
+//!    only at them.
 //! 3. **Tick.** When host time reaches `cluster.next_deadline()`, step `Input::Tick`: secondaries
 //!    heartbeat their primary, notice a lost primary after three missed heartbeats, retry activation
 //!    and stalled syncs.

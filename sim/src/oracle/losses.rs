@@ -157,7 +157,8 @@ pub struct LossLedger {
     /// The next fresh lineage label.
     next_label: usize,
     writes: Vec<WriteRecord>,
-    live: BTreeSet<usize>,
+    /// The writes some cluster may still hold, by path: a step looks only at the paths it changed.
+    live: BTreeMap<String, BTreeSet<usize>>,
     losses: Vec<Loss>,
     pending_split: bool,
     ops: Vec<SentOp>,
@@ -165,9 +166,6 @@ pub struct LossLedger {
     unresolved: BTreeMap<(Lineage, String), usize>,
     /// Step of the last acknowledgement per (lineage, path), to order late replies.
     last_ack: BTreeMap<(Lineage, String), usize>,
-    /// Each cluster's last WAL index at the last check: storage changes only when one moves (or a
-    /// wipe is reported), so unchanged steps need no scan.
-    seen_wals: Vec<u64>,
     /// Writes recorded since the last check: their holders are not known yet, so every cluster is
     /// looked at (a late acknowledgement may name a write that landed steps ago).
     unchecked: BTreeSet<usize>,
@@ -184,13 +182,12 @@ impl LossLedger {
             next_label: names.len(),
             names,
             writes: Vec::new(),
-            live: BTreeSet::new(),
+            live: BTreeMap::new(),
             losses: Vec::new(),
             pending_split: false,
             ops: Vec::new(),
             unresolved: BTreeMap::new(),
             last_ack: BTreeMap::new(),
-            seen_wals: Vec::new(),
             unchecked: BTreeSet::new(),
             earlier_cause: BTreeMap::new(),
         }
@@ -274,7 +271,7 @@ impl LossLedger {
                 fate: fate.clone(),
             });
             if fate == Fate::Held {
-                self.live.insert(id);
+                self.live.entry(path.to_string()).or_default().insert(id);
                 self.unchecked.insert(id);
             }
         }
@@ -406,22 +403,34 @@ impl LossLedger {
     fn supersede(&mut self, lineage: Lineage, path: &str, fate: Fate) {
         let ids: Vec<usize> = self
             .live
-            .iter()
+            .get(path)
+            .into_iter()
+            .flatten()
             .copied()
-            .filter(|i| self.writes[*i].lineage == lineage && self.writes[*i].path == path)
+            .filter(|i| self.writes[*i].lineage == lineage)
             .collect();
         for i in ids {
             self.writes[i].fate = fate.clone();
-            self.live.remove(&i);
+            self.retire(i);
         }
+    }
+
+    /// Write `i` is no longer held anywhere that matters (lost, superseded, unknown).
+    fn retire(&mut self, i: usize) {
+        let path = &self.writes[i].path;
+        if let Some(ids) = self.live.get_mut(path) {
+            ids.remove(&i);
+            if ids.is_empty() {
+                self.live.remove(path);
+            }
+        }
+        self.unchecked.remove(&i);
     }
 
     /// Lineage changes this step: an accepted activation puts the secondary in its primary's lineage
     /// (a performance secondary's local class starts afresh); a completed sync puts the classes its
-    /// kind ships in the lineage of the primary it synced from. Returns the clusters whose lineage
-    /// changed, as a mask.
-    fn follow_lineages(&mut self, view: &StepView) -> u64 {
-        let mut changed = 0;
+    /// kind ships in the lineage of the primary it synced from.
+    fn follow_lineages(&mut self, view: &StepView) {
         let mut source: BTreeMap<&str, &str> = BTreeMap::new();
         for o in view.observations {
             match o {
@@ -446,25 +455,20 @@ impl LossLedger {
                         continue;
                     };
                     let (s, p) = (self.index(cluster), self.index(primary));
-                    let mut moved = false;
                     let rep = self.lineage_at(p, DataClass::Replicated).label;
-                    moved |= self.set_lineage(s, DataClass::Replicated, rep);
+                    self.set_lineage(s, DataClass::Replicated, rep);
                     if kind == Kind::Dr {
                         let local = self.lineage_at(p, DataClass::Local).label;
-                        moved |= self.set_lineage(s, DataClass::Local, local);
+                        self.set_lineage(s, DataClass::Local, local);
                     } else if fresh_local {
                         let label = self.next_label;
                         self.next_label += 1;
-                        moved |= self.set_lineage(s, DataClass::Local, label);
-                    }
-                    if moved {
-                        changed |= 1 << (s % 64);
+                        self.set_lineage(s, DataClass::Local, label);
                     }
                 }
                 _ => {}
             }
         }
-        changed
     }
 
     /// Updates holders after a step and records losses.
@@ -507,36 +511,37 @@ impl LossLedger {
                 synced_from.insert(to, 1 << (self.index(from) % 64));
             }
         }
-        let moved = self.follow_lineages(view);
-        // Only clusters whose storage or lineage may have changed are looked at again: those whose WAL
-        // moved, that reported a wipe or a removal by sync, or that joined another lineage.
-        let wals: Vec<u64> = view
-            .world
-            .nodes
-            .values()
-            .map(|n| n.cluster.last_wal())
-            .collect();
-        let changed: u64 = view
-            .world
-            .nodes
-            .keys()
-            .enumerate()
-            .filter(|(i, name)| {
-                self.seen_wals.get(*i) != Some(&wals[*i])
-                    || wiped.contains(name.as_str())
-                    || diverged.contains_key(name.as_str())
-                    || filtered.contains_key(name.as_str())
-            })
-            .fold(moved, |m, (i, _)| m | (1 << (i % 64)));
-        self.seen_wals = wals;
-        let unchecked = std::mem::take(&mut self.unchecked);
-        if changed == 0 && unchecked.is_empty() {
-            return;
+        self.follow_lineages(view);
+        // Only the paths whose storage changed this step, on the clusters that changed them, are
+        // looked at again (as each cluster's `Ready` listed them); writes recorded since the last
+        // check are looked at everywhere (a late acknowledgement may name a write that landed steps
+        // ago). The cost of a step is what it changed, not what the clusters hold.
+        let mut touched: BTreeMap<&str, u64> = BTreeMap::new();
+        for o in view.observations {
+            if let Observation::Stored { cluster, keys } = o {
+                let bit = 1u64 << (self.index(cluster) % 64);
+                for k in keys {
+                    *touched.entry(k.as_str()).or_default() |= bit;
+                }
+            }
         }
-        let ids: Vec<usize> = self.live.iter().copied().collect();
+        let unchecked = std::mem::take(&mut self.unchecked);
+        let mut ids: BTreeSet<usize> = unchecked.clone();
+        for path in touched.keys() {
+            if let Some(live) = self.live.get(*path) {
+                ids.extend(live.iter().copied());
+            }
+        }
         for i in ids {
             let w = &self.writes[i];
-            let changed = if unchecked.contains(&i) { !0 } else { changed };
+            if !self.live.get(&w.path).is_some_and(|l| l.contains(&i)) {
+                continue;
+            }
+            let changed = if unchecked.contains(&i) {
+                !0
+            } else {
+                touched.get(w.path.as_str()).copied().unwrap_or(0)
+            };
             let holders = view
                 .world
                 .nodes
@@ -604,7 +609,7 @@ impl LossLedger {
             if self.unresolved.contains_key(&(w.lineage, w.path.clone())) {
                 // An operation on this path may have landed late: the write's fate is unknown.
                 self.writes[i].fate = Fate::Unknown;
-                self.live.remove(&i);
+                self.retire(i);
                 continue;
             }
             let prev: Vec<&str> = view
@@ -634,7 +639,7 @@ impl LossLedger {
             }
             self.writes[i].fate = Fate::Lost(loss.cause.clone());
             self.losses.push(loss);
-            self.live.remove(&i);
+            self.retire(i);
         }
     }
 
@@ -706,8 +711,11 @@ mod tests {
         World::new(&config, &clusters, &[("secret/".to_string(), false)])
     }
 
-    fn check(ledger: &mut LossLedger, world: &World, step: usize) -> Vec<Violation> {
-        check_seen(ledger, world, step, &[])
+    /// Checks a step whose observations are what the world saw since the last check (the storage
+    /// changes among them: the ledger looks only at what changed).
+    fn check(ledger: &mut LossLedger, world: &mut World, step: usize) -> Vec<Violation> {
+        let seen = world.take_observations();
+        check_seen(ledger, world, step, &seen)
     }
 
     fn check_seen(
@@ -783,7 +791,7 @@ mod tests {
         ledger.acknowledged(1, "B", "secret/app", DataClass::Replicated, Some("from-b"));
         write(&mut w, "A", "secret/app", "from-a");
         ledger.acknowledged(2, "A", "secret/app", DataClass::Replicated, Some("from-a"));
-        assert!(check(&mut ledger, &w, 2).is_empty());
+        assert!(check(&mut ledger, &mut w, 2).is_empty());
         let fates: Vec<&Fate> = ledger.writes().iter().map(|r| &r.fate).collect();
         assert_eq!(
             fates,
@@ -827,7 +835,7 @@ mod tests {
         ledger.acknowledged(1, "B", "secret/same", DataClass::Replicated, Some("v"));
         write(&mut w, "A", "secret/same", "v");
         ledger.acknowledged(2, "A", "secret/same", DataClass::Replicated, Some("v"));
-        assert!(check(&mut ledger, &w, 2).is_empty());
+        assert!(check(&mut ledger, &mut w, 2).is_empty());
         assert_eq!(ledger.writes()[0].holders, 0b11, "both hold the value");
         let seen = dr_enable(&mut w, "A", "B");
         assert!(check_seen(&mut ledger, &w, 3, &seen).is_empty());
@@ -846,10 +854,13 @@ mod tests {
         write(&mut w, "A", "secret/k", "via-b");
         ledger.applied_by(op, "A");
         ledger.answered_ok(op, 1);
-        assert!(check(&mut ledger, &w, 1).is_empty());
+        assert!(check(&mut ledger, &mut w, 1).is_empty());
         write(&mut w, "A", "secret/k", "next");
         ledger.acknowledged(2, "A", "secret/k", DataClass::Replicated, Some("next"));
-        assert!(check(&mut ledger, &w, 2).is_empty(), "superseded, not lost");
+        assert!(
+            check(&mut ledger, &mut w, 2).is_empty(),
+            "superseded, not lost"
+        );
         assert_eq!(ledger.writes()[0].fate, Fate::Superseded);
         assert_eq!(
             ledger.writes()[0].lineage,
@@ -887,7 +898,7 @@ mod tests {
         ledger.settled(fresh);
         ledger.settled(over);
         assert_eq!(ledger.unknown_count(), 3, "settling changes no count");
-        assert!(check(&mut ledger, &w, 3).is_empty());
+        assert!(check(&mut ledger, &mut w, 3).is_empty());
         assert!(ledger.losses().is_empty());
     }
 
@@ -905,7 +916,7 @@ mod tests {
         write(&mut w, "A", "secret/other", "x");
         ledger.answered_ok(acked, 3);
         assert_eq!(ledger.unknown_count(), 0);
-        assert!(check(&mut ledger, &w, 3).is_empty());
+        assert!(check(&mut ledger, &mut w, 3).is_empty());
         let fates: Vec<&Fate> = ledger.writes().iter().map(|r| &r.fate).collect();
         assert_eq!(fates, [&Fate::Held, &Fate::Held]);
     }
@@ -917,14 +928,17 @@ mod tests {
         let mut ledger = LossLedger::new(w.names());
         write(&mut w, "A", "secret/k", "v1");
         ledger.acknowledged(1, "A", "secret/k", DataClass::Replicated, Some("v1"));
-        assert!(check(&mut ledger, &w, 1).is_empty());
+        assert!(check(&mut ledger, &mut w, 1).is_empty());
         let op = ledger.sent(2, "A", "secret/k", None);
         // The delete lands (its answer has not come yet).
         let delete = ClientOp::Delete {
             path: "secret/k".into(),
         };
         assert!(matches!(w.step("A", Input::Client(delete)), Some(Ok(_))));
-        assert!(check(&mut ledger, &w, 2).is_empty(), "no unexplained loss");
+        assert!(
+            check(&mut ledger, &mut w, 2).is_empty(),
+            "no unexplained loss"
+        );
         assert!(ledger.losses().is_empty());
         assert_eq!(ledger.writes()[0].fate, Fate::Unknown);
         ledger.answered_ok(op, 3);
@@ -942,10 +956,10 @@ mod tests {
         };
         assert!(matches!(w.step("A", Input::Client(write)), Some(Ok(_))));
         let mut ledger = LossLedger::new(w.names());
-        assert!(check(&mut ledger, &w, 1).is_empty());
+        assert!(check(&mut ledger, &mut w, 1).is_empty());
         // Step 2: nothing moves, but the reply for the step-1 write arrives.
         ledger.acknowledged(2, "A", "secret/k", DataClass::Replicated, Some("v1"));
-        assert!(check(&mut ledger, &w, 2).is_empty());
+        assert!(check(&mut ledger, &mut w, 2).is_empty());
         assert!(ledger.losses().is_empty(), "{:?}", ledger.losses());
         assert_eq!(ledger.writes()[0].fate, Fate::Held);
         assert_eq!(ledger.writes()[0].holders, 0b01, "held by A only");
@@ -966,14 +980,14 @@ mod tests {
         let mut ledger = LossLedger::new(w.names());
         ledger.acknowledged(1, "A", "secret/A", DataClass::Replicated, Some("a"));
         ledger.acknowledged(1, "B", "secret/B", DataClass::Replicated, Some("b"));
-        assert!(check(&mut ledger, &w, 1).is_empty());
+        assert!(check(&mut ledger, &mut w, 1).is_empty());
         // Only A moves: B's write keeps its holder without B being looked at again.
         let write = ClientOp::Write {
             path: "secret/other".into(),
             value: "x".into(),
         };
         assert!(matches!(w.step("A", Input::Client(write)), Some(Ok(_))));
-        assert!(check(&mut ledger, &w, 2).is_empty());
+        assert!(check(&mut ledger, &mut w, 2).is_empty());
         let holders: Vec<u64> = ledger.writes().iter().map(|r| r.holders).collect();
         assert_eq!(holders, vec![0b01, 0b10]);
     }

@@ -31,7 +31,8 @@ pub struct LaneState {
     pub connected: bool,
 }
 
-/// Every lane's state after one step (step 0: the start, before the first step).
+/// Every lane's state from one step on (step 0: the start, before the first step), until the next
+/// frame's step.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct Frame {
     /// The step.
@@ -182,13 +183,16 @@ pub struct Marked {
     pub mark: Mark,
 }
 
-/// The whole run over time.
+/// The whole run over time. Frames are kept only where some lane changed, so a long run costs what
+/// changed in it, not its length.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize)]
 pub struct Timeline {
     /// Every cluster and kind, clusters in name order.
     pub lanes: Vec<Lane>,
-    /// The start, then one frame per step.
+    /// The start, then a frame at each step that changed a lane (in step order).
     pub frames: Vec<Frame>,
+    /// The last step recorded.
+    pub last_step: usize,
     /// What happened, in step order.
     pub marks: Vec<Marked>,
 }
@@ -209,20 +213,37 @@ impl Timeline {
         let mut t = Timeline {
             lanes,
             frames: vec![],
+            last_step: 0,
             marks: vec![],
         };
         t.frame(0, world);
         t
     }
 
-    /// Records every lane's state after `step`.
+    /// Records every lane's state after `step` (a new frame only when a lane changed).
     pub fn frame(&mut self, step: usize, world: &World) {
-        let lanes = self
+        let lanes: Vec<LaneState> = self
             .lanes
             .iter()
             .map(|lane| lane_state(world, &lane.cluster, lane.kind))
             .collect();
+        self.last_step = step;
+        if self.frames.last().is_some_and(|f| f.lanes == lanes) {
+            return;
+        }
         self.frames.push(Frame { step, lanes });
+    }
+
+    /// Each frame with the last step it holds for (the step before the next frame, or the last
+    /// step).
+    pub fn spans(&self) -> impl Iterator<Item = (&Frame, usize)> {
+        self.frames.iter().enumerate().map(|(i, f)| {
+            let to = self
+                .frames
+                .get(i + 1)
+                .map_or(self.last_step, |next| next.step - 1);
+            (f, to)
+        })
     }
 
     /// Records what happened at `step`.
@@ -230,7 +251,7 @@ impl Timeline {
         self.marks.push(Marked { step, mark });
     }
 
-    /// The frame after the last step.
+    /// The lanes after the last step.
     pub fn last(&self) -> Option<&Frame> {
         self.frames.last()
     }

@@ -63,6 +63,14 @@ pub enum Observation {
         /// The `ActivationAccepted` message.
         message: Message,
     },
+    /// A cluster's storage changed at these keys (written, overwritten, deleted or wiped), in key
+    /// order: what its `Ready` said.
+    Stored {
+        /// Cluster name.
+        cluster: String,
+        /// The keys.
+        keys: Vec<String>,
+    },
     /// A message was delivered.
     Delivered {
         /// Sender name.
@@ -219,6 +227,12 @@ impl World {
         };
         let ready = node.cluster.ready();
         let from_addr = node.cluster.config().cluster_addr.clone();
+        if !ready.changed.is_empty() {
+            self.observations.push(Observation::Stored {
+                cluster: name.to_string(),
+                keys: ready.changed,
+            });
+        }
         for e in ready.events {
             self.observations.push(Observation::Event {
                 cluster: name.to_string(),

@@ -142,6 +142,8 @@ struct Volatile {
     failover: Option<Vec<String>>,
     outbox: Vec<Transmit>,
     events: Vec<Event>,
+    /// Storage keys changed since the last `ready()`.
+    changed: BTreeSet<String>,
     started: Timestamp,
 }
 
@@ -155,13 +157,20 @@ pub struct Cluster {
     v: Volatile,
 }
 
-/// What the host must carry out after a step: send the messages, and look at the events.
+/// What the host must carry out after a step: make the changed keys durable, send the messages,
+/// and look at the events.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Ready {
     /// Messages to deliver to other clusters.
     pub messages: Vec<Transmit>,
     /// Things that happened.
     pub events: Vec<Event>,
+    /// Storage keys whose entry changed since the last `ready()` (written, overwritten, deleted, or
+    /// removed by a wipe), each once, in key order. A host that keeps storage durable writes
+    /// [`Storage::get`] of each (deleting the keys where it is `None`) before it sends the messages
+    /// or answers the client; the simulator's oracles use them to look only at what changed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changed: Vec<String>,
 }
 
 /// What every message handler gets besides the message: the host's time, its entropy, and the
@@ -248,6 +257,7 @@ impl Cluster {
         Ready {
             messages: std::mem::take(&mut self.v.outbox),
             events: std::mem::take(&mut self.v.events),
+            changed: std::mem::take(&mut self.v.changed).into_iter().collect(),
         }
     }
 
@@ -426,10 +436,18 @@ impl Cluster {
             WalOp::Delete { key, .. } => self.p.storage.remove(key).is_some(),
         };
         if changed {
+            self.v.changed.insert(op.key().to_string());
             self.p.wal.append(op)
         } else {
             self.p.wal.last()
         }
+    }
+
+    /// Removes every stored entry (the wipe of an accepted activation); returns how many.
+    fn wipe(&mut self) -> usize {
+        let keys: Vec<String> = self.p.storage.entries().map(|(k, _)| k.clone()).collect();
+        self.v.changed.extend(keys);
+        self.p.storage.clear()
     }
 
     fn mount_local(&mut self, path: &str, local: bool) -> u64 {

@@ -611,6 +611,7 @@ mod tests {
                     message: expected
                 }],
                 events: vec![],
+                changed: vec![],
             }
         );
         let b =
@@ -644,6 +645,7 @@ mod tests {
             Ready {
                 messages: vec![refusal(&from, Kind::Dr, LinkRefusal::Unknown)],
                 events: vec![],
+                changed: vec![],
             }
         );
         assert_eq!(p.a.v.peers[&Kind::Dr]["b"].last_heartbeat, before);
@@ -706,6 +708,7 @@ mod tests {
                 }),
             }],
             events: vec![],
+            changed: vec!["secret/app".into()],
         };
         assert_eq!(p.a.ready(), answer);
         assert_eq!(
@@ -714,9 +717,15 @@ mod tests {
         );
 
         // The same request again (a duplicated message, or a retry): the first answer, nothing
-        // applied twice.
+        // applied twice (so nothing to make durable).
         p.a.on_forward(&mut Pair::cx(p.now, &mut p.rng, &from), forward);
-        assert_eq!(p.a.ready(), answer);
+        assert_eq!(
+            p.a.ready(),
+            Ready {
+                changed: vec![],
+                ..answer
+            }
+        );
         assert_eq!(p.a.p.wal.head().index, index);
     }
 
@@ -785,6 +794,7 @@ mod tests {
                     }),
                 }],
                 events: vec![],
+                changed: vec![],
             }
         );
     }
@@ -834,6 +844,7 @@ mod tests {
                     }),
                 }],
                 events: vec![],
+                changed: vec![],
             }
         );
         assert_eq!(p.a.v.peers[&Kind::Dr]["b"].shipping, Some((head, 42)));
@@ -864,6 +875,7 @@ mod tests {
                     }),
                 }],
                 events: vec![],
+                changed: vec![],
             }
         );
         assert_eq!(

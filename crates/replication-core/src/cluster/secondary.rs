@@ -60,7 +60,7 @@ impl Cluster {
         } else if self.bug(Bug::EnableSkipsWipe) {
             self.new_epoch(cx.rng);
         } else {
-            let entries = self.p.storage.clear();
+            let entries = self.wipe();
             self.new_epoch(cx.rng);
             self.emit(Event::Wiped { kind, entries });
         }
@@ -631,6 +631,7 @@ mod tests {
                 }),
             }],
             events: vec![],
+            changed: vec![],
         }
     }
 
@@ -664,7 +665,14 @@ mod tests {
         }
         let from = p.a_addr();
         p.b.on_entries(&mut Pair::cx(p.now, &mut p.rng, &from), m);
-        assert_eq!(p.b.ready(), quiet(), "applying sends nothing");
+        assert_eq!(
+            p.b.ready(),
+            Ready {
+                changed: vec!["secret/x".into()],
+                ..quiet()
+            },
+            "applying sends nothing; the key it wrote is to be made durable"
+        );
         assert_eq!(
             p.b.storage().get("secret/x").map(|e| e.value.as_str()),
             Some("v")
@@ -785,6 +793,9 @@ mod tests {
         let (mut p, accepted) = Pair::accepted_undelivered(Kind::Dr);
         let held = p.b.storage().len();
         assert!(held > 0 && p.b.storage().get("secret/old").is_some());
+        // The wipe lists every key it removed, so a durable host deletes them too.
+        let wiped_keys: Vec<String> = p.b.storage().entries().map(|(k, _)| k.clone()).collect();
+        assert!(wiped_keys.contains(&"secret/old".to_string()));
         let from = p.a_addr();
         p.b.on_accepted(&mut Pair::cx(p.now, &mut p.rng, &from), accepted.clone());
         let session = p.b.v.links[&Kind::Dr].session;
@@ -811,6 +822,7 @@ mod tests {
                         result: Ok(())
                     },
                 ],
+                changed: wiped_keys,
             }
         );
         assert_eq!(

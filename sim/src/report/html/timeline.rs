@@ -162,17 +162,17 @@ fn look(state: &LaneState) -> (Mode, bool) {
     (state.mode, state.up)
 }
 
-/// Consecutive frames of lane `i` with the same mode (and up or crashed) as one band.
+/// Consecutive spans of lane `i` with the same mode (and up or crashed) as one band.
 fn bands(s: &mut String, t: &Timeline, i: usize, y: f64, lane: &str) {
-    let frames: Vec<&Frame> = t.frames.iter().collect();
+    let spans: Vec<(&Frame, usize)> = t.spans().collect();
     let mut start = 0;
-    while start < frames.len() {
-        let here = look(&frames[start].lanes[i]);
+    while start < spans.len() {
+        let here = look(&spans[start].0.lanes[i]);
         let mut stop = start;
-        while stop + 1 < frames.len() && look(&frames[stop + 1].lanes[i]) == here {
+        while stop + 1 < spans.len() && look(&spans[stop + 1].0.lanes[i]) == here {
             stop += 1;
         }
-        band(s, frames[start].step, frames[stop].step, here, y, lane);
+        band(s, spans[start].0.step, spans[stop].1, here, y, lane);
         start = stop + 1;
     }
 }
