@@ -73,9 +73,18 @@ pub fn run_file_with(
     path: &Path,
     bugs: &std::collections::BTreeSet<replication_core::Bug>,
 ) -> Result<report::Report, scenario::ScenarioError> {
+    run_file_observed(path, bugs, |_, _| {})
+}
+
+/// [`run_file_with`], calling `after_step(steps done, steps in all)` after every step.
+pub fn run_file_observed(
+    path: &Path,
+    bugs: &std::collections::BTreeSet<replication_core::Bug>,
+    after_step: impl FnMut(usize, usize),
+) -> Result<report::Report, scenario::ScenarioError> {
     let s = scenario::parse_file(path)?;
     let name = path.display().to_string();
-    Ok(runner::Runner::with_bugs(&s, bugs.clone()).run(Some(&name)))
+    Ok(runner::Runner::with_bugs(&s, bugs.clone()).run_observed(Some(&name), after_step))
 }
 
 /// Lowercase hex of bytes.

@@ -396,3 +396,72 @@ fn html_page_names_never_overwrite_the_index_or_each_other() {
     assert!(dir.join("one-pages/only.html").exists());
     assert!(dir.join("one-pages/index.html").exists());
 }
+
+/// `--jobs N` changes how fast a campaign runs, not what it prints or how it exits: passing and
+/// failing campaigns (the failure shrunk and written the same way) on one thread and on several.
+#[test]
+fn a_parallel_campaign_prints_exactly_what_the_serial_one_does() {
+    let dir = temp_dir("jobs");
+    let campaign = |jobs: &str, extra: &[&str], out: &str| {
+        let out_dir = dir.join(out);
+        let o = bin()
+            .args(["fuzz", "--jobs", jobs])
+            .args(extra)
+            .arg("--out")
+            .arg(&out_dir)
+            .output()
+            .unwrap();
+        let text = text(&o.stdout).replace(&out_dir.display().to_string(), "OUT");
+        (o.status.code(), text)
+    };
+    let clean = ["--seed", "3", "--steps", "120", "--runs", "24"];
+    let serial = campaign("1", &clean, "a");
+    assert_eq!(serial.0, Some(0), "{}", serial.1);
+    assert_eq!(
+        serial.1.lines().filter(|l| l.contains("  ok  ")).count(),
+        24
+    );
+    assert_eq!(campaign("2", &clean, "b"), serial);
+    assert_eq!(campaign("5", &clean, "c"), serial);
+
+    // Run 6 of seed 1 finds the bug: runs 7 and 8 may finish first on other threads, and are not
+    // printed.
+    let bug = [
+        "--seed",
+        "1",
+        "--steps",
+        "200",
+        "--runs",
+        "8",
+        "--inject-bug",
+        "revoke-ignored",
+    ];
+    let serial = campaign("1", &bug, "d");
+    assert_eq!(serial.0, Some(1), "{}", serial.1);
+    assert!(serial.1.contains("  FAIL  "), "{}", serial.1);
+    assert_eq!(campaign("3", &bug, "e"), serial);
+}
+
+#[test]
+fn out_of_range_campaign_numbers_are_refused_with_the_range() {
+    for (args, says) in [
+        (&["--runs", "0"][..], "0 is not in 1.."),
+        (&["--clusters", "1"][..], "1 is not in 2..=6"),
+        (&["--clusters", "7"][..], "7 is not in 2..=6"),
+        (&["--first-run", "0"][..], "0 is not in 1.."),
+        (&["--jobs", "0"][..], "0 is not in 1..=1024"),
+        (
+            &["--first-run", "18446744073709551615", "--runs", "2"][..],
+            "goes past the last run number",
+        ),
+    ] {
+        let out = bin().arg("fuzz").args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(
+            text(&out.stderr).contains(says),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        assert!(out.stdout.is_empty(), "{args:?}: nothing ran");
+    }
+}

@@ -6,6 +6,7 @@
 //! so `--seed S --runs 1 --first-run R` (the printed reproduce command) replays run `R` exactly.
 
 pub mod event;
+pub mod parallel;
 pub mod strategy;
 
 use crate::oracle::Oracles;

@@ -101,9 +101,21 @@ impl Runner {
     }
 
     /// Runs every step and the final convergence check.
-    pub fn run(mut self, file: Option<&str>) -> Report {
-        for spec in std::mem::take(&mut self.scenario.steps) {
-            self.run_step(&spec);
+    pub fn run(self, file: Option<&str>) -> Report {
+        self.run_observed(file, |_, _| {})
+    }
+
+    /// [`Runner::run`], calling `after_step(steps done, steps in all)` after every step (a progress
+    /// bar, say).
+    pub fn run_observed(
+        mut self,
+        file: Option<&str>,
+        mut after_step: impl FnMut(usize, usize),
+    ) -> Report {
+        let steps = std::mem::take(&mut self.scenario.steps);
+        for (done, spec) in steps.iter().enumerate() {
+            self.run_step(spec);
+            after_step(done + 1, steps.len());
         }
         self.finish(file)
     }

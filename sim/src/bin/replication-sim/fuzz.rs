@@ -2,8 +2,9 @@
 //! scenario file (and, with `--html`, as the page `run --html` would make of it).
 
 use crate::output::{self, Output};
+use crate::progress;
 use replication_core::Bug;
-use replication_sim::fuzz::{self, Outcome, RunParams};
+use replication_sim::fuzz::{self, parallel, Outcome, RunParams};
 use replication_sim::report::html;
 use replication_sim::run_file_with;
 use std::collections::BTreeSet;
@@ -17,6 +18,8 @@ pub struct FuzzArgs {
     pub steps: usize,
     pub clusters: Option<usize>,
     pub first_run: u64,
+    /// Runs at once (1: on the calling thread).
+    pub jobs: usize,
     pub check_determinism: bool,
     /// The `--inject-bug` name, repeated in the commands printed for replaying.
     pub bug: Option<String>,
@@ -36,13 +39,70 @@ impl FuzzArgs {
     }
 }
 
+/// One run, done: its report line, and its outcome when it failed (shrinking needs it).
+struct Done {
+    params: RunParams,
+    line: String,
+    events: u64,
+    failed: Option<Outcome>,
+    /// The run gave two different results (only with `--check-determinism`).
+    nondeterministic: bool,
+}
+
+/// Runs run `run` of the campaign (twice with `--check-determinism`).
+fn one_run(a: &FuzzArgs, run: u64) -> Done {
+    let params = RunParams::derive(a.seed, run, a.clusters);
+    let outcome = fuzz::run_generated(&params, a.steps, &a.bugs);
+    let fp = fuzz::fingerprint(&outcome);
+    let events = outcome.events;
+    if a.check_determinism {
+        let again = fuzz::run_generated(&params, a.steps, &a.bugs);
+        let fp2 = fuzz::fingerprint(&again);
+        if fp != fp2 || again.steps != outcome.steps || again.events != outcome.events {
+            return Done {
+                line: format!(
+                    "{}  NONDETERMINISTIC: log {fp} then {fp2}, {} then {} events",
+                    params.line(),
+                    outcome.events,
+                    again.events
+                ),
+                params,
+                events,
+                failed: None,
+                nondeterministic: true,
+            };
+        }
+    }
+    if outcome.failure().is_some() {
+        return Done {
+            line: format!("{}  FAIL  {}", params.line(), outcome.failure_text()),
+            params,
+            events,
+            failed: Some(outcome),
+            nondeterministic: false,
+        };
+    }
+    Done {
+        line: format!(
+            "{}  ok    steps {:>4}  events {:>6}  log {fp}",
+            params.line(),
+            outcome.steps.len(),
+            outcome.events
+        ),
+        params,
+        events,
+        failed: None,
+        nondeterministic: false,
+    }
+}
+
 pub fn campaign(a: FuzzArgs) -> ExitCode {
     let mut o = Output::stdout();
+    let last = a.first_run + (a.runs - 1);
     o.line(format_args!(
-        "fuzz seed {} runs {}..{} steps {}{}{}",
+        "fuzz seed {} runs {}..{last} steps {}{}{}",
         a.seed,
         a.first_run,
-        a.first_run + a.runs.saturating_sub(1),
         a.steps,
         a.clusters
             .map(|c| format!(" clusters {c}"))
@@ -51,48 +111,58 @@ pub fn campaign(a: FuzzArgs) -> ExitCode {
     ));
     let started = std::time::Instant::now();
     let mut events = 0u64;
-    for run in a.first_run..a.first_run + a.runs {
-        let params = RunParams::derive(a.seed, run, a.clusters);
-        let outcome = fuzz::run_generated(&params, a.steps, &a.bugs);
-        events += outcome.events;
-        let fp = fuzz::fingerprint(&outcome);
-        if a.check_determinism {
-            let again = fuzz::run_generated(&params, a.steps, &a.bugs);
-            let fp2 = fuzz::fingerprint(&again);
-            if fp != fp2 || again.steps != outcome.steps || again.events != outcome.events {
-                o.line(format_args!(
-                    "{}  NONDETERMINISTIC: log {fp} then {fp2}, {} then {} events",
-                    params.line(),
-                    outcome.events,
-                    again.events
+    let mut code = 0;
+    let bar = progress::bar(a.runs, "runs");
+    parallel::in_order(
+        a.first_run..=last,
+        a.jobs,
+        |run| one_run(&a, *run),
+        |run, done| {
+            events += done.events;
+            if let Some(bar) = &bar {
+                bar.inc(1);
+                let failures = u8::from(done.failed.is_some() || done.nondeterministic);
+                bar.set_message(format!(
+                    "{:.0} events/s  failures {failures}",
+                    events as f64 / started.elapsed().as_secs_f64().max(1e-9)
                 ));
-                return output::exit_code(o.finish(), 1);
+                if failures > 0 {
+                    bar.finish_and_clear();
+                }
             }
-        }
-        if outcome.failure().is_none() {
-            o.line(format_args!(
-                "{}  ok    steps {:>4}  events {:>6}  log {fp}",
-                params.line(),
-                outcome.steps.len(),
-                outcome.events
-            ));
-            continue;
-        }
-        reproduce(&a, &mut o, run, &params, &outcome);
+            if done.nondeterministic {
+                o.line(&done.line);
+                code = 1;
+                return false;
+            }
+            let Some(outcome) = &done.failed else {
+                o.line(&done.line);
+                return true;
+            };
+            o.line(&done.line);
+            reproduce(&a, &mut o, run, &done.params, outcome);
+            if a.stats {
+                eprintln!("events {events}");
+            }
+            code = 1;
+            false
+        },
+    );
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    if code == 0 {
+        o.line(format_args!("all {} runs passed", a.runs));
         if a.stats {
-            eprintln!("events {events}");
+            let secs = started.elapsed().as_secs_f64().max(1e-9);
+            eprintln!(
+                "stats: {events} simulated events in {secs:.2}s = {:.0} events/s on {} job(s) (cluster inputs: requests, client operations, messages, ticks; all oracles on)",
+                events as f64 / secs,
+                a.jobs
+            );
         }
-        return output::exit_code(o.finish(), 1);
     }
-    o.line(format_args!("all {} runs passed", a.runs));
-    if a.stats {
-        let secs = started.elapsed().as_secs_f64().max(1e-9);
-        eprintln!(
-            "stats: {events} simulated events in {secs:.2}s = {:.0} events/s (cluster inputs: requests, client operations, messages, ticks; all oracles on)",
-            events as f64 / secs
-        );
-    }
-    output::exit_code(o.finish(), 0)
+    output::exit_code(o.finish(), code)
 }
 
 /// A failed run: how to replay it, then its shrunk reproducer written as a scenario file.

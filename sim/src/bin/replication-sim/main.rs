@@ -1,10 +1,11 @@
 //! `replication-sim`: run replication scenarios and fuzz the model.
 //!
 //! `main.rs` holds the command line; `run.rs` and `fuzz.rs` the two commands; `output.rs` how their
-//! reports reach standard output.
+//! reports reach standard output; `progress.rs` the progress bar on a terminal.
 
 mod fuzz;
 mod output;
+mod progress;
 mod run;
 
 /// The simulator allocates many small, short-lived values (messages, JSON bodies, report lines);
@@ -56,18 +57,21 @@ enum Command {
         /// Campaign seed: every run's parameters derive from it and the run number.
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        /// Number of runs.
-        #[arg(long, default_value_t = 100)]
+        /// Number of runs (at least 1).
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..))]
         runs: u64,
-        /// Chaos events per run (before the heal phase).
-        #[arg(long, default_value_t = 300)]
-        steps: usize,
-        /// Fix the number of clusters (2-6) instead of drawing it.
-        #[arg(long)]
-        clusters: Option<usize>,
-        /// Number of the first run (to replay one run of a campaign).
-        #[arg(long, default_value_t = 1)]
+        /// Chaos events per run (before the heal phase), 0 to 100000000.
+        #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(0..=100_000_000))]
+        steps: u64,
+        /// Fix the number of clusters (2 to 6) instead of drawing it.
+        #[arg(long, value_parser = clap::value_parser!(u64).range(2..=6))]
+        clusters: Option<u64>,
+        /// Number of the first run (to replay one run of a campaign), at least 1.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
         first_run: u64,
+        /// Runs in parallel (default: every core). The output is the same for any number.
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024))]
+        jobs: Option<u64>,
         /// Run each run twice and compare them: steps, event count and event-log fingerprint.
         #[arg(long)]
         check_determinism: bool,
@@ -80,9 +84,9 @@ enum Command {
         /// Also write the reproducer's HTML page (as `run --html` makes it) beside its file.
         #[arg(long)]
         html: bool,
-        /// Candidate runs the shrinker may spend.
-        #[arg(long, default_value_t = 400)]
-        shrink_budget: usize,
+        /// Candidate runs the shrinker may spend (0 to 1000000).
+        #[arg(long, default_value_t = 400, value_parser = clap::value_parser!(u64).range(0..=1_000_000))]
+        shrink_budget: u64,
         /// Print events per second (wall clock) to stderr.
         #[arg(long)]
         stats: bool,
@@ -131,28 +135,37 @@ fn main() -> ExitCode {
             steps,
             clusters,
             first_run,
+            jobs,
             check_determinism,
             inject_bug,
             out,
             html,
             shrink_budget,
             stats,
-        } => match bugs(&inject_bug) {
-            Ok(b) => fuzz::campaign(fuzz::FuzzArgs {
+        } => match (bugs(&inject_bug), first_run.checked_add(runs - 1)) {
+            (Err(e), _) => usage_error(&e),
+            (Ok(_), None) => usage_error(&format!(
+                "--first-run {first_run} --runs {runs} goes past the last run number ({}); the last run is --first-run + --runs - 1",
+                u64::MAX
+            )),
+            (Ok(b), Some(_)) => fuzz::campaign(fuzz::FuzzArgs {
                 seed,
                 runs,
-                steps,
-                clusters,
+                steps: steps as usize,
+                clusters: clusters.map(|c| c as usize),
                 first_run,
+                jobs: jobs.map_or_else(
+                    || std::thread::available_parallelism().map_or(1, |n| n.get()),
+                    |j| j as usize,
+                ),
                 check_determinism,
                 bug: inject_bug,
                 bugs: b,
                 out,
                 html,
-                shrink_budget,
+                shrink_budget: shrink_budget as usize,
                 stats,
             }),
-            Err(e) => usage_error(&e),
         },
     }
 }

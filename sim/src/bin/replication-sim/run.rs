@@ -1,15 +1,19 @@
 //! `replication-sim run`: scenario files, their reports (text, JSON, HTML, DOT) and the exit code.
 
 use crate::output::{self, Output};
+use crate::progress;
 use replication_core::Bug;
 use replication_sim::report::html;
 use replication_sim::report::Report;
 use replication_sim::scenario::ScenarioError;
-use replication_sim::{run_file_with, scenario_files};
+use replication_sim::{run_file_observed, scenario_files};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+/// Runbooks with at least this many steps show a progress bar on a terminal.
+const LONG_RUN: usize = 5_000;
 
 /// What `run` was asked to write besides the text report.
 pub struct RunArgs {
@@ -37,7 +41,20 @@ pub fn run(a: RunArgs) -> ExitCode {
     let mut out = Output::stdout();
     let mut ran = vec![];
     for file in files {
-        let result = run_file_with(&file, &a.bugs);
+        // A long runbook shows its progress on a terminal.
+        let mut bar = None;
+        let result = run_file_observed(&file, &a.bugs, |done, all| {
+            if all < LONG_RUN {
+                return;
+            }
+            let bar = bar.get_or_insert_with(|| progress::bar(all as u64, "steps"));
+            if let Some(bar) = bar {
+                bar.set_position(done as u64);
+                if done == all {
+                    bar.finish_and_clear();
+                }
+            }
+        });
         match &result {
             Ok(report) if !a.json => out.line(report.render_text()),
             Ok(_) => {}

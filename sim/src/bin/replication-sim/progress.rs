@@ -1,0 +1,18 @@
+//! A progress bar on standard error for long commands, only when standard error is a terminal
+//! (nothing at all is drawn into a pipe, a file or a CI log).
+
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
+
+/// A bar counting `total` units of `what` ("runs", "steps"), or nothing when stderr is no terminal.
+pub fn bar(total: u64, what: &str) -> Option<ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let style = ProgressStyle::with_template(&format!(
+        "{{elapsed_precise}} [{{bar:30}}] {{pos}}/{{len}} {what}  {{msg}}  ETA {{eta}}"
+    ))
+    .unwrap_or_else(|_| ProgressStyle::default_bar())
+    .progress_chars("=> ");
+    Some(ProgressBar::new(total).with_style(style))
+}
