@@ -465,3 +465,142 @@ fn out_of_range_campaign_numbers_are_refused_with_the_range() {
         assert!(out.stdout.is_empty(), "{args:?}: nothing ran");
     }
 }
+
+/// N shards together run exactly the campaign one machine runs: the same run lines (digests
+/// included), and `--merge` of their summaries prints the serial campaign's totals, for a passing
+/// campaign and for one that stops at a failure.
+#[test]
+fn the_shards_of_a_campaign_together_equal_the_unsharded_campaign() {
+    let dir = temp_dir("shards");
+    let fuzz = |extra: &[&str], summary: &str| {
+        let o = bin()
+            .arg("fuzz")
+            .args(extra)
+            .arg("--summary")
+            .arg(dir.join(summary))
+            .arg("--out")
+            .arg(dir.join("out"))
+            .output()
+            .unwrap();
+        (o.status.code(), text(&o.stdout))
+    };
+    let merge = |files: &[&str]| {
+        let o = bin()
+            .args(["fuzz", "--merge"])
+            .args(files.iter().map(|f| dir.join(f)))
+            .output()
+            .unwrap();
+        (o.status.code(), text(&o.stdout), text(&o.stderr))
+    };
+    let run_lines = |out: &str| -> Vec<String> {
+        let mut l: Vec<String> = out
+            .lines()
+            .filter(|l| l.starts_with("run "))
+            .map(String::from)
+            .collect();
+        l.sort();
+        l
+    };
+
+    let clean = ["--seed", "2", "--steps", "80", "--runs", "20"];
+    let (code, serial) = fuzz(&clean, "serial.jsonl");
+    assert_eq!(code, Some(0));
+    let mut sharded = vec![];
+    for k in 1..=3 {
+        let shard = format!("{k}/3");
+        let (code, out) = fuzz(
+            &[&clean[..], &["--shard", &shard]].concat(),
+            &format!("s{k}.jsonl"),
+        );
+        assert_eq!(code, Some(0), "{out}");
+        sharded.extend(run_lines(&out));
+    }
+    sharded.sort();
+    assert_eq!(
+        sharded,
+        run_lines(&serial),
+        "the same runs, the same digests"
+    );
+    let one = merge(&["serial.jsonl"]);
+    assert_eq!(one.0, Some(0), "{}", one.2);
+    assert!(
+        one.1
+            .starts_with("seed 2: 20 runs (1..20): 20 passed, 0 failed; "),
+        "{}",
+        one.1
+    );
+    assert_eq!(merge(&["s1.jsonl", "s2.jsonl", "s3.jsonl"]), one);
+    let partial = merge(&["s1.jsonl", "s3.jsonl"]);
+    assert!(
+        partial
+            .1
+            .contains("gap(s) in the run numbers: a shard is missing"),
+        "{}",
+        partial.1
+    );
+
+    let bug = [
+        "--seed",
+        "1",
+        "--steps",
+        "200",
+        "--runs",
+        "9",
+        "--inject-bug",
+        "revoke-ignored",
+    ];
+    assert_eq!(fuzz(&bug, "bug.jsonl").0, Some(1));
+    for k in 1..=2 {
+        let shard = format!("{k}/2");
+        fuzz(
+            &[&bug[..], &["--shard", &shard]].concat(),
+            &format!("b{k}.jsonl"),
+        );
+    }
+    let one = merge(&["bug.jsonl"]);
+    assert_eq!(one.0, Some(1));
+    assert!(one.1.contains("\nfirst failure: run 6: "), "{}", one.1);
+    assert_eq!(merge(&["b1.jsonl", "b2.jsonl"]), one);
+}
+
+#[test]
+fn shard_and_merge_mistakes_are_refused() {
+    for bad in ["0/3", "4/3", "1", "a/b", "1/0"] {
+        let out = bin().args(["fuzz", "--shard", bad]).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+        assert!(
+            text(&out.stderr).contains("expected K/N with 1 <= K <= N"),
+            "{bad}: {}",
+            text(&out.stderr)
+        );
+    }
+    let dir = temp_dir("merge-bad");
+    std::fs::write(dir.join("bad.jsonl"), "{\"seed\": 1}\n").unwrap();
+    let out = bin()
+        .args(["fuzz", "--merge"])
+        .arg(dir.join("bad.jsonl"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("line 1: not a run summary"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = bin()
+        .args(["fuzz", "--merge"])
+        .arg(dir.join("none.jsonl"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = bin()
+        .args(["fuzz", "--shard", "1/2", "--merge"])
+        .arg(dir.join("bad.jsonl"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "--merge runs nothing, so campaign flags are refused"
+    );
+}

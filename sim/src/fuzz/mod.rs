@@ -8,6 +8,7 @@
 pub mod event;
 pub mod parallel;
 pub mod strategy;
+pub mod summary;
 
 use crate::oracle::Oracles;
 use crate::report::Report;

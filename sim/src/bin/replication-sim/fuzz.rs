@@ -4,10 +4,12 @@
 use crate::output::{self, Output};
 use crate::progress;
 use replication_core::Bug;
+use replication_sim::fuzz::summary::{self, RunSummary};
 use replication_sim::fuzz::{self, parallel, Outcome, RunParams};
 use replication_sim::report::html;
 use replication_sim::run_file_with;
 use std::collections::BTreeSet;
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -28,6 +30,10 @@ pub struct FuzzArgs {
     pub html: bool,
     pub shrink_budget: usize,
     pub stats: bool,
+    /// `--shard K/N`.
+    pub shard: Option<(u64, u64)>,
+    /// `--summary FILE`.
+    pub summary: Option<PathBuf>,
 }
 
 impl FuzzArgs {
@@ -39,10 +45,11 @@ impl FuzzArgs {
     }
 }
 
-/// One run, done: its report line, and its outcome when it failed (shrinking needs it).
+/// One run, done: its report line, its summary, and its outcome when it failed (shrinking needs it).
 struct Done {
     params: RunParams,
     line: String,
+    summary: RunSummary,
     events: u64,
     failed: Option<Outcome>,
     /// The run gave two different results (only with `--check-determinism`).
@@ -55,6 +62,15 @@ fn one_run(a: &FuzzArgs, run: u64) -> Done {
     let outcome = fuzz::run_generated(&params, a.steps, &a.bugs);
     let fp = fuzz::fingerprint(&outcome);
     let events = outcome.events;
+    let summary = RunSummary {
+        seed: a.seed,
+        run,
+        steps: outcome.steps.len(),
+        events,
+        log: fp.clone(),
+        passed: outcome.failure().is_none(),
+        failure: outcome.failure().map(|_| outcome.failure_text()),
+    };
     if a.check_determinism {
         let again = fuzz::run_generated(&params, a.steps, &a.bugs);
         let fp2 = fuzz::fingerprint(&again);
@@ -67,6 +83,11 @@ fn one_run(a: &FuzzArgs, run: u64) -> Done {
                     again.events
                 ),
                 params,
+                summary: RunSummary {
+                    passed: false,
+                    failure: Some("nondeterministic".into()),
+                    ..summary
+                },
                 events,
                 failed: None,
                 nondeterministic: true,
@@ -77,6 +98,7 @@ fn one_run(a: &FuzzArgs, run: u64) -> Done {
         return Done {
             line: format!("{}  FAIL  {}", params.line(), outcome.failure_text()),
             params,
+            summary,
             events,
             failed: Some(outcome),
             nondeterministic: false,
@@ -90,6 +112,7 @@ fn one_run(a: &FuzzArgs, run: u64) -> Done {
             outcome.events
         ),
         params,
+        summary,
         events,
         failed: None,
         nondeterministic: false,
@@ -97,28 +120,53 @@ fn one_run(a: &FuzzArgs, run: u64) -> Done {
 }
 
 pub fn campaign(a: FuzzArgs) -> ExitCode {
+    let mut summary = match &a.summary {
+        Some(path) => match std::fs::File::create(path) {
+            Ok(f) => Some((path, std::io::BufWriter::new(f))),
+            Err(e) => {
+                eprintln!("error: cannot open {}: {e}", path.display());
+                return ExitCode::from(2);
+            }
+        },
+        None => None,
+    };
     let mut o = Output::stdout();
     let last = a.first_run + (a.runs - 1);
+    let (k, n) = a.shard.unwrap_or((1, 1));
+    let in_shard = move |run: &u64| (run - a.first_run) % n == k - 1;
+    let runs = (a.first_run..=last).filter(in_shard);
+    let shard_runs = a.runs / n + u64::from(a.runs % n >= k);
     o.line(format_args!(
-        "fuzz seed {} runs {}..{last} steps {}{}{}",
+        "fuzz seed {} runs {}..{last} steps {}{}{}{}",
         a.seed,
         a.first_run,
         a.steps,
         a.clusters
             .map(|c| format!(" clusters {c}"))
             .unwrap_or_default(),
-        a.bug_flag()
+        a.bug_flag(),
+        a.shard
+            .map(|(k, n)| format!(" shard {k}/{n} ({shard_runs} runs)"))
+            .unwrap_or_default()
     ));
+    let mut summary_error = None;
     let started = std::time::Instant::now();
     let mut events = 0u64;
     let mut code = 0;
-    let bar = progress::bar(a.runs, "runs");
+    let bar = progress::bar(shard_runs, "runs");
     parallel::in_order(
-        a.first_run..=last,
+        runs,
         a.jobs,
         |run| one_run(&a, *run),
         |run, done| {
             events += done.events;
+            if let Some((path, file)) = &mut summary {
+                let line = serde_json::to_string(&done.summary).unwrap_or_default();
+                if let Err(e) = writeln!(file, "{line}") {
+                    summary_error = Some(format!("cannot write {}: {e}", path.display()));
+                    return false;
+                }
+            }
             if let Some(bar) = &bar {
                 bar.inc(1);
                 let failures = u8::from(done.failed.is_some() || done.nondeterministic);
@@ -151,8 +199,17 @@ pub fn campaign(a: FuzzArgs) -> ExitCode {
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
+    if let Some((path, mut file)) = summary {
+        if let Err(e) = file.flush() {
+            summary_error = Some(format!("cannot write {}: {e}", path.display()));
+        }
+    }
+    if let Some(e) = summary_error {
+        eprintln!("error: {e}");
+        return output::exit_code(o.finish(), 2);
+    }
     if code == 0 {
-        o.line(format_args!("all {} runs passed", a.runs));
+        o.line(format_args!("all {shard_runs} runs passed"));
         if a.stats {
             let secs = started.elapsed().as_secs_f64().max(1e-9);
             eprintln!(
@@ -163,6 +220,32 @@ pub fn campaign(a: FuzzArgs) -> ExitCode {
         }
     }
     output::exit_code(o.finish(), code)
+}
+
+/// `fuzz --merge FILE...`: the campaign's totals from the shards' summaries.
+pub fn merge(files: &[PathBuf]) -> ExitCode {
+    let mut texts = vec![];
+    for f in files {
+        match std::fs::read_to_string(f) {
+            Ok(t) => texts.push((f.display().to_string(), t)),
+            Err(e) => {
+                eprintln!("error: cannot read {}: {e}", f.display());
+                return ExitCode::from(2);
+            }
+        }
+    }
+    match summary::merge(texts.iter().map(|(n, t)| (n.as_str(), t.as_str()))) {
+        Ok(merged) => {
+            let mut o = Output::stdout();
+            o.line(&merged);
+            let code = u8::from(merged.failure().is_some());
+            output::exit_code(o.finish(), code)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
 }
 
 /// A failed run: how to replay it, then its shrunk reproducer written as a scenario file.

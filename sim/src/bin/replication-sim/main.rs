@@ -90,7 +90,33 @@ enum Command {
         /// Print events per second (wall clock) to stderr.
         #[arg(long)]
         stats: bool,
+        /// Run only shard K of N (1 <= K <= N): the runs whose offset from --first-run is K-1
+        /// modulo N. N machines with K = 1..N run the campaign one machine runs.
+        #[arg(long, value_name = "K/N", value_parser = parse_shard)]
+        shard: Option<(u64, u64)>,
+        /// Write one JSON line per run to this file (give --merge the shards' files, or their
+        /// concatenation, for the campaign's totals).
+        #[arg(long, value_name = "FILE")]
+        summary: Option<PathBuf>,
+        /// Merge JSON-lines summaries (of shards) and print the campaign's totals instead of running
+        /// anything. Exit 1 when a run failed.
+        #[arg(long, value_name = "SUMMARY", num_args = 1.., conflicts_with_all = ["shard", "summary", "jobs", "check_determinism", "inject_bug", "html", "stats"])]
+        merge: Vec<PathBuf>,
     },
+}
+
+/// `K/N` with 1 <= K <= N.
+fn parse_shard(s: &str) -> Result<(u64, u64), String> {
+    let shape = || format!("expected K/N with 1 <= K <= N, like 2/8; got {s:?}");
+    let (k, n) = s.split_once('/').ok_or_else(shape)?;
+    let (k, n): (u64, u64) = (
+        k.parse().map_err(|_| shape())?,
+        n.parse().map_err(|_| shape())?,
+    );
+    if k == 0 || k > n {
+        return Err(shape());
+    }
+    Ok((k, n))
 }
 
 fn bugs(name: &Option<String>) -> Result<BTreeSet<Bug>, String> {
@@ -142,7 +168,10 @@ fn main() -> ExitCode {
             html,
             shrink_budget,
             stats,
-        } => match (bugs(&inject_bug), first_run.checked_add(runs - 1)) {
+            shard,
+            summary,
+            merge,
+        } if merge.is_empty() => match (bugs(&inject_bug), first_run.checked_add(runs - 1)) {
             (Err(e), _) => usage_error(&e),
             (Ok(_), None) => usage_error(&format!(
                 "--first-run {first_run} --runs {runs} goes past the last run number ({}); the last run is --first-run + --runs - 1",
@@ -165,8 +194,11 @@ fn main() -> ExitCode {
                 html,
                 shrink_budget: shrink_budget as usize,
                 stats,
+                shard,
+                summary,
             }),
         },
+        Command::Fuzz { merge, .. } => fuzz::merge(&merge),
     }
 }
 
