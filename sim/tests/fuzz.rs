@@ -119,3 +119,32 @@ fn finds_promote_ignores_dr_auth() {
 fn finds_forwards_unanswered() {
     found_shrunk_and_replayed(Bug::ForwardsUnanswered, 60);
 }
+
+/// A compact run (what campaigns use, so memory does not grow with a run's length) keeps no steps
+/// and no step lines, yet gives the full run's verdict, events, step count and digest: a campaign's
+/// `log` column and its replay with `--first-run R --runs 1` agree, and a failure found compactly is
+/// the one the full re-run shrinks.
+#[test]
+fn a_compact_run_gives_the_full_runs_verdict_and_digest() {
+    use replication_sim::fuzz::run_generated_compact;
+    let none = BTreeSet::new();
+    let bug = BTreeSet::from([Bug::RevokeIgnored]);
+    for (run, bugs) in [(1, &none), (2, &none), (3, &none), (6, &bug)] {
+        let params = RunParams::derive(SEED, run, None);
+        let full = run_generated(&params, 200, bugs);
+        let compact = run_generated_compact(&params, 200, bugs);
+        assert!(compact.steps.is_empty() && compact.report.steps.is_empty());
+        assert_eq!(full.steps.len(), full.steps_run);
+        assert_eq!(compact.steps_run, full.steps_run);
+        assert_eq!(compact.events, full.events);
+        assert_eq!(compact.failure(), full.failure());
+        assert_eq!(fingerprint(&compact), fingerprint(&full), "run {run}");
+    }
+    let params = RunParams::derive(SEED, 6, None);
+    assert!(
+        run_generated_compact(&params, 200, &bug)
+            .failure()
+            .is_some(),
+        "the bug is found"
+    );
+}

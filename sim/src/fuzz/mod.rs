@@ -163,8 +163,10 @@ impl RunParams {
 
 /// Result of running a list of steps.
 pub struct Outcome {
-    /// The concrete steps run (chaos then heal), numbered from 1.
+    /// The concrete steps run (chaos then heal), numbered from 1 (empty for a compact run).
     pub steps: Vec<StepSpec>,
+    /// How many steps ran (chaos and heal), kept or not.
+    pub steps_run: usize,
     /// How many of them are chaos steps.
     pub chaos: usize,
     /// The report.
@@ -212,6 +214,10 @@ pub struct Driver {
     runner: Runner,
     state: GenState,
     steps: Vec<StepSpec>,
+    /// Keep the concrete steps and the report's step lines (false: a compact run).
+    keep: bool,
+    /// Steps run so far.
+    count: usize,
 }
 
 impl Driver {
@@ -222,7 +228,19 @@ impl Driver {
             runner: Runner::with_bugs(&params.scenario(), bugs.clone()),
             state: GenState::default(),
             steps: vec![],
+            keep: true,
+            count: 0,
         }
+    }
+
+    /// A driver that keeps neither the concrete steps nor the report's step lines (only their
+    /// digest), so a run's memory does not grow with its length: for campaigns, which re-run a
+    /// failing run with [`Driver::new`] to shrink it.
+    pub fn compact(params: &RunParams, bugs: &BTreeSet<Bug>) -> Driver {
+        let mut d = Driver::new(params, bugs);
+        d.keep = false;
+        d.runner.keep_lines(false);
+        d
     }
 
     /// Materializes `event` against the world and runs it. False when it does not apply now (a
@@ -239,9 +257,12 @@ impl Driver {
 
     /// Runs one concrete step.
     pub fn step(&mut self, step: Step) {
-        let spec = StepSpec::new(self.steps.len() + 1, step);
+        self.count += 1;
+        let spec = StepSpec::new(self.count, step);
         self.runner.step(&spec);
-        self.steps.push(spec);
+        if self.keep {
+            self.steps.push(spec);
+        }
     }
 
     /// Whether an expectation failed or an invariant broke so far.
@@ -267,7 +288,7 @@ impl Driver {
 
     /// The heal phase (unless the run already failed), the convergence check and the report.
     pub fn finish(mut self) -> Outcome {
-        let chaos = self.steps.len();
+        let chaos = self.count;
         if !self.failed() {
             let settle = Duration::from_secs(self.params.heartbeat_secs * 12);
             for step in self.state.heal_steps(self.runner.world(), settle) {
@@ -277,6 +298,7 @@ impl Driver {
         let events = self.runner.world().inputs();
         Outcome {
             events,
+            steps_run: self.count,
             steps: self.steps,
             chaos,
             report: self.runner.finish(None),
@@ -286,8 +308,17 @@ impl Driver {
 
 /// Runs a fresh event stream of `steps` chaos events, then the heal phase.
 pub fn run_generated(params: &RunParams, steps: usize, bugs: &BTreeSet<Bug>) -> Outcome {
+    generate(Driver::new(params, bugs), params, steps)
+}
+
+/// [`run_generated`] with a [`Driver::compact`]: the same verdict, events and [`fingerprint`], but
+/// no steps and no step lines are kept (`Outcome::steps` and `report.steps` are empty).
+pub fn run_generated_compact(params: &RunParams, steps: usize, bugs: &BTreeSet<Bug>) -> Outcome {
+    generate(Driver::compact(params, bugs), params, steps)
+}
+
+fn generate(mut driver: Driver, params: &RunParams, steps: usize) -> Outcome {
     let mut rng = ChaCha8Rng::seed_from_u64(params.seed ^ 0x5eed);
-    let mut driver = Driver::new(params, bugs);
     let mut produced = 0;
     while produced < steps && !driver.failed() {
         if driver.event(&params.draw(&mut rng)) {
@@ -371,29 +402,14 @@ pub fn shrink(
 /// Stable for one build of the simulator; `--check-determinism` compares whole runs (steps and
 /// report), not only this digest.
 pub fn fingerprint(o: &Outcome) -> String {
-    use std::hash::{Hash, Hasher};
-    let mut h = Fnv1a::default();
-    o.report.hash(&mut h);
-    crate::hex16(&h.finish().to_be_bytes())
-}
-
-/// FNV-1a, 64-bit: a fixed hash function, so digests do not depend on a randomly keyed hasher.
-struct Fnv1a(u64);
-
-impl Default for Fnv1a {
-    fn default() -> Self {
-        Fnv1a(0xcbf2_9ce4_8422_2325)
-    }
-}
-
-impl std::hash::Hasher for Fnv1a {
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
+    let r = &o.report;
+    // Every field of the report but the step lines themselves, which are in `lines_digest` (a
+    // compact run does not keep them).
+    let digest = crate::digest::of(&(
+        (&r.name, &r.file, &r.description, r.seed),
+        (&r.clusters, &r.losses, &r.by_cause, r.unknown_writes),
+        (&r.hazards, &r.violations, &r.convergence, &r.failures),
+        (r.expectations, &r.net, &r.timeline, r.lines_digest),
+    ));
+    crate::hex16(&digest.to_be_bytes())
 }

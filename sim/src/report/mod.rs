@@ -78,8 +78,11 @@ pub struct Report {
     pub description: Option<String>,
     /// Seed.
     pub seed: u64,
-    /// Step lines.
+    /// Step lines (empty when the run kept only their digest).
     pub steps: Vec<StepLine>,
+    /// The digest (FNV-1a) of every step's line, kept or not.
+    #[serde(skip)]
+    pub lines_digest: u64,
     /// Final status lines.
     pub clusters: Vec<ClusterLine>,
     /// Every loss.

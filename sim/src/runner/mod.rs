@@ -41,6 +41,12 @@ pub struct Runner {
     /// Each cluster's modes after the last step (the next step's "before").
     modes: oracle::Modes,
     lines: Vec<StepLine>,
+    /// Keep every step's line in the report (false: only their digest).
+    keep_lines: bool,
+    /// The digest of every step's line so far.
+    lines_digest: crate::digest::Fnv1a,
+    /// The last step run.
+    last_step: usize,
     failures: Vec<Failure>,
     /// Client operations handed to another cluster, until their answers come.
     forwards: Forwards,
@@ -92,6 +98,9 @@ impl Runner {
             vars: Vars::new(),
             oracles,
             lines: vec![],
+            keep_lines: true,
+            lines_digest: Default::default(),
+            last_step: 0,
             failures: vec![],
             forwards: Forwards::default(),
             expectations: 0,
@@ -131,6 +140,13 @@ impl Runner {
         &self.oracles
     }
 
+    /// Whether the report keeps every step's line (the default) or only their digest
+    /// (`Report::lines_digest`, always kept): a long generated run then needs memory for what it
+    /// found, not for its length.
+    pub fn keep_lines(&mut self, keep: bool) {
+        self.keep_lines = keep;
+    }
+
     /// Runs one more step (for generators that build the script as they go).
     pub fn step(&mut self, spec: &StepSpec) {
         self.run_step(spec);
@@ -149,7 +165,7 @@ impl Runner {
         let finals = self.final_status();
         // What the end of the script found (the convergence check, operations never answered) sits
         // one column past the last step.
-        let end = self.lines.last().map_or(1, |l| l.step + 1);
+        let end = self.last_step + 1;
         self.mark_violations(end, violations_before);
         let mut timeline = std::mem::take(&mut self.timeline);
         for f in &self.failures {
@@ -168,6 +184,7 @@ impl Runner {
             description: self.scenario.description.clone(),
             seed: self.scenario.seed,
             steps: self.lines,
+            lines_digest: std::hash::Hasher::finish(&self.lines_digest),
             clusters: finals,
             losses: self.oracles.losses.losses().to_vec(),
             by_cause: self.oracles.losses.by_cause(),
@@ -344,14 +361,19 @@ impl Runner {
             changes.push(format!("VIOLATION {}", v.rule()));
         }
         self.mark_violations(step, violations_before);
-        self.lines.push(StepLine {
+        let line = StepLine {
             step: spec.index,
             verb: spec.step.verb().to_string(),
             target: done.target,
             outcome: done.outcome.to_string(),
             changes,
             note: spec.note.clone(),
-        });
+        };
+        std::hash::Hash::hash(&line, &mut self.lines_digest);
+        self.last_step = spec.index;
+        if self.keep_lines {
+            self.lines.push(line);
+        }
     }
 
     /// Marks the violations found since the first `before` at `step`.

@@ -59,22 +59,24 @@ struct Done {
 /// Runs run `run` of the campaign (twice with `--check-determinism`).
 fn one_run(a: &FuzzArgs, run: u64) -> Done {
     let params = RunParams::derive(a.seed, run, a.clusters);
-    let outcome = fuzz::run_generated(&params, a.steps, &a.bugs);
+    // Compact: a run's memory does not grow with its length; a failing run is run again in full
+    // for shrinking.
+    let outcome = fuzz::run_generated_compact(&params, a.steps, &a.bugs);
     let fp = fuzz::fingerprint(&outcome);
     let events = outcome.events;
     let summary = RunSummary {
         seed: a.seed,
         run,
-        steps: outcome.steps.len(),
+        steps: outcome.steps_run,
         events,
         log: fp.clone(),
         passed: outcome.failure().is_none(),
         failure: outcome.failure().map(|_| outcome.failure_text()),
     };
     if a.check_determinism {
-        let again = fuzz::run_generated(&params, a.steps, &a.bugs);
+        let again = fuzz::run_generated_compact(&params, a.steps, &a.bugs);
         let fp2 = fuzz::fingerprint(&again);
-        if fp != fp2 || again.steps != outcome.steps || again.events != outcome.events {
+        if fp != fp2 || again.steps_run != outcome.steps_run || again.events != outcome.events {
             return Done {
                 line: format!(
                     "{}  NONDETERMINISTIC: log {fp} then {fp2}, {} then {} events",
@@ -97,10 +99,10 @@ fn one_run(a: &FuzzArgs, run: u64) -> Done {
     if outcome.failure().is_some() {
         return Done {
             line: format!("{}  FAIL  {}", params.line(), outcome.failure_text()),
+            failed: Some(fuzz::run_generated(&params, a.steps, &a.bugs)),
             params,
             summary,
             events,
-            failed: Some(outcome),
             nondeterministic: false,
         };
     }
@@ -108,7 +110,7 @@ fn one_run(a: &FuzzArgs, run: u64) -> Done {
         line: format!(
             "{}  ok    steps {:>4}  events {:>6}  log {fp}",
             params.line(),
-            outcome.steps.len(),
+            outcome.steps_run,
             outcome.events
         ),
         params,

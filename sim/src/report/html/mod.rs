@@ -179,7 +179,7 @@ fn steps(s: &mut String, r: &Report) {
                 .unwrap_or_default()
         );
     }
-    let end = r.steps.last().map_or(1, |l| l.step + 1);
+    let end = r.timeline.last_step + 1;
     let _ = writeln!(
         s,
         "<tr id=\"step-{end}\" data-step=\"{end}\"><td>end</td><td>heal, converge</td><td>every cluster</td><td>{}</td><td>-</td></tr>\n</tbody>\n</table>\n</section>",
@@ -261,7 +261,7 @@ fn findings(s: &mut String, r: &Report) {
             })
             .collect(),
     );
-    let end = r.steps.last().map_or(1, |l| l.step + 1);
+    let end = r.timeline.last_step + 1;
     list(
         "Broken invariants",
         r.timeline

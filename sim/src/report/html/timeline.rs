@@ -83,7 +83,7 @@ impl Layout {
 /// The picture of `report`'s run.
 pub(super) fn svg(report: &Report) -> String {
     let t = &report.timeline;
-    let end = report.steps.last().map_or(1, |l| l.step + 1);
+    let end = report.timeline.last_step + 1;
     let l = Layout::of(t, end);
     let mut s = String::new();
     let _ = writeln!(
