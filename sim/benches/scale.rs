@@ -1,6 +1,7 @@
 //! What the simulator costs as its work grows: a runbook of distinct-key writes to a DR pair at 1k,
 //! 10k and 100k writes (the cost per write must not grow with the number of writes), and the seed-1
-//! 4-cluster fuzz campaign in simulated events per second.
+//! 4-cluster fuzz campaign in simulated events per second (its runs kept as the campaign keeps
+//! them: the verdict only).
 //!
 //! `cargo bench -p replication-sim` (criterion prints elements per second: writes, or events).
 
@@ -9,7 +10,7 @@
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use replication_sim::fuzz::{self, RunParams};
+use replication_sim::fuzz::{self, Keep, RunParams};
 use replication_sim::runner::Runner;
 use replication_sim::scenario::{parse_value, Scenario};
 use serde_json::json;
@@ -59,7 +60,7 @@ fn campaign(c: &mut Criterion) {
     let none = Default::default();
     let events: u64 = params
         .iter()
-        .map(|p| fuzz::run_generated(p, 300, &none).events)
+        .map(|p| fuzz::run_generated_keeping(p, 300, &none, Keep::Verdict).events)
         .sum();
     let mut group = c.benchmark_group("fuzz_campaign");
     group.sample_size(10);
@@ -67,7 +68,7 @@ fn campaign(c: &mut Criterion) {
     group.bench_function("seed1_200_runs_300_steps_4_clusters", |b| {
         b.iter(|| {
             for p in &params {
-                fuzz::run_generated(p, 300, &none);
+                fuzz::run_generated_keeping(p, 300, &none, Keep::Verdict);
             }
         })
     });

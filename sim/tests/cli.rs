@@ -525,19 +525,31 @@ fn the_shards_of_a_campaign_together_equal_the_unsharded_campaign() {
     assert_eq!(one.0, Some(0), "{}", one.2);
     assert!(
         one.1
-            .starts_with("seed 2: 20 runs (1..20): 20 passed, 0 failed; "),
+            .starts_with("fuzz seed 2 runs 1..20 steps 80: 20 runs, 20 passed, 0 failed; "),
         "{}",
         one.1
     );
     assert_eq!(merge(&["s1.jsonl", "s2.jsonl", "s3.jsonl"]), one);
+    // A shard missing: the campaign is not complete, which is not a green result.
     let partial = merge(&["s1.jsonl", "s3.jsonl"]);
+    assert_eq!(partial.0, Some(2));
     assert!(
         partial
-            .1
-            .contains("gap(s) in the run numbers: a shard is missing"),
+            .2
+            .contains("incomplete: 7 run(s) missing, the first is run 2"),
         "{}",
-        partial.1
+        partial.2
     );
+    // Shards of another campaign do not merge in.
+    fuzz(
+        &[
+            "--seed", "2", "--steps", "81", "--runs", "20", "--shard", "2/3",
+        ],
+        "other.jsonl",
+    );
+    let mixed = merge(&["s1.jsonl", "other.jsonl", "s3.jsonl"]);
+    assert_eq!(mixed.0, Some(2));
+    assert!(mixed.2.contains("runs of two campaigns"), "{}", mixed.2);
 
     let bug = [
         "--seed",
@@ -575,7 +587,7 @@ fn shard_and_merge_mistakes_are_refused() {
         );
     }
     let dir = temp_dir("merge-bad");
-    std::fs::write(dir.join("bad.jsonl"), "{\"seed\": 1}\n").unwrap();
+    std::fs::write(dir.join("bad.jsonl"), "{\"run\": 1}\n").unwrap();
     let out = bin()
         .args(["fuzz", "--merge"])
         .arg(dir.join("bad.jsonl"))

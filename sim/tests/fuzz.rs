@@ -126,14 +126,18 @@ fn finds_forwards_unanswered() {
 /// the one the full re-run shrinks.
 #[test]
 fn a_compact_run_gives_the_full_runs_verdict_and_digest() {
-    use replication_sim::fuzz::run_generated_compact;
+    use replication_sim::fuzz::{run_generated_keeping, Keep};
     let none = BTreeSet::new();
     let bug = BTreeSet::from([Bug::RevokeIgnored]);
     for (run, bugs) in [(1, &none), (2, &none), (3, &none), (6, &bug)] {
         let params = RunParams::derive(SEED, run, None);
         let full = run_generated(&params, 200, bugs);
-        let compact = run_generated_compact(&params, 200, bugs);
+        let compact = run_generated_keeping(&params, 200, bugs, Keep::Verdict);
         assert!(compact.steps.is_empty() && compact.report.steps.is_empty());
+        let steps = run_generated_keeping(&params, 200, bugs, Keep::Steps);
+        assert!(steps.report.steps.is_empty());
+        assert_eq!(steps.steps, full.steps, "what shrinking needs is kept");
+        assert_eq!(fingerprint(&steps), fingerprint(&full));
         assert_eq!(full.steps.len(), full.steps_run);
         assert_eq!(compact.steps_run, full.steps_run);
         assert_eq!(compact.events, full.events);
@@ -142,7 +146,7 @@ fn a_compact_run_gives_the_full_runs_verdict_and_digest() {
     }
     let params = RunParams::derive(SEED, 6, None);
     assert!(
-        run_generated_compact(&params, 200, &bug)
+        run_generated_keeping(&params, 200, &bug, Keep::Verdict)
             .failure()
             .is_some(),
         "the bug is found"

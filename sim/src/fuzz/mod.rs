@@ -197,7 +197,8 @@ impl Outcome {
             .unwrap_or_default()
     }
 
-    /// The run as a scenario (write it with [`Scenario::to_json`]).
+    /// The run as a scenario (write it with [`Scenario::to_json`]); it has no steps when the run kept
+    /// none ([`Keep::Verdict`]).
     pub fn scenario(&self, params: &RunParams, description: &str) -> Scenario {
         Scenario {
             description: Some(description.to_string()),
@@ -207,6 +208,17 @@ impl Outcome {
     }
 }
 
+/// What a run keeps besides its verdict, events, step count and digest (which every run has).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Keep {
+    /// The concrete steps and the report's step lines: a run someone reads or replays.
+    Everything,
+    /// The concrete steps only: what shrinking needs.
+    Steps,
+    /// Neither: a campaign's run, whose memory does not grow with its length.
+    Verdict,
+}
+
 /// One run in progress: abstract events become concrete steps against the world as it is now, each run
 /// and checked by every oracle at once; [`Driver::finish`] adds the heal phase.
 pub struct Driver {
@@ -214,8 +226,8 @@ pub struct Driver {
     runner: Runner,
     state: GenState,
     steps: Vec<StepSpec>,
-    /// Keep the concrete steps and the report's step lines (false: a compact run).
-    keep: bool,
+    /// What the run keeps besides its verdict.
+    keep: Keep,
     /// Steps run so far.
     count: usize,
 }
@@ -228,18 +240,17 @@ impl Driver {
             runner: Runner::with_bugs(&params.scenario(), bugs.clone()),
             state: GenState::default(),
             steps: vec![],
-            keep: true,
+            keep: Keep::Everything,
             count: 0,
         }
     }
 
-    /// A driver that keeps neither the concrete steps nor the report's step lines (only their
-    /// digest), so a run's memory does not grow with its length: for campaigns, which re-run a
-    /// failing run with [`Driver::new`] to shrink it.
-    pub fn compact(params: &RunParams, bugs: &BTreeSet<Bug>) -> Driver {
+    /// A driver that keeps only what `keep` says besides the verdict: with [`Keep::Verdict`] a
+    /// run's memory does not grow with its length.
+    pub fn keeping(params: &RunParams, bugs: &BTreeSet<Bug>, keep: Keep) -> Driver {
         let mut d = Driver::new(params, bugs);
-        d.keep = false;
-        d.runner.keep_lines(false);
+        d.keep = keep;
+        d.runner.keep_lines(keep == Keep::Everything);
         d
     }
 
@@ -260,7 +271,7 @@ impl Driver {
         self.count += 1;
         let spec = StepSpec::new(self.count, step);
         self.runner.step(&spec);
-        if self.keep {
+        if self.keep != Keep::Verdict {
             self.steps.push(spec);
         }
     }
@@ -281,7 +292,8 @@ impl Driver {
         self.runner.oracles()
     }
 
-    /// The concrete steps run so far (what the events became), numbered from 1.
+    /// The concrete steps run so far (what the events became), numbered from 1; empty when the
+    /// driver keeps only the verdict ([`Keep::Verdict`]).
     pub fn steps(&self) -> &[StepSpec] {
         &self.steps
     }
@@ -311,10 +323,16 @@ pub fn run_generated(params: &RunParams, steps: usize, bugs: &BTreeSet<Bug>) -> 
     generate(Driver::new(params, bugs), params, steps)
 }
 
-/// [`run_generated`] with a [`Driver::compact`]: the same verdict, events and [`fingerprint`], but
-/// no steps and no step lines are kept (`Outcome::steps` and `report.steps` are empty).
-pub fn run_generated_compact(params: &RunParams, steps: usize, bugs: &BTreeSet<Bug>) -> Outcome {
-    generate(Driver::compact(params, bugs), params, steps)
+/// [`run_generated`] keeping only what `keep` says: the same verdict, events, step count and
+/// [`fingerprint`], with `Outcome::steps` empty unless steps are kept and `report.steps` empty unless
+/// everything is.
+pub fn run_generated_keeping(
+    params: &RunParams,
+    steps: usize,
+    bugs: &BTreeSet<Bug>,
+    keep: Keep,
+) -> Outcome {
+    generate(Driver::keeping(params, bugs, keep), params, steps)
 }
 
 fn generate(mut driver: Driver, params: &RunParams, steps: usize) -> Outcome {
@@ -397,10 +415,11 @@ pub fn shrink(
     cur
 }
 
-/// A 64-bit digest of a run's event log: its report, which has a line for every step (verb, target,
-/// outcome and what changed), the final status of every cluster, every loss, hazard and violation.
-/// Stable for one build of the simulator; `--check-determinism` compares whole runs (steps and
-/// report), not only this digest.
+/// A 64-bit digest of a run's event log: its report (the digest of its line for every step: verb,
+/// target, outcome and what changed; the final status of every cluster; every loss, hazard and
+/// violation; the timeline). The same whatever the run kept ([`Keep`]); stable for one build of the
+/// simulator. `--check-determinism` compares this digest, the step count and the event count of
+/// two runs.
 pub fn fingerprint(o: &Outcome) -> String {
     let r = &o.report;
     // Every field of the report but the step lines themselves, which are in `lines_digest` (a
@@ -412,4 +431,35 @@ pub fn fingerprint(o: &Outcome) -> String {
         (r.expectations, &r.net, &r.timeline, r.lines_digest),
     ));
     crate::hex16(&digest.to_be_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The loss ledger judges only what each step changed (`Ready::changed`); judging every live
+    /// write on every cluster after every step must give the same report, for runs with and
+    /// without injected bugs (losses, causes, violations and all).
+    #[test]
+    fn judging_only_what_changed_agrees_with_rescanning_everything() {
+        let bugs: [BTreeSet<Bug>; 3] = [
+            BTreeSet::new(),
+            BTreeSet::from([Bug::EnableSkipsWipe]),
+            BTreeSet::from([Bug::FilterIgnored]),
+        ];
+        for bugs in &bugs {
+            for run in 1..=25 {
+                let params = RunParams::derive(7, run, None);
+                let incremental = run_generated(&params, 150, bugs);
+                let mut driver = Driver::new(&params, bugs);
+                driver.runner.oracles_mut().losses.rescan_everything();
+                let rescanned = generate(driver, &params, 150);
+                assert_eq!(
+                    incremental.report.render_text(),
+                    rescanned.report.render_text(),
+                    "run {run} with {bugs:?}"
+                );
+            }
+        }
+    }
 }

@@ -171,6 +171,9 @@ pub struct LossLedger {
     unchecked: BTreeSet<usize>,
     /// A documented cause for which some holders dropped a write while others still held it.
     earlier_cause: BTreeMap<usize, &'static str>,
+    /// Look at every live write on every cluster after every step, as the ledger once did (tests
+    /// compare it with looking only at what changed).
+    rescan_all: bool,
 }
 
 impl LossLedger {
@@ -190,6 +193,7 @@ impl LossLedger {
             last_ack: BTreeMap::new(),
             unchecked: BTreeSet::new(),
             earlier_cause: BTreeMap::new(),
+            rescan_all: false,
         }
     }
 
@@ -525,7 +529,10 @@ impl LossLedger {
                 }
             }
         }
-        let unchecked = std::mem::take(&mut self.unchecked);
+        let mut unchecked = std::mem::take(&mut self.unchecked);
+        if self.rescan_all {
+            unchecked.extend(self.live.values().flatten().copied());
+        }
         let mut ids: BTreeSet<usize> = unchecked.clone();
         for path in touched.keys() {
             if let Some(live) = self.live.get(*path) {
@@ -641,6 +648,13 @@ impl LossLedger {
             self.losses.push(loss);
             self.retire(i);
         }
+    }
+
+    /// Makes the ledger look at every live write on every cluster after every step (the full
+    /// rescan the incremental judgement must agree with).
+    #[cfg(test)]
+    pub(crate) fn rescan_everything(&mut self) {
+        self.rescan_all = true;
     }
 
     /// Losses so far.

@@ -104,7 +104,7 @@ pub struct Report {
     /// Network counters.
     #[serde(skip)]
     pub net: NetStats,
-    /// The run over time: every lane after every step, and what happened where (drawn by the HTML
+    /// The run over time: every lane at every step where one changed, and what happened where (drawn by the HTML
     /// page; not part of the JSON report).
     #[serde(skip)]
     pub timeline: Timeline,

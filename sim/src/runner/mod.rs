@@ -140,6 +140,11 @@ impl Runner {
         &self.oracles
     }
 
+    #[cfg(test)]
+    pub(crate) fn oracles_mut(&mut self) -> &mut Oracles {
+        &mut self.oracles
+    }
+
     /// Whether the report keeps every step's line (the default) or only their digest
     /// (`Report::lines_digest`, always kept): a long generated run then needs memory for what it
     /// found, not for its length.

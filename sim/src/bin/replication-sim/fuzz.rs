@@ -4,8 +4,8 @@
 use crate::output::{self, Output};
 use crate::progress;
 use replication_core::Bug;
-use replication_sim::fuzz::summary::{self, RunSummary};
-use replication_sim::fuzz::{self, parallel, Outcome, RunParams};
+use replication_sim::fuzz::summary::{self, Campaign, RunSummary};
+use replication_sim::fuzz::{self, parallel, Keep, Outcome, RunParams};
 use replication_sim::report::html;
 use replication_sim::run_file_with;
 use std::collections::BTreeSet;
@@ -61,11 +61,18 @@ fn one_run(a: &FuzzArgs, run: u64) -> Done {
     let params = RunParams::derive(a.seed, run, a.clusters);
     // Compact: a run's memory does not grow with its length; a failing run is run again in full
     // for shrinking.
-    let outcome = fuzz::run_generated_compact(&params, a.steps, &a.bugs);
+    let outcome = fuzz::run_generated_keeping(&params, a.steps, &a.bugs, Keep::Verdict);
     let fp = fuzz::fingerprint(&outcome);
     let events = outcome.events;
     let summary = RunSummary {
-        seed: a.seed,
+        campaign: Campaign {
+            seed: a.seed,
+            first_run: a.first_run,
+            runs: a.runs,
+            chaos_steps: a.steps,
+            clusters: a.clusters,
+            bug: a.bug.clone(),
+        },
         run,
         steps: outcome.steps_run,
         events,
@@ -74,7 +81,7 @@ fn one_run(a: &FuzzArgs, run: u64) -> Done {
         failure: outcome.failure().map(|_| outcome.failure_text()),
     };
     if a.check_determinism {
-        let again = fuzz::run_generated_compact(&params, a.steps, &a.bugs);
+        let again = fuzz::run_generated_keeping(&params, a.steps, &a.bugs, Keep::Verdict);
         let fp2 = fuzz::fingerprint(&again);
         if fp != fp2 || again.steps_run != outcome.steps_run || again.events != outcome.events {
             return Done {
@@ -99,7 +106,12 @@ fn one_run(a: &FuzzArgs, run: u64) -> Done {
     if outcome.failure().is_some() {
         return Done {
             line: format!("{}  FAIL  {}", params.line(), outcome.failure_text()),
-            failed: Some(fuzz::run_generated(&params, a.steps, &a.bugs)),
+            failed: Some(fuzz::run_generated_keeping(
+                &params,
+                a.steps,
+                &a.bugs,
+                Keep::Steps,
+            )),
             params,
             summary,
             events,
@@ -124,7 +136,8 @@ fn one_run(a: &FuzzArgs, run: u64) -> Done {
 pub fn campaign(a: FuzzArgs) -> ExitCode {
     let mut summary = match &a.summary {
         Some(path) => match std::fs::File::create(path) {
-            Ok(f) => Some((path, std::io::BufWriter::new(f))),
+            // Unbuffered: a shard killed mid-way keeps every line it finished.
+            Ok(f) => Some((path, f)),
             Err(e) => {
                 eprintln!("error: cannot open {}: {e}", path.display());
                 return ExitCode::from(2);
@@ -135,9 +148,9 @@ pub fn campaign(a: FuzzArgs) -> ExitCode {
     let mut o = Output::stdout();
     let last = a.first_run + (a.runs - 1);
     let (k, n) = a.shard.unwrap_or((1, 1));
-    let in_shard = move |run: &u64| (run - a.first_run) % n == k - 1;
-    let runs = (a.first_run..=last).filter(in_shard);
+    // Shard k of n: the runs whose offset from the first run is k-1 modulo n.
     let shard_runs = a.runs / n + u64::from(a.runs % n >= k);
+    let runs = (0..shard_runs).map(move |i| a.first_run + (k - 1) + i * n);
     o.line(format_args!(
         "fuzz seed {} runs {}..{last} steps {}{}{}{}",
         a.seed,
@@ -160,6 +173,7 @@ pub fn campaign(a: FuzzArgs) -> ExitCode {
         runs,
         a.jobs,
         |run| one_run(&a, *run),
+        |done| done.failed.is_some() || done.nondeterministic,
         |run, done| {
             events += done.events;
             if let Some((path, file)) = &mut summary {
@@ -186,7 +200,10 @@ pub fn campaign(a: FuzzArgs) -> ExitCode {
                 return false;
             }
             let Some(outcome) = &done.failed else {
-                o.line(&done.line);
+                match &bar {
+                    Some(bar) => bar.suspend(|| o.line(&done.line)),
+                    None => o.line(&done.line),
+                }
                 return true;
             };
             o.line(&done.line);
@@ -200,11 +217,6 @@ pub fn campaign(a: FuzzArgs) -> ExitCode {
     );
     if let Some(bar) = &bar {
         bar.finish_and_clear();
-    }
-    if let Some((path, mut file)) = summary {
-        if let Err(e) = file.flush() {
-            summary_error = Some(format!("cannot write {}: {e}", path.display()));
-        }
     }
     if let Some(e) = summary_error {
         eprintln!("error: {e}");
@@ -256,11 +268,6 @@ fn reproduce(a: &FuzzArgs, o: &mut Output, run: u64, params: &RunParams, outcome
         return;
     };
     let bug_flag = a.bug_flag();
-    o.line(format_args!(
-        "{}  FAIL  {}",
-        params.line(),
-        outcome.failure_text()
-    ));
     o.line(format_args!(
         "  reproduce: replication-sim fuzz --seed {} --first-run {run} --runs 1 --steps {}{}{}",
         a.seed,

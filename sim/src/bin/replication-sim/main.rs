@@ -100,7 +100,7 @@ enum Command {
         summary: Option<PathBuf>,
         /// Merge JSON-lines summaries (of shards) and print the campaign's totals instead of running
         /// anything. Exit 1 when a run failed.
-        #[arg(long, value_name = "SUMMARY", num_args = 1.., conflicts_with_all = ["shard", "summary", "jobs", "check_determinism", "inject_bug", "html", "stats"])]
+        #[arg(long, value_name = "SUMMARY", num_args = 1.., conflicts_with_all = ["seed", "runs", "steps", "clusters", "first_run", "jobs", "check_determinism", "inject_bug", "out", "html", "shrink_budget", "stats", "shard", "summary"])]
         merge: Vec<PathBuf>,
     },
 }

@@ -14,5 +14,8 @@ pub fn bar(total: u64, what: &str) -> Option<ProgressBar> {
     ))
     .unwrap_or_else(|_| ProgressStyle::default_bar())
     .progress_chars("=> ");
-    Some(ProgressBar::new(total).with_style(style))
+    let bar = ProgressBar::new(total).with_style(style);
+    // Redrawn on its own, so the elapsed time moves during a long run.
+    bar.enable_steady_tick(std::time::Duration::from_millis(250));
+    Some(bar)
 }
