@@ -85,7 +85,7 @@ pub fn run_file_observed(
 ) -> Result<report::Report, scenario::ScenarioError> {
     let s = scenario::parse_file(path)?;
     let name = path.display().to_string();
-    Ok(runner::Runner::with_bugs(&s, bugs.clone()).run_observed(Some(&name), after_step))
+    Ok(runner::Runner::owning(s, bugs.clone()).run_observed(Some(&name), after_step))
 }
 
 /// Lowercase hex of bytes.

@@ -67,6 +67,11 @@ impl Runner {
     /// A world whose clusters exhibit `bugs` (only with the `inject-bugs` feature; otherwise the set
     /// has no effect).
     pub fn with_bugs(scenario: &Scenario, bugs: BTreeSet<Bug>) -> Runner {
+        Runner::owning(scenario.clone(), bugs)
+    }
+
+    /// [`Runner::with_bugs`] taking the scenario itself (a long runbook is not copied).
+    pub fn owning(scenario: Scenario, bugs: BTreeSet<Bug>) -> Runner {
         let config = WorldConfig {
             seed: scenario.seed,
             heartbeat_interval: scenario.config.heartbeat_interval,
@@ -91,7 +96,7 @@ impl Runner {
         let world = World::new(&config, &clusters, &mounts);
         let oracles = Oracles::new(&world);
         Runner {
-            scenario: scenario.clone(),
+            scenario,
             modes: oracle::Modes::of(&world),
             timeline: Timeline::start(&world),
             world,
@@ -122,9 +127,11 @@ impl Runner {
         mut after_step: impl FnMut(usize, usize),
     ) -> Report {
         let steps = std::mem::take(&mut self.scenario.steps);
-        for (done, spec) in steps.iter().enumerate() {
-            self.run_step(spec);
-            after_step(done + 1, steps.len());
+        let all = steps.len();
+        // Each step is dropped once it ran: a long runbook is not held twice.
+        for (done, spec) in steps.into_iter().enumerate() {
+            self.run_step(&spec);
+            after_step(done + 1, all);
         }
         self.finish(file)
     }
