@@ -3,7 +3,6 @@
 //! the JSON report keeps unusable files and follows its published schema.
 
 use replication_sim::runner::Runner;
-use replication_sim::scenario::parse_str;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -211,16 +210,9 @@ fn the_json_report_keeps_unusable_files_and_follows_its_schema() {
         .output()
         .unwrap();
     assert_valid(&validator, &serde_json::from_slice(&out.stdout).unwrap());
-    let failing = parse_str(
-        r#"{"name": "failing", "clusters": {"A": {}, "B": {}}, "steps": [
-            {"call": "A", "method": "POST", "path": "sys/replication/dr/primary/enable"},
-            {"call": "A", "method": "POST", "path": "sys/replication/dr/primary/secondary-token",
-             "body": {"id": "B"}, "save": {"tok": "wrap_info.token"}},
-            {"call": "B", "method": "POST", "path": "sys/replication/dr/secondary/enable",
-             "body": {"token": "${tok}"}},
-            {"expect_losses": {"total": 1}}
-        ]}"#,
-        None,
+    // A run with broken invariants and a failed expectation.
+    let failing = replication_sim::scenario::parse_file(
+        root().join("sim/tests/data/enable-skips-wipe-fails.json"),
     )
     .unwrap();
     let bugs = [replication_core::Bug::EnableSkipsWipe].into();

@@ -202,16 +202,9 @@ fn text_from_the_scenario_is_escaped() {
 /// (those found after the script in the end column) and listed, and the page says FAIL.
 #[test]
 fn a_failing_run_marks_its_violations_and_failed_expectations() {
-    let s = parse_str(
-        r#"{"name": "failing", "clusters": {"A": {}, "B": {}}, "steps": [
-            {"call": "A", "method": "POST", "path": "sys/replication/dr/primary/enable"},
-            {"call": "A", "method": "POST", "path": "sys/replication/dr/primary/secondary-token",
-             "body": {"id": "B"}, "save": {"tok": "wrap_info.token"}},
-            {"call": "B", "method": "POST", "path": "sys/replication/dr/secondary/enable",
-             "body": {"token": "${tok}"}},
-            {"expect_losses": {"total": 1}}
-        ]}"#,
-        None,
+    // A run with broken invariants and a failed expectation.
+    let s = replication_sim::scenario::parse_file(
+        root().join("sim/tests/data/enable-skips-wipe-fails.json"),
     )
     .unwrap();
     let bugs = [replication_core::Bug::EnableSkipsWipe].into();
