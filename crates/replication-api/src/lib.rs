@@ -49,6 +49,7 @@
 #![deny(missing_docs, unreachable_pub)]
 
 mod build;
+mod client;
 mod envelope;
 mod handler;
 mod params;
@@ -56,6 +57,7 @@ mod path;
 mod render;
 mod routes;
 
+pub use client::{decode_client, health, render_client, render_forwarded, ClientCall, HealthCodes};
 pub use envelope::{Response, CONTENT_TYPE_JSON};
 pub use handler::{decode, execute, handle, Caller, Decoded, HttpRequest};
 pub use path::{parse_query, PathError, QueryError, RequestPath};

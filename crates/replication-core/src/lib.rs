@@ -18,19 +18,27 @@
 //!    [`Input`]: an operator [`Request`], a client [`ClientOp`], a [`Message`] from another cluster,
 //!    a [`Input::Tick`], or a fault. It returns `Ok(`[`Reply`]`)` or `Err(`[`Error`]`)`. **A refused
 //!    input changes nothing**: every handler checks first and mutates only once it will succeed.
-//! 2. **Ready.** `cluster.ready()` hands back the [`Transmit`]s to deliver (address + message) and the
-//!    [`Event`]s that happened (`Wiped`, `Activation`, `SyncRemoved`, `ClientReply`, ...). The host
-//!    delivers each message to the cluster at that address as `Input::Message { from, message }`,
-//!    where `from` is the sender's cluster address. Messages may be lost, duplicated or reordered:
-//!    the protocol tolerates it. `Ready::changed` lists the storage keys the step changed (written,
-//!    deleted or wiped): a host that keeps storage durable writes those first, and a checker looks
-//!    only at them.
+//! 2. **Ready.** `cluster.ready()` hands back what the host must do, **in this order**:
+//!    - make [`Ready::persist`] durable (a [`Batch`]: the storage entries written or deleted, the log
+//!      position, and the role and registry record, each only when it changed), in one transaction;
+//!    - then deliver each [`Transmit`] (address + message) and answer the client. The receiving host
+//!      steps `Input::Message { from, message }`, where `from` is the sender's cluster address; on a
+//!      real network [`Envelope`] is the wire format (version, sender, message). Messages may be lost,
+//!      duplicated or reordered: the protocol tolerates it;
+//!    - and look at the [`Event`]s that happened (`Wiped`, `Activation`, `SyncRemoved`,
+//!      `ClientReply`, ...).
+//!
+//!    Persisting before sending is what makes an acknowledged write survive a crash: a client is
+//!    told "applied" only once the entry is durable, and no secondary hears of a state the primary
+//!    could forget. The batch's storage keys are also what the simulator's oracles look at.
 //! 3. **Tick.** When host time reaches `cluster.next_deadline()`, step `Input::Tick`: secondaries
 //!    heartbeat their primary, notice a lost primary after three missed heartbeats, retry activation
 //!    and stalled syncs.
-//! 4. **Persist.** [`Cluster::snapshot`] gives versioned, checksummed bytes of everything that
-//!    survives a crash; [`Cluster::restore`] restarts from them (connections and the in-memory log
-//!    shipper buffer are lost, as in Vault).
+//! 4. **Restart.** A host that stored every batch rebuilds the cluster after a crash with
+//!    [`Cluster::from_durable`] (the store's contents as a [`Durable`]). [`Cluster::snapshot`] gives
+//!    versioned, checksummed bytes of the same persisted state at once, and [`Cluster::restore`]
+//!    restarts from them: for backups, bootstrapping and simulators. Both give the same cluster
+//!    (connections and the in-memory log shipper buffer are lost, as in Vault).
 //! 5. **Observe.** [`Cluster::status`] gives a kind's status with Vault's field names;
 //!    [`Cluster::storage`] exposes the data and `merkle_root`s.
 //!
@@ -105,6 +113,7 @@
 
 mod bugs;
 mod cluster;
+mod envelope;
 mod error;
 mod ids;
 mod merkle;
@@ -120,10 +129,11 @@ mod wal;
 
 pub use bugs::{Bug, COMPILED_IN as BUGS_COMPILED_IN};
 pub use cluster::{
-    AcceptedSecondary, Cluster, ClusterConfig, KindStatus, PeerInfo, PrimaryView, Ready, RoleView,
-    SecondaryView, SnapshotError, SyncProgress, DEFAULT_TOKEN_TTL, MISSED_HEARTBEATS,
-    SNAPSHOT_VERSION,
+    AcceptedSecondary, Batch, Cluster, ClusterConfig, Durable, KindStatus, PeerInfo, PrimaryView,
+    Ready, RecoverError, RoleView, SecondaryView, SnapshotError, SyncProgress, DEFAULT_TOKEN_TTL,
+    META_VERSION, MISSED_HEARTBEATS, SNAPSHOT_VERSION,
 };
+pub use envelope::{Envelope, EnvelopeError, ENVELOPE_VERSION};
 pub use error::{ActivationRefusal, Error, ErrorClass};
 pub use ids::{ClusterId, ClusterIdError, Kind, Mode, SecondaryState};
 pub use message::{

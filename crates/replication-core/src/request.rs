@@ -194,6 +194,13 @@ pub enum ClientOp {
         /// Key path.
         path: String,
     },
+    /// List the keys directly under the folder `path` (a mount, or a folder inside one, with or
+    /// without its trailing `/`): each child once, sub-folders with a trailing `/`, in key order, as
+    /// Vault's `LIST` answers. A read: served where reads are.
+    List {
+        /// Folder path.
+        path: String,
+    },
     /// Create a mount.
     Mount {
         /// Mount path ending in `/`.
@@ -210,6 +217,7 @@ impl ClientOp {
             ClientOp::Write { path, .. }
             | ClientOp::Delete { path }
             | ClientOp::Read { path }
+            | ClientOp::List { path }
             | ClientOp::Mount { path, .. } => path,
         }
     }

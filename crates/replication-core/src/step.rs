@@ -111,6 +111,8 @@ pub enum Reply {
     },
     /// A client read.
     Value(Option<String>),
+    /// A client list: the keys directly under the folder (sub-folders end in `/`).
+    Keys(Vec<String>),
     /// Input handled, nothing to report (messages, ticks, faults).
     Ok,
 }

@@ -187,6 +187,25 @@ impl From<StorageRepr> for Storage {
 }
 
 impl Storage {
+    /// Storage holding `entries`, its indexes and mount table built from them, with the index
+    /// damage of [`Storage::index_damage`] applied again.
+    pub(crate) fn from_parts(
+        entries: BTreeMap<String, Entry>,
+        corruption: Vec<(usize, String)>,
+    ) -> Storage {
+        Storage::from(StorageRepr {
+            entries,
+            corruption,
+        })
+    }
+
+    /// Index damage injected since the last reindex (bucket, delta as hex): persisted with the
+    /// cluster's other state so a restart keeps a damaged index damaged, as Vault's stored Merkle
+    /// pages would be.
+    pub(crate) fn index_damage(&self) -> &[(usize, String)] {
+        &self.corruption
+    }
+
     /// The value at `key`.
     pub fn get(&self, key: &str) -> Option<&Entry> {
         self.entries.get(key)

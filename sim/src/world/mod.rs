@@ -227,10 +227,10 @@ impl World {
         };
         let ready = node.cluster.ready();
         let from_addr = node.cluster.config().cluster_addr.clone();
-        if !ready.changed.is_empty() {
+        if !ready.persist.storage.is_empty() {
             self.observations.push(Observation::Stored {
                 cluster: name.to_string(),
-                keys: ready.changed,
+                keys: ready.persist.storage.into_iter().map(|(k, _)| k).collect(),
             });
         }
         for e in ready.events {

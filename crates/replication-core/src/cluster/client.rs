@@ -26,13 +26,15 @@ impl Cluster {
         op: ClientOp,
     ) -> Result<Reply> {
         self.refuse_if_dr_secondary("serves no client requests")?;
-        if self.p.performance.mode() == Mode::Bootstrapping {
+        if self.p.meta.performance.mode() == Mode::Bootstrapping {
             return Err(Error::Unavailable(
                 "this cluster is bootstrapping as a performance secondary and serves no client requests until activation completes; try again shortly".into(),
             ));
         }
-        if let ClientOp::Read { path } = &op {
-            return self.read(path);
+        match &op {
+            ClientOp::Read { path } => return self.read(path),
+            ClientOp::List { path } => return self.list(path),
+            _ => {}
         }
         self.validate_client_op(&op)?;
         if self.mode(Kind::Performance) == Mode::Secondary && !self.is_local_op(&op) {
@@ -53,9 +55,32 @@ impl Cluster {
         ))
     }
 
+    fn list(&self, path: &str) -> Result<Reply> {
+        let folder = format!("{}/", path.trim_end_matches('/'));
+        validate_key_path(folder.trim_end_matches('/')).map_err(|m| Error::invalid("path", m))?;
+        if self.p.storage.mount_of(&folder).is_none() {
+            return Err(no_mount(path));
+        }
+        let mut keys: Vec<String> = self
+            .p
+            .storage
+            .entries()
+            .filter_map(|(k, _)| k.strip_prefix(folder.as_str()))
+            .map(|rest| match rest.find('/') {
+                Some(i) => rest[..=i].to_string(),
+                None => rest.to_string(),
+            })
+            .collect();
+        keys.dedup();
+        Ok(Reply::Keys(keys))
+    }
+
     fn validate_client_op(&self, op: &ClientOp) -> Result<()> {
         match op {
-            ClientOp::Write { path, .. } | ClientOp::Delete { path } | ClientOp::Read { path } => {
+            ClientOp::Write { path, .. }
+            | ClientOp::Delete { path }
+            | ClientOp::Read { path }
+            | ClientOp::List { path } => {
                 validate_key_path(path).map_err(|m| Error::invalid("path", m))?;
                 if self.p.storage.mount_of(path).is_none() {
                     return Err(no_mount(path));
@@ -93,7 +118,7 @@ impl Cluster {
 
     fn forward(&mut self, now: Timestamp, rng: &mut dyn RngCore, op: ClientOp) -> Result<Reply> {
         let Some((target, credentials)) = self.forward_target() else {
-            let no_primary = match &self.p.performance {
+            let no_primary = match &self.p.meta.performance {
                 Role::Secondary(s) => s.known_primary_cluster_addrs.is_empty(),
                 _ => true,
             };
@@ -105,7 +130,7 @@ impl Cluster {
         };
         // Random, not a counter: ids must not repeat after a restart, when old replies may still come.
         let request = rng.next_u64();
-        let give_up = now.plus(self.p.config.forwarding_timeout());
+        let give_up = now.plus(self.p.meta.config.forwarding_timeout());
         self.v.forwards.insert(request, give_up);
         self.send(
             &target,
@@ -136,7 +161,9 @@ impl Cluster {
                 Ok(self.apply(WalOp::Delete { key: path, class }))
             }
             ClientOp::Mount { path, local } => Ok(self.mount_local(&path, local)),
-            ClientOp::Read { .. } => Err(Error::bad("a read is not a mutation")),
+            ClientOp::Read { .. } | ClientOp::List { .. } => {
+                Err(Error::bad("a read is not a mutation"))
+            }
         }
     }
 
@@ -185,7 +212,7 @@ impl Cluster {
             .filter(|(_, give_up)| **give_up <= now)
             .map(|(r, _)| *r)
             .collect();
-        let timeout = self.p.config.forwarding_timeout();
+        let timeout = self.p.meta.config.forwarding_timeout();
         for request in expired {
             self.v.forwards.remove(&request);
             self.emit(Event::ClientReply {

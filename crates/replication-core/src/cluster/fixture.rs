@@ -197,7 +197,28 @@ impl Pair {
     }
 }
 
+/// What a handler test compares of a [`Ready`]: the messages, the events, and the storage keys
+/// to make durable (the batch's contents are pinned by the durability property tests).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(super) struct Seen {
+    pub(super) messages: Vec<Transmit>,
+    pub(super) events: Vec<crate::step::Event>,
+    pub(super) changed: Vec<String>,
+}
+
+impl Cluster {
+    /// Takes [`Cluster::ready`] and keeps what handler tests compare.
+    pub(super) fn seen(&mut self) -> Seen {
+        let r: Ready = self.ready();
+        Seen {
+            changed: r.persist.keys().map(str::to_string).collect(),
+            messages: r.messages,
+            events: r.events,
+        }
+    }
+}
+
 /// Nothing queued.
-pub(super) fn quiet() -> Ready {
-    Ready::default()
+pub(super) fn quiet() -> Seen {
+    Seen::default()
 }

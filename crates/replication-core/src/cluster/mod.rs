@@ -15,9 +15,11 @@
 //! | `status.rs` | status with Vault's field names |
 //! | `view.rs` | the read-only [`RoleView`] hosts and checkers inspect |
 //! | `snapshot.rs` | persisted bytes: [`Cluster::snapshot`] and [`Cluster::restore`] |
+//! | `durable.rs` | the persisted-state batch of each [`Ready`], and [`Cluster::from_durable`] from a durable store |
 
 mod client;
 mod config;
+mod durable;
 mod filters;
 #[cfg(test)]
 mod fixture;
@@ -30,6 +32,8 @@ mod status;
 mod view;
 
 pub use config::{ClusterConfig, MISSED_HEARTBEATS};
+pub use durable::{Batch, Durable, RecoverError, META_VERSION};
+use durable::{HandedOut, Tracked};
 pub use operator::DEFAULT_TOKEN_TTL;
 pub use snapshot::{SnapshotError, SNAPSHOT_VERSION};
 pub use status::{KindStatus, PeerInfo, SyncProgress};
@@ -54,12 +58,21 @@ use std::collections::{BTreeMap, BTreeSet};
 /// How many earlier primary runs a cluster remembers per kind (to tell an old token from a forged one).
 const RETIRED_RUNS: usize = 16;
 
-/// Everything about a cluster that survives a restart.
+/// Everything about a cluster that survives a restart: its storage, its log position, and the rest
+/// (roles, registries, keys), which changes far less often and is tracked as one record.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 struct Persisted {
-    config: ClusterConfig,
     storage: Storage,
     wal: Wal,
+    #[serde(flatten)]
+    meta: Tracked<Meta>,
+}
+
+/// The persisted state besides storage and the log: what [`Ready::persist`] carries as one record
+/// whenever it changed.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+struct Meta {
+    config: ClusterConfig,
     unseal: UnsealKeys,
     dr: Role,
     performance: Role,
@@ -144,6 +157,8 @@ struct Volatile {
     events: Vec<Event>,
     /// Storage keys changed since the last `ready()`.
     changed: BTreeSet<String>,
+    /// What the batches handed out so far said.
+    handed_out: HandedOut,
     started: Timestamp,
 }
 
@@ -157,20 +172,19 @@ pub struct Cluster {
     v: Volatile,
 }
 
-/// What the host must carry out after a step: make the changed keys durable, send the messages,
-/// and look at the events.
+/// What the host must carry out after a step, in this order: make [`Ready::persist`] durable, then
+/// send the messages and answer the client; and look at the events.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Ready {
+    /// The persisted-state changes since the last `ready()`: storage entries written or deleted, the
+    /// log position, and the role and registry record. Its storage keys are also what the
+    /// simulator's oracles look at.
+    #[serde(default, skip_serializing_if = "Batch::is_empty")]
+    pub persist: Batch,
     /// Messages to deliver to other clusters.
     pub messages: Vec<Transmit>,
     /// Things that happened.
     pub events: Vec<Event>,
-    /// Storage keys whose entry changed since the last `ready()` (written, overwritten, deleted, or
-    /// removed by a wipe), each once, in key order. A host that keeps storage durable writes
-    /// [`Storage::get`] of each (deleting the keys where it is `None`) before it sends the messages
-    /// or answers the client; the simulator's oracles use them to look only at what changed.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub changed: Vec<String>,
 }
 
 /// What every message handler gets besides the message: the host's time, its entropy, and the
@@ -192,19 +206,21 @@ impl Cluster {
         let mut c = Cluster {
             p: Persisted {
                 wal: Wal::new(0, config.log_shipper_buffer, rng.next_u64()),
-                config,
                 storage: Storage::default(),
-                unseal,
-                dr: Role::Disabled,
-                performance: Role::Disabled,
-                key_pairs: BTreeMap::new(),
-                last_error: BTreeMap::new(),
-                promote_quorum: Quorum::default(),
-                attempt: None,
-                operation_tokens: BTreeSet::new(),
-                last_reindex: None,
-                former_sets: BTreeMap::new(),
-                retired_runs: BTreeMap::new(),
+                meta: Tracked::new(Meta {
+                    config,
+                    unseal,
+                    dr: Role::Disabled,
+                    performance: Role::Disabled,
+                    key_pairs: BTreeMap::new(),
+                    last_error: BTreeMap::new(),
+                    promote_quorum: Quorum::default(),
+                    attempt: None,
+                    operation_tokens: BTreeSet::new(),
+                    last_reindex: None,
+                    former_sets: BTreeMap::new(),
+                    retired_runs: BTreeMap::new(),
+                }),
             },
             v: Volatile::default(),
         };
@@ -242,6 +258,7 @@ impl Cluster {
                 let b = rng.next_u32() as usize;
                 let delta = ((rng.next_u64() as u128) << 64) | rng.next_u64() as u128;
                 self.p.storage.corrupt_index(b, delta);
+                self.p.meta.touch();
                 Reply::Ok
             }
         };
@@ -252,12 +269,12 @@ impl Cluster {
         Ok(reply)
     }
 
-    /// Takes the messages and events produced so far.
+    /// Takes what the host must do since the last call: persist, send, look at events.
     pub fn ready(&mut self) -> Ready {
         Ready {
             messages: std::mem::take(&mut self.v.outbox),
             events: std::mem::take(&mut self.v.events),
-            changed: std::mem::take(&mut self.v.changed).into_iter().collect(),
+            persist: self.take_batch(),
         }
     }
 
@@ -289,12 +306,12 @@ impl Cluster {
 
     /// The cluster's host-given settings.
     pub fn config(&self) -> &ClusterConfig {
-        &self.p.config
+        &self.p.meta.config
     }
 
     /// The cluster's name.
     pub fn name(&self) -> &str {
-        &self.p.config.name
+        &self.p.meta.config.name
     }
 
     /// Its storage (read-only): the data, its classes and `merkle_root`s.
@@ -310,7 +327,7 @@ impl Cluster {
 
     /// Its current unseal key shares (replaced by the primary's on activation).
     pub fn unseal_keys(&self) -> &UnsealKeys {
-        &self.p.unseal
+        &self.p.meta.unseal
     }
 
     /// The mode of a kind as status reports it (a DR secondary reports performance as disabled).
@@ -342,33 +359,35 @@ impl Cluster {
     pub fn is_active(&self, kind: Kind) -> bool {
         match kind {
             Kind::Dr => true,
-            Kind::Performance => !matches!(self.p.dr, Role::Secondary(_) | Role::Bootstrapping(_)),
+            Kind::Performance => {
+                !matches!(self.p.meta.dr, Role::Secondary(_) | Role::Bootstrapping(_))
+            }
         }
     }
 
     /// The last refusal or failure of a kind's activation or link, if any.
     pub fn last_error(&self, kind: Kind) -> Option<&str> {
-        self.p.last_error.get(&kind).map(String::as_str)
+        self.p.meta.last_error.get(&kind).map(String::as_str)
     }
 
     /// Whether a DR operation token is currently valid on this cluster.
     pub fn operation_token_valid(&self, token: &str) -> bool {
-        self.p.operation_tokens.contains(token)
+        self.p.meta.operation_tokens.contains(token)
     }
 
     // ----- internal helpers shared by the rooms -----
 
     fn role(&self, kind: Kind) -> &Role {
         match kind {
-            Kind::Dr => &self.p.dr,
-            Kind::Performance => &self.p.performance,
+            Kind::Dr => &self.p.meta.dr,
+            Kind::Performance => &self.p.meta.performance,
         }
     }
 
     fn role_mut(&mut self, kind: Kind) -> &mut Role {
         match kind {
-            Kind::Dr => &mut self.p.dr,
-            Kind::Performance => &mut self.p.performance,
+            Kind::Dr => &mut self.p.meta.dr,
+            Kind::Performance => &mut self.p.meta.performance,
         }
     }
 
@@ -376,7 +395,7 @@ impl Cluster {
     fn set_role(&mut self, kind: Kind, role: Role) {
         if let Role::Primary(old) = self.role(kind) {
             let secret = old.secret.clone();
-            let runs = self.p.retired_runs.entry(kind).or_default();
+            let runs = self.p.meta.retired_runs.entry(kind).or_default();
             runs.push(secret);
             if runs.len() > RETIRED_RUNS {
                 runs.remove(0);
@@ -447,6 +466,7 @@ impl Cluster {
     fn wipe(&mut self) -> usize {
         let keys: Vec<String> = self.p.storage.entries().map(|(k, _)| k.clone()).collect();
         self.v.changed.extend(keys);
+        self.p.meta.touch();
         self.p.storage.clear()
     }
 
@@ -483,7 +503,7 @@ impl Cluster {
     fn bug(&self, bug: crate::bugs::Bug) -> bool {
         #[cfg(feature = "inject-bugs")]
         {
-            self.p.config.bugs.contains(&bug)
+            self.p.meta.config.bugs.contains(&bug)
         }
         #[cfg(not(feature = "inject-bugs"))]
         {
@@ -492,7 +512,7 @@ impl Cluster {
     }
 
     fn refuse_if_dr_secondary(&self, what: &str) -> Result<()> {
-        match self.p.dr {
+        match self.p.meta.dr {
             Role::Secondary(_) => Err(Error::wrong_mode(
                 Kind::Dr,
                 format!("cluster is a DR secondary, which {what}; promote it first (dr/secondary/promote)"),

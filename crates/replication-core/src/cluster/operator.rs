@@ -208,7 +208,7 @@ impl Cluster {
     ) -> Result<Reply> {
         self.require_mode(kind, Mode::Disabled, Command::EnablePrimary)?;
         let mut id = ClusterId::generate(rng);
-        if let Some(old) = self.p.former_sets.get(&kind) {
+        if let Some(old) = self.p.meta.former_sets.get(&kind) {
             if self.bug(Bug::ReenableKeepsClusterId) {
                 id = *old;
             }
@@ -216,9 +216,9 @@ impl Cluster {
         let role = self.fresh_primary(rng, id, addr);
         self.set_role(kind, Role::Primary(role));
         if cfg!(feature = "inject-bugs") {
-            self.p.former_sets.insert(kind, id);
+            self.p.meta.former_sets.insert(kind, id);
         }
-        self.p.last_error.remove(&kind);
+        self.p.meta.last_error.remove(&kind);
         Ok(warn(ENABLE_PRIMARY_WARNING))
     }
 
@@ -233,7 +233,7 @@ impl Cluster {
         self.drop_peers(kind);
         if kind == Kind::Dr {
             // The performance role goes dormant with it: its secondaries are refused from now on.
-            self.p.promote_quorum = Default::default();
+            self.p.meta.promote_quorum = Default::default();
             self.v.links.remove(&Kind::Performance);
             self.drop_peers(Kind::Performance);
         }
@@ -273,8 +273,8 @@ impl Cluster {
         }
         let public_key = public_key.filter(|k| !k.trim().is_empty());
         let (api_addr, own_cluster_addr) = (
-            self.p.config.api_addr.clone(),
-            self.p.config.cluster_addr.clone(),
+            self.p.meta.config.api_addr.clone(),
+            self.p.meta.config.cluster_addr.clone(),
         );
         let Some(p) = self.primary(kind) else {
             return Err(self.mode_error(kind, Command::SecondaryToken));
@@ -367,7 +367,7 @@ impl Cluster {
         rng.fill_bytes(&mut b);
         let pair = KeyPair::from_entropy(b);
         let public = pair.public.clone();
-        self.p.key_pairs.insert(kind, pair);
+        self.p.meta.key_pairs.insert(kind, pair);
         Ok(Reply::PublicKey(public))
     }
 
@@ -384,7 +384,7 @@ impl Cluster {
             return Err(Error::Activation(ActivationRefusal::Expired));
         }
         if let Some(pk) = &claims.public_key {
-            if self.p.key_pairs.get(&kind).map(|k| &k.public) != Some(pk) {
+            if self.p.meta.key_pairs.get(&kind).map(|k| &k.public) != Some(pk) {
                 return Err(Error::Activation(ActivationRefusal::PublicKeyMismatch));
             }
         }
@@ -400,7 +400,7 @@ impl Cluster {
         api_addr: Option<String>,
     ) -> Result<Reply> {
         self.require_mode(kind, Mode::Disabled, Command::EnableSecondary)?;
-        if kind == Kind::Dr && self.p.performance.mode() != Mode::Disabled {
+        if kind == Kind::Dr && self.p.meta.performance.mode() != Mode::Disabled {
             return Err(Error::wrong_mode(
                 Kind::Dr,
                 "performance replication is enabled on this cluster; a DR secondary is read-only and cannot run performance replication, so disable performance replication first",
@@ -418,9 +418,9 @@ impl Cluster {
         self.set_role(kind, Role::Bootstrapping(pending));
         let mut link = Link::new(now, rng);
         link.state = SecondaryState::Bootstrapping;
-        link.next_heartbeat = now.plus(self.p.config.heartbeat_interval);
+        link.next_heartbeat = now.plus(self.p.meta.config.heartbeat_interval);
         self.v.links.insert(kind, link);
-        self.p.last_error.remove(&kind);
+        self.p.meta.last_error.remove(&kind);
         Ok(warn(ENABLE_SECONDARY_WARNING))
     }
 
@@ -436,10 +436,10 @@ impl Cluster {
         self.v.links.remove(&kind);
         if kind == Kind::Dr {
             // The mirrored performance role belonged to the DR primary; an independent cluster starts clean.
-            self.p.performance = Role::Disabled;
-            self.p.operation_tokens.clear();
-            self.p.attempt = None;
-            self.p.promote_quorum = Default::default();
+            self.p.meta.performance = Role::Disabled;
+            self.p.meta.operation_tokens.clear();
+            self.p.meta.attempt = None;
+            self.p.meta.promote_quorum = Default::default();
         }
         Ok(warn(DISABLE_WARNING))
     }
@@ -479,14 +479,14 @@ impl Cluster {
                 if let Some(s) = self.secondary_mut(kind) {
                     s.pending = Some(pending);
                 }
-                let hb = self.p.config.heartbeat_interval;
+                let hb = self.p.meta.config.heartbeat_interval;
                 let link = self
                     .v
                     .links
                     .entry(kind)
                     .or_insert_with(|| Link::new(now, rng));
                 link.next_heartbeat = now.plus(hb);
-                self.p.last_error.remove(&kind);
+                self.p.meta.last_error.remove(&kind);
                 Ok(Reply::Done)
             }
             UpdateTarget::Addrs(addrs) => {
@@ -538,7 +538,7 @@ impl Cluster {
                 "replication is not enabled on this cluster, so there is nothing to recover; enable it first",
             ));
         }
-        if matches!(self.p.dr, Role::Secondary(_)) {
+        if matches!(self.p.meta.dr, Role::Secondary(_)) {
             self.check_operation_token(token)?;
         }
         for kind in kinds {
@@ -565,11 +565,11 @@ impl Cluster {
                 "replication is not enabled on this cluster, so there is no replication index to rebuild; enable it first",
             ));
         }
-        if matches!(self.p.dr, Role::Secondary(_)) {
+        if matches!(self.p.meta.dr, Role::Secondary(_)) {
             self.check_operation_token(token)?;
         }
         self.p.storage.reindex();
-        self.p.last_reindex = Some(now);
+        self.p.meta.last_reindex = Some(now); // also records that the index damage is gone
         for link in self.v.links.values_mut() {
             if link.retry_at.is_some() {
                 link.retry_at = Some(now);

@@ -152,9 +152,9 @@ impl Cluster {
                         secondary_id: id,
                         secret,
                     },
-                    unseal: self.p.unseal.clone(),
+                    unseal: self.p.meta.unseal.clone(),
                     known_primary_cluster_addrs: self.failover_addrs(kind),
-                    primary_api_addr: self.p.config.api_addr.clone(),
+                    primary_api_addr: self.p.meta.config.api_addr.clone(),
                 })
             }
         };
@@ -175,7 +175,7 @@ impl Cluster {
         let Some(claims) = token::verify(text, p.secret.as_bytes()) else {
             // Only a token that verifies under one of this cluster's earlier runs was issued before
             // it was re-enabled or promoted again; anything else was altered or forged.
-            let earlier = self.p.retired_runs.get(&kind).is_some_and(|runs| {
+            let earlier = self.p.meta.retired_runs.get(&kind).is_some_and(|runs| {
                 runs.iter()
                     .any(|r| token::verify(text, r.as_bytes()).is_some())
             });
@@ -212,13 +212,22 @@ impl Cluster {
             return;
         };
         self.peer(m.kind, &id).last_heartbeat = Some(cx.now);
-        if let Some(l) = self
-            .primary_mut(m.kind)
-            .and_then(|p| p.secondaries.get_mut(&id))
-            .and_then(|e| e.link.as_mut())
-        {
-            l.cluster_addr = cx.from.to_string();
-            l.api_addr = m.api_addr;
+        // Record where it is now, only when it moved (a heartbeat that changes nothing persists
+        // nothing).
+        let moved = self
+            .primary(m.kind)
+            .and_then(|p| p.secondaries.get(&id))
+            .and_then(|e| e.link.as_ref())
+            .is_some_and(|l| l.cluster_addr != cx.from || l.api_addr != m.api_addr);
+        if moved {
+            if let Some(l) = self
+                .primary_mut(m.kind)
+                .and_then(|p| p.secondaries.get_mut(&id))
+                .and_then(|e| e.link.as_mut())
+            {
+                l.cluster_addr = cx.from.to_string();
+                l.api_addr = m.api_addr;
+            }
         }
         let ack = self.heartbeat_ack(m.kind, &id);
         self.send(cx.from, ack);
@@ -229,7 +238,7 @@ impl Cluster {
         Message::HeartbeatAck(HeartbeatAck {
             kind,
             known_primary_cluster_addrs: self.failover_addrs(kind),
-            primary_api_addr: self.p.config.api_addr.clone(),
+            primary_api_addr: self.p.meta.config.api_addr.clone(),
             head: self.p.wal.head(),
             dynamic_filter: self.dynamic_for(filter.as_ref()),
             filter,
@@ -242,13 +251,13 @@ impl Cluster {
         let mut addrs = vec![];
         if let Some(p) = self.primary(kind) {
             addrs.push(if p.primary_cluster_addr.is_empty() {
-                self.p.config.cluster_addr.clone()
+                self.p.meta.config.cluster_addr.clone()
             } else {
                 p.primary_cluster_addr.clone()
             });
         }
         if kind == Kind::Performance {
-            if let Role::Primary(dr) = &self.p.dr {
+            if let Role::Primary(dr) = &self.p.meta.dr {
                 for l in dr.secondaries.values().filter_map(|e| e.live_link()) {
                     if !addrs.contains(&l.cluster_addr) {
                         addrs.push(l.cluster_addr.clone());
@@ -444,11 +453,11 @@ impl Cluster {
 
     /// DR primary: keeps DR secondaries' copy of the performance role current.
     pub(super) fn mirror(&mut self) {
-        let Role::Primary(dr) = &self.p.dr else {
+        let Role::Primary(dr) = &self.p.meta.dr else {
             self.v.mirrored = None;
             return;
         };
-        let role = match &self.p.performance {
+        let role = match &self.p.meta.performance {
             Role::Bootstrapping(_) => Role::Disabled,
             other => other.clone(),
         };
@@ -563,8 +572,7 @@ mod tests {
     //! Each handler of the primary side, called directly on a primary whose secondary `b` is
     //! streaming, and the exact `Ready` it leaves.
 
-    use super::super::fixture::Pair;
-    use super::super::Ready;
+    use super::super::fixture::{Pair, Seen};
     use super::*;
     use crate::message::Transmit;
     use crate::request::{ClientOp, Request};
@@ -604,8 +612,8 @@ mod tests {
             dynamic_filter: DynamicFilter::default(),
         });
         assert_eq!(
-            p.a.ready(),
-            Ready {
+            p.a.seen(),
+            Seen {
                 messages: vec![Transmit {
                     to: from.into(),
                     message: expected
@@ -641,8 +649,8 @@ mod tests {
             heartbeat(Kind::Dr, credentials),
         );
         assert_eq!(
-            p.a.ready(),
-            Ready {
+            p.a.seen(),
+            Seen {
                 messages: vec![refusal(&from, Kind::Dr, LinkRefusal::Unknown)],
                 events: vec![],
                 changed: vec![],
@@ -699,7 +707,7 @@ mod tests {
         };
         p.a.on_forward(&mut Pair::cx(p.now, &mut p.rng, &from), forward.clone());
         let index = p.a.p.wal.head().index;
-        let answer = Ready {
+        let answer = Seen {
             messages: vec![Transmit {
                 to: from.clone(),
                 message: Message::ForwardReply(ForwardReply {
@@ -710,7 +718,7 @@ mod tests {
             events: vec![],
             changed: vec!["secret/app".into()],
         };
-        assert_eq!(p.a.ready(), answer);
+        assert_eq!(p.a.seen(), answer);
         assert_eq!(
             p.a.storage().get("secret/app").map(|e| e.value.as_str()),
             Some("v1")
@@ -720,8 +728,8 @@ mod tests {
         // applied twice (so nothing to make durable).
         p.a.on_forward(&mut Pair::cx(p.now, &mut p.rng, &from), forward);
         assert_eq!(
-            p.a.ready(),
-            Ready {
+            p.a.seen(),
+            Seen {
                 changed: vec![],
                 ..answer
             }
@@ -782,8 +790,8 @@ mod tests {
         };
         p.a.on_activation_request(&mut Pair::cx(p.now, &mut p.rng, "https://c:8201"), m);
         assert_eq!(
-            p.a.ready(),
-            Ready {
+            p.a.seen(),
+            Seen {
                 messages: vec![Transmit {
                     to: "https://c:8201".into(),
                     message: Message::ActivationRefused(ActivationRefused {
@@ -831,8 +839,8 @@ mod tests {
         let entries: Vec<_> = p.a.p.wal.entries_after(at).unwrap().cloned().collect();
         assert_eq!(entries.len(), 1, "exactly the write after the cursor");
         assert_eq!(
-            p.a.ready(),
-            Ready {
+            p.a.seen(),
+            Seen {
                 messages: vec![Transmit {
                     to: from,
                     message: Message::Entries(Entries {
@@ -862,8 +870,8 @@ mod tests {
         let m = stream_request(&p, Some(foreign), 43);
         p.a.on_stream_request(&mut Pair::cx(p.now, &mut p.rng, &from), m);
         assert_eq!(
-            p.a.ready(),
-            Ready {
+            p.a.seen(),
+            Seen {
                 messages: vec![Transmit {
                     to: from,
                     message: Message::DiffStart(DiffStart {

@@ -65,11 +65,11 @@ impl Cluster {
         self.require_mode(kind, Mode::Secondary, Command::Promote)?;
         let mut progress = None;
         if kind == Kind::Dr && !self.bug(Bug::PromoteIgnoresDrAuth) {
-            let required = self.p.unseal.threshold as usize;
+            let required = self.p.meta.unseal.threshold as usize;
             match &auth {
                 PromoteAuth::OperationToken(t) => self.check_operation_token(Some(t))?,
                 PromoteAuth::Reset => {
-                    self.p.promote_quorum = Quorum::default();
+                    self.p.meta.promote_quorum = Quorum::default();
                     return Ok(Reply::PromoteProgress(QuorumProgress {
                         progress: 0,
                         required,
@@ -77,16 +77,16 @@ impl Cluster {
                     }));
                 }
                 PromoteAuth::Key(share) => {
-                    if !self.p.unseal.is_share(share) {
+                    if !self.p.meta.unseal.is_share(share) {
                         return Err(Error::invalid(
                             "key",
                             "the key is not a valid unseal key share of this cluster; a DR secondary uses its primary's unseal key shares",
                         ));
                     }
-                    let mut q = self.p.promote_quorum.clone();
+                    let mut q = self.p.meta.promote_quorum.clone();
                     q.add(share);
                     if q.progress() < required {
-                        self.p.promote_quorum = q.clone();
+                        self.p.meta.promote_quorum = q.clone();
                         return Ok(Reply::PromoteProgress(QuorumProgress {
                             progress: q.progress(),
                             required,
@@ -110,13 +110,13 @@ impl Cluster {
         let role = self.fresh_primary(rng, cluster_id, addr);
         self.set_role(kind, Role::Primary(role));
         self.v.links.remove(&kind);
-        self.p.last_error.remove(&kind);
+        self.p.meta.last_error.remove(&kind);
         if kind == Kind::Dr {
-            self.p.promote_quorum = Quorum::default();
-            self.p.attempt = None;
-            self.p.operation_tokens.clear();
+            self.p.meta.promote_quorum = Quorum::default();
+            self.p.meta.attempt = None;
+            self.p.meta.operation_tokens.clear();
             self.activate_performance_role(now, rng);
-            let required = self.p.unseal.threshold as usize;
+            let required = self.p.meta.unseal.threshold as usize;
             return Ok(Reply::PromoteProgress(QuorumProgress {
                 progress: progress.unwrap_or(required),
                 required,
@@ -130,7 +130,7 @@ impl Cluster {
     /// run (old tokens die) and keeps its secondaries, which follow it; a performance secondary connects
     /// to its primary with the same identity.
     fn activate_performance_role(&mut self, now: Timestamp, rng: &mut dyn RngCore) {
-        match self.p.performance.clone() {
+        match self.p.meta.performance.clone() {
             Role::Primary(p) => {
                 let mut fresh = self.fresh_primary(rng, p.cluster_id, Some(p.primary_cluster_addr));
                 fresh.secondaries = p.secondaries;
@@ -139,10 +139,10 @@ impl Cluster {
             Role::Secondary(mut s) => {
                 s.cursor = None;
                 s.pending = None;
-                self.p.performance = Role::Secondary(s);
+                self.p.meta.performance = Role::Secondary(s);
                 self.v.links.insert(Kind::Performance, Link::new(now, rng));
             }
-            Role::Bootstrapping(_) => self.p.performance = Role::Disabled,
+            Role::Bootstrapping(_) => self.p.meta.performance = Role::Disabled,
             Role::Disabled => {}
         }
     }
@@ -152,7 +152,7 @@ impl Cluster {
             None => Err(Error::Forbidden(
                 "this DR secondary operation needs a dr_operation_token; generate one with dr/secondary/generate-operation-token/attempt and /update using the primary's unseal key shares".into(),
             )),
-            Some(t) if self.p.operation_tokens.contains(t) => Ok(()),
+            Some(t) if self.p.meta.operation_tokens.contains(t) => Ok(()),
             Some(_) => Err(Error::Forbidden(
                 "the dr_operation_token is not valid on this cluster (unknown, or deleted); generate a new one with dr/secondary/generate-operation-token".into(),
             )),
@@ -160,26 +160,26 @@ impl Cluster {
     }
 
     fn require_dr_secondary(&self, command: &str) -> Result<()> {
-        if matches!(self.p.dr, Role::Secondary(_)) {
+        if matches!(self.p.meta.dr, Role::Secondary(_)) {
             Ok(())
         } else {
             Err(Error::wrong_mode(
                 Kind::Dr,
                 format!(
                     "{command} is only available on a DR secondary, and this cluster's DR mode is {}",
-                    self.p.dr.mode()
+                    self.p.meta.dr.mode()
                 ),
             ))
         }
     }
 
     fn attempt_status(&self, otp: String, encoded_token: String, complete: bool) -> AttemptStatus {
-        let a = self.p.attempt.as_ref();
+        let a = self.p.meta.attempt.as_ref();
         AttemptStatus {
             started: a.is_some(),
             nonce: a.map(|a| a.nonce.clone()).unwrap_or_default(),
             progress: a.map(|a| a.quorum.progress()).unwrap_or(0),
-            required: self.p.unseal.threshold as usize,
+            required: self.p.meta.unseal.threshold as usize,
             complete,
             encoded_token,
             otp,
@@ -189,13 +189,13 @@ impl Cluster {
 
     pub(super) fn start_attempt(&mut self, rng: &mut dyn RngCore) -> Result<Reply> {
         self.require_dr_secondary("generate-operation-token/attempt")?;
-        if self.p.attempt.is_some() {
+        if self.p.meta.attempt.is_some() {
             return Err(Error::bad(
                 "an operation-token attempt is already in progress; continue it with generate-operation-token/update or cancel it with a DELETE to generate-operation-token/attempt",
             ));
         }
         let otp = unseal::new_otp(rng);
-        self.p.attempt = Some(OperationTokenAttempt {
+        self.p.meta.attempt = Some(OperationTokenAttempt {
             nonce: unseal::new_nonce(rng),
             otp: otp.clone(),
             quorum: Quorum::default(),
@@ -218,7 +218,7 @@ impl Cluster {
 
     pub(super) fn cancel_attempt(&mut self) -> Result<Reply> {
         self.require_dr_secondary("generate-operation-token/attempt")?;
-        self.p.attempt = None;
+        self.p.meta.attempt = None;
         Ok(Reply::Done)
     }
 
@@ -229,7 +229,7 @@ impl Cluster {
         nonce: &str,
     ) -> Result<Reply> {
         self.require_dr_secondary("generate-operation-token/update")?;
-        let Some(a) = &self.p.attempt else {
+        let Some(a) = &self.p.meta.attempt else {
             return Err(Error::bad(
                 "no operation-token attempt is in progress; start one with a POST to generate-operation-token/attempt",
             ));
@@ -240,7 +240,7 @@ impl Cluster {
                 "the nonce does not match the attempt in progress; use the nonce returned when the attempt started",
             ));
         }
-        if !self.p.unseal.is_share(key) {
+        if !self.p.meta.unseal.is_share(key) {
             return Err(Error::invalid(
                 "key",
                 "the key is not a valid unseal key share; a DR operation token needs the primary's unseal key shares",
@@ -248,8 +248,8 @@ impl Cluster {
         }
         let mut a = a.clone();
         a.quorum.add(key);
-        if a.quorum.progress() < self.p.unseal.threshold as usize {
-            self.p.attempt = Some(a);
+        if a.quorum.progress() < self.p.meta.unseal.threshold as usize {
+            self.p.meta.attempt = Some(a);
             return Ok(Reply::Attempt(self.attempt_status(
                 String::new(),
                 String::new(),
@@ -258,11 +258,11 @@ impl Cluster {
         }
         let token = unseal::new_operation_token(rng);
         let encoded = unseal::encode_operation_token(&token, &a.otp);
-        self.p.operation_tokens.insert(token);
-        self.p.attempt = Some(a);
+        self.p.meta.operation_tokens.insert(token);
+        self.p.meta.attempt = Some(a);
         let mut status = self.attempt_status(String::new(), encoded, true);
-        status.progress = self.p.unseal.threshold as usize;
-        self.p.attempt = None;
+        status.progress = self.p.meta.unseal.threshold as usize;
+        self.p.meta.attempt = None;
         status.started = false;
         status.nonce = nonce.trim().to_string();
         Ok(Reply::Attempt(status))
@@ -271,7 +271,7 @@ impl Cluster {
     pub(super) fn delete_operation_token(&mut self, token: &str) -> Result<Reply> {
         self.require_dr_secondary("operation-token/delete")?;
         self.check_operation_token(Some(token))?;
-        self.p.operation_tokens.remove(token);
+        self.p.meta.operation_tokens.remove(token);
         Ok(Reply::Done)
     }
 }

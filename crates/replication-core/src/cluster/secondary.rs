@@ -64,15 +64,15 @@ impl Cluster {
             self.new_epoch(cx.rng);
             self.emit(Event::Wiped { kind, entries });
         }
-        self.p.unseal = m.unseal;
-        self.p.key_pairs.remove(&kind);
-        self.p.promote_quorum = Default::default();
+        self.p.meta.unseal = m.unseal;
+        self.p.meta.key_pairs.remove(&kind);
+        self.p.meta.promote_quorum = Default::default();
         self.set_role(kind, Role::Secondary(role));
-        self.p.last_error.remove(&kind);
+        self.p.meta.last_error.remove(&kind);
         let mut link = Link::new(now, cx.rng);
         link.connected = true;
         link.last_heartbeat = Some(now);
-        link.next_heartbeat = now.plus(self.p.config.heartbeat_interval);
+        link.next_heartbeat = now.plus(self.p.meta.config.heartbeat_interval);
         self.v.links.insert(kind, link);
         self.emit(Event::Activation {
             kind,
@@ -104,7 +104,7 @@ impl Cluster {
             self.set_role(kind, Role::Disabled);
             self.v.links.remove(&kind);
         }
-        self.p.last_error.insert(kind, reason.to_string());
+        self.p.meta.last_error.insert(kind, reason.to_string());
         self.emit(Event::Activation {
             kind,
             update,
@@ -118,8 +118,8 @@ impl Cluster {
             kind,
             token: pending.token.clone(),
             attempt: pending.attempt.clone(),
-            reply_to: self.p.config.cluster_addr.clone(),
-            api_addr: self.p.config.api_addr.clone(),
+            reply_to: self.p.meta.config.cluster_addr.clone(),
+            api_addr: self.p.meta.config.api_addr.clone(),
         });
         self.send(&pending.target.clone(), msg);
     }
@@ -128,24 +128,33 @@ impl Cluster {
     /// targets, this secondary's filter, its log head); a stalled or unfiltered stream asks again.
     pub(super) fn on_heartbeat_ack(&mut self, cx: &mut Cx<'_>, m: HeartbeatAck) {
         let kind = m.kind;
-        let Some(s) = self.secondary_mut(kind) else {
+        // Read first, write only what differs: a heartbeat that changes nothing persists nothing.
+        let Some(s) = self.secondary(kind) else {
             return;
         };
         if s.known_primary_cluster_addrs.is_empty() {
             return;
         }
         let current = s.known_primary_cluster_addrs.first().cloned();
-        s.known_primary_cluster_addrs = m.known_primary_cluster_addrs;
-        s.primary_api_addr = m.primary_api_addr;
         // A filter change whose Resync was lost: diff again so the new filter applies.
         let filter_changed = s.filter != m.filter;
-        if filter_changed {
-            s.cursor = None;
+        let behind = filter_changed || s.cursor.is_none_or(|c| c != m.head);
+        let same_target = current.as_ref() == m.known_primary_cluster_addrs.first();
+        let differs = s.known_primary_cluster_addrs != m.known_primary_cluster_addrs
+            || s.primary_api_addr != m.primary_api_addr
+            || filter_changed
+            || s.dynamic_filter != m.dynamic_filter;
+        if differs {
+            if let Some(s) = self.secondary_mut(kind) {
+                s.known_primary_cluster_addrs = m.known_primary_cluster_addrs;
+                s.primary_api_addr = m.primary_api_addr;
+                if filter_changed {
+                    s.cursor = None;
+                }
+                s.filter = m.filter;
+                s.dynamic_filter = m.dynamic_filter;
+            }
         }
-        s.filter = m.filter;
-        s.dynamic_filter = m.dynamic_filter;
-        let behind = s.cursor.is_none_or(|c| c != m.head);
-        let same_target = current == s.known_primary_cluster_addrs.first().cloned();
         let Some(link) = self.v.links.get_mut(&kind) else {
             return;
         };
@@ -157,7 +166,9 @@ impl Cluster {
         link.unanswered = false;
         link.last_heartbeat = Some(cx.now);
         let state = link.state;
-        self.p.last_error.remove(&kind);
+        if self.p.meta.last_error.contains_key(&kind) {
+            self.p.meta.last_error.remove(&kind);
+        }
         let stalled = state == SecondaryState::StreamWals && behind;
         if !was_connected || state == SecondaryState::Connecting || stalled || filter_changed {
             self.request_stream(cx.now, cx.rng, kind);
@@ -197,7 +208,7 @@ impl Cluster {
                 } else {
                     "the primary does not recognise this secondary (its replication set changed, e.g. it was disabled and enabled again); disable replication here and enable it with a new token (this wipes the cluster)"
                 };
-                self.p.last_error.insert(kind, msg.to_string());
+                self.p.meta.last_error.insert(kind, msg.to_string());
                 if let Some(s) = self.secondary_mut(kind) {
                     s.known_primary_cluster_addrs.clear();
                 }
@@ -231,7 +242,7 @@ impl Cluster {
             return;
         };
         let session = rng.next_u64();
-        let retry = now.plus(self.p.config.missed_heartbeats_span());
+        let retry = now.plus(self.p.meta.config.missed_heartbeats_span());
         if let Some(link) = self.v.links.get_mut(&kind) {
             link.session = session;
             link.sync = None;
@@ -341,7 +352,7 @@ impl Cluster {
         for b in differing_buckets(&ours, &m.digests) {
             buckets.insert(b as u16, self.p.storage.bucket_entries(kind, None, b));
         }
-        let give_up = cx.now.plus(self.p.config.missed_heartbeats_span());
+        let give_up = cx.now.plus(self.p.meta.config.missed_heartbeats_span());
         if let Some(link) = self.v.links.get_mut(&kind) {
             link.state = SecondaryState::MerkleDiff;
             link.connected = true;
@@ -443,12 +454,12 @@ impl Cluster {
             if let Some(s) = self.secondary_mut(kind) {
                 s.cursor = None;
             }
-            let retry = cx.now.plus(self.p.config.heartbeat_interval);
+            let retry = cx.now.plus(self.p.meta.config.heartbeat_interval);
             if let Some(link) = self.v.links.get_mut(&kind) {
                 link.state = SecondaryState::MerkleDiff;
                 link.retry_at = Some(retry);
             }
-            self.p.last_error.insert(
+            self.p.meta.last_error.insert(
                 kind,
                 "merkle sync did not converge: this cluster's Merkle index does not match its storage; run reindex".into(),
             );
@@ -460,8 +471,9 @@ impl Cluster {
         if self
             .secondary(Kind::Dr)
             .is_some_and(|s| s.cluster_id == m.cluster_id)
+            && self.p.meta.performance != *m.performance.0
         {
-            self.p.performance = *m.performance.0;
+            self.p.meta.performance = *m.performance.0;
         }
     }
 
@@ -488,7 +500,7 @@ impl Cluster {
     /// forwarded writes that waited too long.
     pub(super) fn tick(&mut self, now: Timestamp, rng: &mut dyn RngCore) {
         self.expire_forwards(now);
-        let hb = self.p.config.heartbeat_interval;
+        let hb = self.p.meta.config.heartbeat_interval;
         for kind in Kind::ALL {
             if !self.is_active(kind) {
                 continue;
@@ -527,7 +539,7 @@ impl Cluster {
             let Some(credentials) = s.credentials.clone() else {
                 continue;
             };
-            let span = self.p.config.missed_heartbeats_span();
+            let span = self.p.meta.config.missed_heartbeats_span();
             let link = self
                 .v
                 .links
@@ -562,7 +574,7 @@ impl Cluster {
             }
             if beat {
                 if let Some(target) = self.target_addr(kind) {
-                    let api_addr = self.p.config.api_addr.clone();
+                    let api_addr = self.p.meta.config.api_addr.clone();
                     self.send(
                         &target,
                         Message::Heartbeat(Heartbeat {
@@ -593,8 +605,7 @@ mod tests {
     //! Each handler of the secondary side, called directly on a secondary `b` streaming from `a`,
     //! and the exact `Ready` it leaves.
 
-    use super::super::fixture::{quiet, Pair};
-    use super::super::Ready;
+    use super::super::fixture::{quiet, Pair, Seen};
     use super::*;
     use crate::message::Transmit;
     use crate::storage::DataClass;
@@ -619,8 +630,8 @@ mod tests {
 
     /// The stream request `b` just sent, as it must look: to `a`, in `b`'s new session, from where
     /// `b` stands.
-    fn stream_request(p: &Pair, kind: Kind) -> Ready {
-        Ready {
+    fn stream_request(p: &Pair, kind: Kind) -> Seen {
+        Seen {
             messages: vec![Transmit {
                 to: p.a_addr(),
                 message: Message::StreamRequest(StreamRequest {
@@ -666,8 +677,8 @@ mod tests {
         let from = p.a_addr();
         p.b.on_entries(&mut Pair::cx(p.now, &mut p.rng, &from), m);
         assert_eq!(
-            p.b.ready(),
-            Ready {
+            p.b.seen(),
+            Seen {
                 changed: vec!["secret/x".into()],
                 ..quiet()
             },
@@ -706,7 +717,7 @@ mod tests {
         let from = p.a_addr();
         p.b.on_entries(&mut Pair::cx(p.now, &mut p.rng, &from), m);
         assert_ne!(p.b.v.links[&Kind::Dr].session, old_session, "a new session");
-        assert_eq!(p.b.ready(), stream_request(&p, Kind::Dr));
+        assert_eq!(p.b.seen(), stream_request(&p, Kind::Dr));
         assert_eq!(
             p.b.storage().get("secret/x"),
             None,
@@ -731,7 +742,7 @@ mod tests {
         };
         let from = p.a_addr();
         p.b.on_entries(&mut Pair::cx(p.now, &mut p.rng, &from), m);
-        assert_eq!(p.b.ready(), quiet());
+        assert_eq!(p.b.seen(), quiet());
         assert_eq!(p.b.storage().get("secret/x"), None);
         assert_eq!(cursor(&p, Kind::Dr), at);
     }
@@ -753,7 +764,7 @@ mod tests {
         };
         let (now, from) = (p.now, p.a_addr());
         p.b.on_heartbeat_ack(&mut Pair::cx(now, &mut p.rng, &from), ack);
-        assert_eq!(p.b.ready(), stream_request(&p, Kind::Dr));
+        assert_eq!(p.b.seen(), stream_request(&p, Kind::Dr));
         let link = &p.b.v.links[&Kind::Dr];
         assert!(link.connected && !link.unanswered);
         assert_eq!(link.last_heartbeat, Some(now));
@@ -764,7 +775,7 @@ mod tests {
         let mut p = Pair::streaming(Kind::Dr);
         p.b.on_link_refused(Kind::Dr, LinkRefusal::NotPrimary);
         assert_eq!(
-            p.b.ready(),
+            p.b.seen(),
             quiet(),
             "the next heartbeat goes to the next address"
         );
@@ -779,7 +790,7 @@ mod tests {
     fn a_revoked_secondary_goes_idle_with_the_reason_and_forgets_its_primary() {
         let mut p = Pair::streaming(Kind::Dr);
         p.b.on_revoked(Revoked { kind: Kind::Dr });
-        assert_eq!(p.b.ready(), quiet());
+        assert_eq!(p.b.seen(), quiet());
         assert_eq!(p.b.v.links[&Kind::Dr].state, SecondaryState::Idle);
         assert!(p
             .b
@@ -800,8 +811,8 @@ mod tests {
         p.b.on_accepted(&mut Pair::cx(p.now, &mut p.rng, &from), accepted.clone());
         let session = p.b.v.links[&Kind::Dr].session;
         assert_eq!(
-            p.b.ready(),
-            Ready {
+            p.b.seen(),
+            Seen {
                 messages: vec![Transmit {
                     to: p.a_addr(),
                     message: Message::StreamRequest(StreamRequest {
@@ -844,7 +855,7 @@ mod tests {
         accepted.attempt = "an-older-attempt".into();
         let from = p.a_addr();
         p.b.on_accepted(&mut Pair::cx(p.now, &mut p.rng, &from), accepted);
-        assert_eq!(p.b.ready(), quiet());
+        assert_eq!(p.b.seen(), quiet());
         assert_eq!(p.b.mode(Kind::Dr), crate::ids::Mode::Bootstrapping);
         assert!(p.b.storage().get("secret/old").is_some(), "nothing wiped");
     }

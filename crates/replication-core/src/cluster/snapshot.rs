@@ -1,11 +1,8 @@
 //! What survives a crash: [`Cluster::snapshot`] gives versioned, checksummed bytes of the persisted
 //! state; [`Cluster::restore`] restarts a cluster from them.
 
-use super::{Cluster, Link, Persisted, Volatile};
-use crate::ids::Kind;
-use crate::role::Role;
+use super::{Cluster, Persisted};
 use crate::time::Timestamp;
-use crate::wal::Wal;
 use rand_core::RngCore;
 use serde::{Deserialize, Serialize};
 
@@ -72,26 +69,12 @@ impl Cluster {
         if checksum(&file.state.to_string()) != file.checksum {
             return Err(SnapshotError::Corrupted("checksum mismatch".into()));
         }
-        let mut p: Persisted = serde_json::from_value(file.state)
+        let p: Persisted = serde_json::from_value(file.state)
             .map_err(|e| SnapshotError::Corrupted(format!("invalid state: {e}")))?;
         p.storage
             .check_consistency()
             .map_err(|e| SnapshotError::Corrupted(e.into()))?;
-        let wal_last = p.wal.last();
-        p.wal = Wal::new(wal_last, p.config.log_shipper_buffer, rng.next_u64());
-        let mut c = Cluster {
-            p,
-            v: Volatile {
-                started: now,
-                ..Volatile::default()
-            },
-        };
-        for kind in Kind::ALL {
-            if matches!(c.role(kind), Role::Secondary(_) | Role::Bootstrapping(_)) {
-                c.v.links.insert(kind, Link::new(now, rng));
-            }
-        }
-        Ok(c)
+        Ok(Cluster::restart(p, now, rng))
     }
 }
 

@@ -107,12 +107,12 @@ pub struct KindStatus {
 impl Cluster {
     /// The status of one kind at host time `now`.
     pub fn status(&self, kind: Kind, now: Timestamp) -> KindStatus {
-        let span = self.p.config.missed_heartbeats_span();
+        let span = self.p.meta.config.missed_heartbeats_span();
         let connected = |t: Option<Timestamp>| t.is_some_and(|t| now.since(t) <= span);
         let hb_text = |t: Option<Timestamp>| t.map(|t| t.to_rfc3339()).unwrap_or_default();
         let mut st = KindStatus {
             mode: self.mode(kind).as_str().to_string(),
-            last_error: self.p.last_error.get(&kind).cloned(),
+            last_error: self.p.meta.last_error.get(&kind).cloned(),
             ..KindStatus::default()
         };
         let common = |st: &mut KindStatus| {
@@ -120,6 +120,7 @@ impl Cluster {
             st.last_corruption_check_epoch = Some(NEVER_CHECKED.to_string());
             st.last_reindex_epoch = Some(
                 self.p
+                    .meta
                     .last_reindex
                     .map(|t| (t.as_millis() / 1000).to_string())
                     .unwrap_or_else(|| "0".into()),

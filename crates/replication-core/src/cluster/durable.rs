@@ -1,0 +1,322 @@
+//! What a host makes durable after each step, and how a cluster comes back from it.
+//!
+//! Every [`Ready`](super::Ready) carries a [`Batch`]: the storage entries the step wrote or deleted,
+//! the log position when it moved, and the rest of the persisted state (roles, registries, key shares,
+//! operation-token attempt) as one opaque record when it changed. The contract, as raft-rs states it
+//! for its `Ready`: **make the batch durable before sending the messages or answering the client**.
+//! A host that does so can always rebuild the cluster with [`Cluster::from_durable`] from what it stored,
+//! and gets exactly the cluster [`Cluster::restore`] gives from a snapshot taken at the same point.
+//!
+//! [`Durable`] is that store in memory: the reference for what a host's own store must do with a
+//! batch, and what the simulator's tests replay batches into.
+
+use super::{Cluster, Link, Meta, Persisted, Volatile};
+use crate::ids::Kind;
+use crate::role::Role;
+use crate::storage::{Entry, Storage};
+use crate::time::Timestamp;
+use crate::wal::Wal;
+use rand_core::RngCore;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Format version of the meta record in [`Batch::meta`].
+pub const META_VERSION: u32 = 1;
+
+/// The persisted-state changes of one [`Ready`](super::Ready): make them durable (in one
+/// transaction) before sending its messages or answering the client.
+///
+/// Its `Debug` shows the meta record's length only: the record holds secrets.
+#[derive(Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Batch {
+    /// Each storage key that changed since the last `ready()` (written, overwritten, deleted, or
+    /// removed by a wipe), once, in key order, with its entry now (`None`: delete it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub storage: Vec<(String, Option<Entry>)>,
+    /// The write-ahead log's last index, when it moved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wal: Option<u64>,
+    /// Everything else that survives a restart (roles, replication sets, registries, key shares), as
+    /// versioned bytes to store whole under one key, when it changed. Opaque to the host: only
+    /// [`Cluster::from_durable`] reads it. It holds secrets (unseal shares, token keys): protect it as the
+    /// storage is protected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for Batch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Batch")
+            .field("storage", &self.storage)
+            .field("wal", &self.wal)
+            .field(
+                "meta",
+                &self.meta.as_ref().map(|m| format!("<{} bytes>", m.len())),
+            )
+            .finish()
+    }
+}
+
+impl Batch {
+    /// Nothing to make durable.
+    pub fn is_empty(&self) -> bool {
+        self.storage.is_empty() && self.wal.is_none() && self.meta.is_none()
+    }
+
+    /// The storage keys that changed, in key order.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.storage.iter().map(|(k, _)| k.as_str())
+    }
+}
+
+/// A durable store in memory: what a host keeps of the batches, and the input of
+/// [`Cluster::from_durable`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Durable {
+    /// The last meta record.
+    pub meta: Option<Vec<u8>>,
+    /// The last log position.
+    pub wal: u64,
+    /// The storage entries.
+    pub entries: BTreeMap<String, Entry>,
+}
+
+impl Durable {
+    /// Applies one batch, as a host's store would in one transaction.
+    pub fn apply(&mut self, batch: &Batch) {
+        for (key, entry) in &batch.storage {
+            match entry {
+                Some(e) => self.entries.insert(key.clone(), e.clone()),
+                None => self.entries.remove(key),
+            };
+        }
+        if let Some(w) = batch.wal {
+            self.wal = w;
+        }
+        if let Some(m) = &batch.meta {
+            self.meta = Some(m.clone());
+        }
+    }
+}
+
+/// Why a durable store could not be recovered.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RecoverError {
+    /// The store never received a meta record: the cluster's first batch was not made durable.
+    #[error("the durable store has no meta record (the cluster's first batch was never stored); start a new cluster instead")]
+    NoMeta,
+    /// The meta record or the entries are damaged.
+    #[error("the durable store is corrupted ({0}); restore from a backup")]
+    Corrupted(String),
+    /// The meta record was written by another format version.
+    #[error("meta record format version {found} is not supported (this build reads version {META_VERSION}); use a matching replication-core")]
+    UnknownVersion {
+        /// Version found in the record.
+        found: u32,
+    },
+}
+
+#[derive(Serialize, Deserialize)]
+struct MetaFile<T, D> {
+    format_version: u32,
+    meta: T,
+    /// Merkle index damage (simulator faults), kept until a reindex.
+    #[serde(default)]
+    index_damage: D,
+}
+
+impl Cluster {
+    /// Rebuilds a cluster from a durable store at host time `now`, as after a crash: connections are
+    /// re-established and the log shipper starts a new epoch, exactly as [`Cluster::restore`] does.
+    pub fn from_durable(
+        store: Durable,
+        now: Timestamp,
+        rng: &mut dyn RngCore,
+    ) -> Result<Cluster, RecoverError> {
+        let bytes = store.meta.ok_or(RecoverError::NoMeta)?;
+        #[derive(Deserialize)]
+        struct Header {
+            format_version: u32,
+        }
+        let header: Header = serde_json::from_slice(&bytes)
+            .map_err(|e| RecoverError::Corrupted(format!("unreadable meta record: {e}")))?;
+        if header.format_version != META_VERSION {
+            return Err(RecoverError::UnknownVersion {
+                found: header.format_version,
+            });
+        }
+        let file: MetaFile<Meta, Vec<(usize, String)>> = serde_json::from_slice(&bytes)
+            .map_err(|e| RecoverError::Corrupted(format!("invalid meta record: {e}")))?;
+        let storage = Storage::from_parts(store.entries, file.index_damage);
+        let buffer = file.meta.config.log_shipper_buffer;
+        let p = Persisted {
+            storage,
+            wal: Wal::new(store.wal, buffer, 0),
+            meta: Tracked::clean(file.meta),
+        };
+        Ok(Cluster::restart(p, now, rng))
+    }
+
+    /// The batch of persisted-state changes since the last call (taken by [`Cluster::ready`]).
+    pub(super) fn take_batch(&mut self) -> Batch {
+        let changed = std::mem::take(&mut self.v.changed);
+        let storage = changed
+            .into_iter()
+            .map(|k| {
+                let e = self.p.storage.get(&k).cloned();
+                (k, e)
+            })
+            .collect();
+        let last = self.p.wal.last();
+        let wal = (self.v.handed_out.wal != Some(last)).then(|| {
+            self.v.handed_out.wal = Some(last);
+            last
+        });
+        let meta = if self.p.meta.take_dirty() {
+            let file = MetaFile {
+                format_version: META_VERSION,
+                meta: &*self.p.meta,
+                index_damage: self.p.storage.index_damage(),
+            };
+            // Plain data with string map keys: serializing cannot fail.
+            let bytes = serde_json::to_vec(&file).expect("meta record serializes to JSON");
+            self.p.meta.changed_from_last(bytes)
+        } else {
+            None
+        };
+        Batch { storage, wal, meta }
+    }
+
+    /// A cluster restarting from its persisted state: volatile state fresh, the log in a new epoch.
+    pub(super) fn restart(mut p: Persisted, now: Timestamp, rng: &mut dyn RngCore) -> Cluster {
+        let wal_last = p.wal.last();
+        p.wal = Wal::new(wal_last, p.meta.config.log_shipper_buffer, rng.next_u64());
+        let mut c = Cluster {
+            p,
+            v: Volatile {
+                started: now,
+                handed_out: HandedOut {
+                    wal: Some(wal_last),
+                },
+                ..Volatile::default()
+            },
+        };
+        for kind in Kind::ALL {
+            if matches!(c.role(kind), Role::Secondary(_) | Role::Bootstrapping(_)) {
+                c.v.links.insert(kind, Link::new(now, rng));
+            }
+        }
+        c
+    }
+}
+
+/// What the batches handed out so far said (the log position), to hand out only changes. Not part
+/// of the cluster's state: equality and hashing ignore it, so taking a batch changes no comparison.
+#[derive(Clone, Debug, Default)]
+pub(super) struct HandedOut {
+    wal: Option<u64>,
+}
+
+impl PartialEq for HandedOut {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for HandedOut {}
+
+impl std::hash::Hash for HandedOut {
+    fn hash<H: std::hash::Hasher>(&self, _: &mut H) {}
+}
+
+/// A value whose every mutable borrow marks it changed, so the batch carries it only when it may
+/// have changed, without comparing or hashing it after every step. Equality and hashing see the
+/// value only.
+#[derive(Clone, Debug)]
+pub(super) struct Tracked<T> {
+    value: T,
+    dirty: bool,
+    /// The record last handed out, so a mutable borrow that changed nothing (a refused request
+    /// looks before it refuses) hands out nothing.
+    last: Option<Vec<u8>>,
+}
+
+impl<T> Tracked<T> {
+    /// A value not yet made durable.
+    pub(super) fn new(value: T) -> Tracked<T> {
+        Tracked {
+            value,
+            dirty: true,
+            last: None,
+        }
+    }
+
+    /// A value read back from durable state.
+    fn clean(value: T) -> Tracked<T> {
+        Tracked {
+            value,
+            dirty: false,
+            last: None,
+        }
+    }
+
+    /// Marks it changed: for state persisted with it but kept elsewhere (index damage).
+    pub(super) fn touch(&mut self) {
+        self.dirty = true;
+    }
+
+    /// Whether it was borrowed mutably since the last call.
+    fn take_dirty(&mut self) -> bool {
+        std::mem::take(&mut self.dirty)
+    }
+
+    /// `record` if it differs from the one last handed out (and remembers it).
+    fn changed_from_last(&mut self, record: Vec<u8>) -> Option<Vec<u8>> {
+        if self.last.as_ref() == Some(&record) {
+            return None;
+        }
+        self.last = Some(record.clone());
+        Some(record)
+    }
+}
+
+impl<T> std::ops::Deref for Tracked<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.value
+    }
+}
+
+impl<T> std::ops::DerefMut for Tracked<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        self.dirty = true;
+        &mut self.value
+    }
+}
+
+impl<T: PartialEq> PartialEq for Tracked<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.value == other.value
+    }
+}
+
+impl<T: Eq> Eq for Tracked<T> {}
+
+impl<T: std::hash::Hash> std::hash::Hash for Tracked<T> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.value.hash(state)
+    }
+}
+
+impl<T: Serialize> Serialize for Tracked<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.value.serialize(s)
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Tracked<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        T::deserialize(d).map(Tracked::clean)
+    }
+}
