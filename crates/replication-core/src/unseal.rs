@@ -23,7 +23,7 @@ pub struct UnsealKeys {
 impl UnsealKeys {
     /// `n` fresh shares with quorum `threshold`, from host entropy. `n` and `threshold` are clamped to
     /// `1 <= threshold <= n`.
-    pub(crate) fn generate(rng: &mut dyn RngCore, n: u8, threshold: u8) -> UnsealKeys {
+    pub fn generate(rng: &mut dyn RngCore, n: u8, threshold: u8) -> UnsealKeys {
         let n = n.max(1);
         let threshold = threshold.clamp(1, n);
         let shares = (0..n)

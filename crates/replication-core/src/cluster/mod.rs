@@ -199,10 +199,28 @@ impl Cluster {
     /// A new cluster with replication disabled, the given mounts (path, local), and fresh unseal
     /// keys from `rng`. Mount paths that are not valid mount paths are skipped.
     pub fn new(config: ClusterConfig, mounts: &[(String, bool)], rng: &mut dyn RngCore) -> Cluster {
+        let unseal = UnsealKeys::generate(rng, config.unseal_shares, config.unseal_threshold);
+        Cluster::with_unseal_keys(config, mounts, unseal, rng)
+    }
+
+    /// Like [`Cluster::new`], with unseal key shares the host chose (a development setup whose
+    /// clusters share one key, or a cluster whose shares already exist). `config`'s share count and
+    /// threshold are set from `unseal`.
+    pub fn with_unseal_keys(
+        config: ClusterConfig,
+        mounts: &[(String, bool)],
+        unseal: UnsealKeys,
+        rng: &mut dyn RngCore,
+    ) -> Cluster {
         let mut config = config;
         // A zero interval would make every deadline "now" and spin a host that ticks at deadlines.
         config.heartbeat_interval = config.heartbeat_interval.max(Duration::from_millis(1));
-        let unseal = UnsealKeys::generate(rng, config.unseal_shares, config.unseal_threshold);
+        let mut unseal = unseal;
+        unseal.shares.truncate(usize::from(u8::MAX));
+        let shares = u8::try_from(unseal.shares.len()).unwrap_or(u8::MAX);
+        unseal.threshold = unseal.threshold.clamp(1, shares.max(1));
+        config.unseal_shares = shares;
+        config.unseal_threshold = unseal.threshold;
         let mut c = Cluster {
             p: Persisted {
                 wal: Wal::new(0, config.log_shipper_buffer, rng.next_u64()),

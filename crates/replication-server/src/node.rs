@@ -1,0 +1,353 @@
+//! One cluster hosted for real: the core's step / ready / persist / send / tick loop on a thread of
+//! its own, fed by the HTTP API and the cluster port through a channel.
+//!
+//! Everything that touches the [`Cluster`] happens on this thread, one input at a time, so the core
+//! stays the single-threaded state machine it is in the simulator. After every step the node
+//! 1. commits the step's [`Batch`](replication_core::Batch) to the [`Store`] (fsync'd),
+//! 2. sends the step's messages (sealed in an [`Envelope`]) through the [`Outbox`],
+//! 3. answers the HTTP caller, or, for a write forwarded to the primary, answers it when the
+//!    core's `ClientReply` event comes (the core guarantees one, at the latest after its forwarding
+//!    timeout).
+//!
+//! A store that cannot commit ends the process: the cluster in memory would be ahead of the disk,
+//! and a restart from the data directory is the only state that is known to be right.
+
+use crate::auth::Tokens;
+use crate::peer::Outbox;
+use crate::store::{Store, StoreError};
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use replication_api::{
+    decode_client, health, render_client, render_forwarded, ClientCall, HttpRequest, Response,
+};
+use replication_core::{
+    Cluster, ClusterConfig, Envelope, Event, Input, Reply, Timestamp, UnsealKeys,
+};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::time::{Duration as StdDuration, SystemTime};
+use tokio::sync::oneshot;
+
+/// How a node is set up.
+#[derive(Clone, Debug)]
+pub struct NodeConfig {
+    /// The cluster's name.
+    pub name: String,
+    /// Its API address as clients and other clusters reach it (`http://127.0.0.1:8200`).
+    pub api_addr: String,
+    /// Its cluster address (`http://127.0.0.1:8201`).
+    pub cluster_addr: String,
+    /// Where its store lives.
+    pub data_dir: PathBuf,
+    /// Heartbeat period.
+    pub heartbeat: replication_core::Duration,
+    /// Unseal key shares for a new cluster (`dev` gives every cluster the same one); `None` draws
+    /// fresh ones.
+    pub unseal: Option<UnsealKeys>,
+    /// A root token to create if the store has none (`dev --root-token`); `None` draws one.
+    pub root_token: Option<String>,
+}
+
+/// What the HTTP side and the cluster port ask of the node.
+pub enum Command {
+    /// An HTTP request on the API port; `token` is the `X-Vault-Token` header.
+    Http {
+        /// The request (its authority is set by the node from the token).
+        req: HttpRequest,
+        /// The `X-Vault-Token` header, if any.
+        token: Option<String>,
+        /// Where the answer goes.
+        reply: oneshot::Sender<Response>,
+    },
+    /// Envelope bytes from another cluster.
+    Peer {
+        /// The body received.
+        bytes: Vec<u8>,
+        /// `Err` with the reason when the envelope is refused.
+        reply: oneshot::Sender<Result<(), String>>,
+    },
+}
+
+/// A handle the HTTP tasks use to reach a node.
+#[derive(Clone)]
+pub struct NodeHandle {
+    tx: Sender<Command>,
+}
+
+impl NodeHandle {
+    /// Sends a command; `false` when the node has stopped.
+    pub fn send(&self, c: Command) -> bool {
+        self.tx.send(c).is_ok()
+    }
+}
+
+/// What a started node tells its host.
+pub struct Started {
+    /// Where to send commands.
+    pub handle: NodeHandle,
+    /// The root token, when the node created one on this start (first start of a data directory).
+    pub new_root_token: Option<String>,
+}
+
+struct Node {
+    cluster: Cluster,
+    store: Store,
+    tokens: Tokens,
+    rng: StdRng,
+    outbox: Outbox,
+    /// HTTP callers waiting for a forwarded write's answer, by correlation id.
+    waiting: HashMap<u64, oneshot::Sender<Response>>,
+}
+
+/// Wall-clock time as the core's timestamp.
+pub fn now() -> Timestamp {
+    let ms = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    Timestamp::from_millis(ms)
+}
+
+/// Opens the data directory, recovers or creates the cluster, and starts its thread. A new cluster
+/// writes its unseal key shares to `DIR/unseal-keys` and its root token to `DIR/root-token`.
+pub fn start(config: NodeConfig, outbox: Outbox) -> Result<Started, StartError> {
+    let store = Store::open(&config.data_dir)?;
+    let mut rng = StdRng::from_os_rng();
+    let now = now();
+    let loaded = store.load()?;
+    let store_is_new = loaded.is_none();
+    let cluster = match loaded {
+        Some(durable) => {
+            let c = Cluster::from_durable(durable, now, &mut rng)
+                .map_err(|e| StartError::Recover(config.data_dir.clone(), e))?;
+            if c.name() != config.name {
+                return Err(StartError::WrongName {
+                    dir: config.data_dir.clone(),
+                    stored: c.name().to_string(),
+                    asked: config.name.clone(),
+                });
+            }
+            let stored = c.config();
+            if stored.api_addr != config.api_addr || stored.cluster_addr != config.cluster_addr {
+                tracing::warn!(
+                    cluster = %config.name,
+                    "this data directory's cluster was created with api {} and cluster {}; those addresses stay (replication peers know it by them)",
+                    stored.api_addr,
+                    stored.cluster_addr
+                );
+            }
+            tracing::info!(cluster = %config.name, keys = c.storage().len(), "recovered from {}", config.data_dir.display());
+            c
+        }
+        None => {
+            let mut cc = ClusterConfig::new(&config.name);
+            cc.api_addr = config.api_addr.clone();
+            cc.cluster_addr = config.cluster_addr.clone();
+            cc.heartbeat_interval = config.heartbeat;
+            let mounts = [("secret/".to_string(), false)];
+            let unseal = config.unseal.clone().unwrap_or_else(|| {
+                UnsealKeys::generate(&mut rng, cc.unseal_shares, cc.unseal_threshold)
+            });
+            Cluster::with_unseal_keys(cc, &mounts, unseal, &mut rng)
+        }
+    };
+    if store_is_new {
+        // As `vault operator init` hands out the key shares once: kept beside the store.
+        let file = config.data_dir.join("unseal-keys");
+        let text: String = cluster
+            .unseal_keys()
+            .shares
+            .iter()
+            .map(|s| format!("{s}\n"))
+            .collect();
+        std::fs::write(&file, text).map_err(|e| StartError::Io(file, e))?;
+    }
+    let mut tokens = Tokens::load(&store)?;
+    let new_root_token = if tokens.is_empty() {
+        let root = config
+            .root_token
+            .clone()
+            .unwrap_or_else(|| crate::auth::random_token(&mut rng));
+        tokens.create(
+            &store,
+            &mut rng,
+            Some(root.clone()),
+            true,
+            vec!["root".into()],
+        )?;
+        let file = config.data_dir.join("root-token");
+        std::fs::write(&file, format!("{root}\n")).map_err(|e| StartError::Io(file, e))?;
+        Some(root)
+    } else {
+        None
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    let mut node = Node {
+        cluster,
+        store,
+        tokens,
+        rng,
+        outbox,
+        waiting: HashMap::new(),
+    };
+    // The first batch of a new cluster (its record and mounts) is durable before anything else.
+    node.flush();
+    let name = config.name.clone();
+    std::thread::Builder::new()
+        .name(format!("cluster-{name}"))
+        .spawn(move || node.run(rx))
+        .map_err(|e| StartError::Io(PathBuf::from("thread"), e))?;
+    Ok(Started {
+        handle: NodeHandle { tx },
+        new_root_token,
+    })
+}
+
+/// Why a node could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The store holds something the core cannot rebuild a cluster from.
+    #[error("cannot recover the cluster in {0}: {1}")]
+    Recover(PathBuf, replication_core::RecoverError),
+    /// The data directory belongs to another cluster.
+    #[error(
+        "{dir} holds cluster {stored:?}, not {asked:?}; use --name {stored} or another --data-dir"
+    )]
+    WrongName {
+        /// The directory.
+        dir: PathBuf,
+        /// The name stored.
+        stored: String,
+        /// The name asked for.
+        asked: String,
+    },
+    /// A file could not be written.
+    #[error("{0}: {1}")]
+    Io(PathBuf, std::io::Error),
+}
+
+impl Node {
+    fn run(mut self, rx: Receiver<Command>) {
+        loop {
+            let now = now();
+            if let Some(d) = self.cluster.next_deadline() {
+                if d <= now {
+                    let _ = self.step(Input::Tick);
+                    continue;
+                }
+            }
+            let wait = self
+                .cluster
+                .next_deadline()
+                .map(|d| StdDuration::from_millis(d.since(now).as_millis()))
+                .unwrap_or(StdDuration::from_secs(3600));
+            match rx.recv_timeout(wait) {
+                Ok(c) => self.command(c),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return,
+            }
+        }
+    }
+
+    /// Steps one input, makes its batch durable, sends its messages; returns the step's result.
+    fn step(&mut self, input: Input) -> Result<Reply, replication_core::Error> {
+        let r = self.cluster.step(now(), &mut self.rng, input);
+        self.flush();
+        r
+    }
+
+    /// Persist, then send, then answer the forwarded writes whose outcome came.
+    fn flush(&mut self) {
+        let ready = self.cluster.ready();
+        if let Err(e) = self.store.commit(&ready.persist) {
+            tracing::error!(cluster = %self.cluster.name(), "{e}; stopping: restart from the data directory");
+            std::process::exit(70);
+        }
+        let from = self.cluster.config().cluster_addr.clone();
+        for t in ready.messages {
+            self.outbox.send(t.to, Envelope::seal(&from, &t.message));
+        }
+        for e in ready.events {
+            match e {
+                Event::ClientReply { request, result } => {
+                    if let Some(w) = self.waiting.remove(&request) {
+                        let _ = w.send(render_forwarded(&result));
+                    }
+                }
+                other => {
+                    tracing::info!(cluster = %self.cluster.name(), event = ?other, "replication event")
+                }
+            }
+        }
+    }
+
+    fn command(&mut self, c: Command) {
+        match c {
+            Command::Peer { bytes, reply } => {
+                let r = match Envelope::open(&bytes) {
+                    Ok(env) => {
+                        let _ = self.step(env.into_input());
+                        Ok(())
+                    }
+                    Err(e) => {
+                        tracing::warn!(cluster = %self.cluster.name(), "refused a message from a peer: {e}");
+                        Err(e.to_string())
+                    }
+                };
+                let _ = reply.send(r);
+            }
+            Command::Http {
+                mut req,
+                token,
+                reply,
+            } => {
+                req.authority = self.tokens.caller(token.as_deref());
+                let path = req.path.trim_start_matches('/');
+                let path = path.strip_prefix("v1/").unwrap_or(path);
+                if path.starts_with("sys/replication") {
+                    let now = now();
+                    let r = replication_api::handle(&mut self.cluster, now, &mut self.rng, &req);
+                    self.flush();
+                    let _ = reply.send(r);
+                } else if path.starts_with("auth/token/") {
+                    let r = self
+                        .tokens
+                        .serve(&self.store, &mut self.rng, &req, token.as_deref());
+                    let _ = reply.send(r);
+                } else {
+                    self.client(req, reply);
+                }
+            }
+        }
+    }
+
+    fn client(&mut self, req: HttpRequest, reply: oneshot::Sender<Response>) {
+        let call = match decode_client(&self.cluster, &req) {
+            Ok(c) => c,
+            Err(refusal) => {
+                let _ = reply.send(refusal);
+                return;
+            }
+        };
+        match call {
+            ClientCall::Health(codes) => {
+                let _ = reply.send(health(&self.cluster, now(), &codes));
+            }
+            ClientCall::Op(op) => {
+                let result = self.cluster.step(now(), &mut self.rng, Input::Client(op));
+                if let Ok(Reply::Forwarded { request }) = result {
+                    // Answered by the ClientReply event (flush below may already bring it).
+                    self.waiting.insert(request, reply);
+                    self.flush();
+                } else {
+                    self.flush();
+                    let _ = reply.send(render_client(result, &mut self.rng));
+                }
+            }
+        }
+    }
+}
