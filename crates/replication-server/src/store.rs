@@ -5,6 +5,10 @@
 //! hands out is committed in one write transaction, fsync'd before `commit` returns: this is what
 //! lets the node answer a client or send a message only once the change is durable.
 
+// redb's own error type is large; a store error is rare (a failing disk) and ends the node, so it
+// is not worth boxing on the way.
+#![allow(clippy::result_large_err)]
+
 use redb::{Database, ReadableTable, TableDefinition};
 use replication_core::{Batch, Durable, Entry};
 use serde::{Deserialize, Serialize};
