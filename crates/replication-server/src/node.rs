@@ -98,6 +98,8 @@ struct Node {
     outbox: Outbox,
     /// HTTP callers waiting for a forwarded write's answer, by correlation id.
     waiting: HashMap<u64, oneshot::Sender<Response>>,
+    /// Answers to send once the current batch is durable.
+    answers: Vec<Answer>,
 }
 
 /// Wall-clock time as the core's timestamp.
@@ -190,6 +192,7 @@ pub fn start(config: NodeConfig, outbox: Outbox) -> Result<Started, StartError> 
         rng,
         outbox,
         waiting: HashMap::new(),
+        answers: vec![],
     };
     // The first batch of a new cluster (its record and mounts) is durable before anything else.
     node.flush();
@@ -230,13 +233,23 @@ pub enum StartError {
     Io(PathBuf, std::io::Error),
 }
 
+/// An answer held back until the batch of the steps before it is durable.
+enum Answer {
+    Http(oneshot::Sender<Response>, Response),
+    Peer(oneshot::Sender<Result<(), String>>, Result<(), String>),
+}
+
+/// How many queued commands one commit may cover (group commit under load).
+const MAX_GROUP: usize = 256;
+
 impl Node {
     fn run(mut self, rx: Receiver<Command>) {
         loop {
             let now = now();
             if let Some(d) = self.cluster.next_deadline() {
                 if d <= now {
-                    let _ = self.step(Input::Tick);
+                    let _ = self.cluster.step(now, &mut self.rng, Input::Tick);
+                    self.flush();
                     continue;
                 }
             }
@@ -246,21 +259,23 @@ impl Node {
                 .map(|d| StdDuration::from_millis(d.since(now).as_millis()))
                 .unwrap_or(StdDuration::from_secs(3600));
             match rx.recv_timeout(wait) {
-                Ok(c) => self.command(c),
+                Ok(c) => {
+                    // Step what is queued (up to MAX_GROUP commands), then make it durable in one
+                    // commit, and only then send and answer.
+                    self.command(c);
+                    for c in rx.try_iter().take(MAX_GROUP - 1) {
+                        self.command(c);
+                    }
+                    self.flush();
+                }
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => return,
             }
         }
     }
 
-    /// Steps one input, makes its batch durable, sends its messages; returns the step's result.
-    fn step(&mut self, input: Input) -> Result<Reply, replication_core::Error> {
-        let r = self.cluster.step(now(), &mut self.rng, input);
-        self.flush();
-        r
-    }
-
-    /// Persist, then send, then answer the forwarded writes whose outcome came.
+    /// Persist, then send, then answer: the callers of the steps since the last flush, and the
+    /// forwarded writes whose outcome came.
     fn flush(&mut self) {
         let ready = self.cluster.ready();
         if let Err(e) = self.store.commit(&ready.persist) {
@@ -275,11 +290,22 @@ impl Node {
             match e {
                 Event::ClientReply { request, result } => {
                     if let Some(w) = self.waiting.remove(&request) {
-                        let _ = w.send(render_forwarded(&result));
+                        self.answers
+                            .push(Answer::Http(w, render_forwarded(&result)));
                     }
                 }
                 other => {
                     tracing::info!(cluster = %self.cluster.name(), event = ?other, "replication event")
+                }
+            }
+        }
+        for a in self.answers.drain(..) {
+            match a {
+                Answer::Http(to, r) => {
+                    let _ = to.send(r);
+                }
+                Answer::Peer(to, r) => {
+                    let _ = to.send(r);
                 }
             }
         }
@@ -290,7 +316,7 @@ impl Node {
             Command::Peer { bytes, reply } => {
                 let r = match Envelope::open(&bytes) {
                     Ok(env) => {
-                        let _ = self.step(env.into_input());
+                        let _ = self.cluster.step(now(), &mut self.rng, env.into_input());
                         Ok(())
                     }
                     Err(e) => {
@@ -298,7 +324,7 @@ impl Node {
                         Err(e.to_string())
                     }
                 };
-                let _ = reply.send(r);
+                self.answers.push(Answer::Peer(reply, r));
             }
             Command::Http {
                 mut req,
@@ -308,46 +334,47 @@ impl Node {
                 req.authority = self.tokens.caller(token.as_deref());
                 let path = req.path.trim_start_matches('/');
                 let path = path.strip_prefix("v1/").unwrap_or(path);
-                if path.starts_with("sys/replication") {
-                    let now = now();
-                    let r = replication_api::handle(&mut self.cluster, now, &mut self.rng, &req);
-                    self.flush();
-                    let _ = reply.send(r);
+                let r = if path.starts_with("sys/replication") {
+                    replication_api::handle(&mut self.cluster, now(), &mut self.rng, &req)
                 } else if path.starts_with("auth/token/") {
-                    let r = self
-                        .tokens
-                        .serve(&self.store, &mut self.rng, &req, token.as_deref());
-                    let _ = reply.send(r);
+                    // Token records are committed by the token store itself.
+                    self.tokens
+                        .serve(&self.store, &mut self.rng, &req, token.as_deref())
                 } else {
-                    self.client(req, reply);
-                }
+                    match self.client(&req) {
+                        Answered::Now(r) => r,
+                        Answered::WhenForwardReturns(request) => {
+                            self.waiting.insert(request, reply);
+                            return;
+                        }
+                    }
+                };
+                self.answers.push(Answer::Http(reply, r));
             }
         }
     }
 
-    fn client(&mut self, req: HttpRequest, reply: oneshot::Sender<Response>) {
-        let call = match decode_client(&self.cluster, &req) {
+    /// A client request's answer.
+    fn client(&mut self, req: &HttpRequest) -> Answered {
+        let call = match decode_client(&self.cluster, req) {
             Ok(c) => c,
-            Err(refusal) => {
-                let _ = reply.send(refusal);
-                return;
-            }
+            Err(refusal) => return Answered::Now(refusal),
         };
         match call {
-            ClientCall::Health(codes) => {
-                let _ = reply.send(health(&self.cluster, now(), &codes));
-            }
+            ClientCall::Health(codes) => Answered::Now(health(&self.cluster, now(), &codes)),
             ClientCall::Op(op) => {
-                let result = self.cluster.step(now(), &mut self.rng, Input::Client(op));
-                if let Ok(Reply::Forwarded { request }) = result {
-                    // Answered by the ClientReply event (flush below may already bring it).
-                    self.waiting.insert(request, reply);
-                    self.flush();
-                } else {
-                    self.flush();
-                    let _ = reply.send(render_client(result, &mut self.rng));
+                match self.cluster.step(now(), &mut self.rng, Input::Client(op)) {
+                    Ok(Reply::Forwarded { request }) => Answered::WhenForwardReturns(request),
+                    result => Answered::Now(render_client(result, &mut self.rng)),
                 }
             }
         }
     }
+}
+
+/// When a client request is answered.
+enum Answered {
+    Now(Response),
+    /// A write forwarded to the primary: answered by the `ClientReply` event with this id.
+    WhenForwardReturns(u64),
 }
