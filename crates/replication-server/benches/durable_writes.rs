@@ -56,7 +56,7 @@ fn setup(rt: &tokio::runtime::Runtime) -> Setup {
                 api_addr: format!("http://{api}"),
                 cluster_addr: format!("http://{cluster}"),
                 data_dir: dir.path().join(name),
-                heartbeat: replication_core::Duration::from_millis(500),
+                heartbeat: Some(replication_core::Duration::from_millis(500)),
                 unseal: None,
                 root_token: Some(token.clone()),
             },

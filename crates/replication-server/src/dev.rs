@@ -66,7 +66,7 @@ pub fn plans(
                 api_addr: dc.api_addr.clone(),
                 cluster_addr: format!("http://{cluster_listen}"),
                 data_dir: root.join(&name),
-                heartbeat,
+                heartbeat: Some(heartbeat),
                 unseal: Some(unseal.clone()),
                 root_token: Some(root_token.clone()),
             },

@@ -37,9 +37,10 @@ enum Command {
         /// The data directory (created if missing): the store and `root-token`.
         #[arg(long)]
         data_dir: PathBuf,
-        /// Heartbeat period, as Vault writes durations (`5s`, `250ms`); set when the cluster is created.
-        #[arg(long, default_value = "5s", value_parser = parse_duration)]
-        heartbeat: Duration,
+        /// Heartbeat period, as Vault writes durations (`5s`, `250ms`; default 5s); set when the
+        /// cluster is created.
+        #[arg(long, value_parser = parse_duration)]
+        heartbeat: Option<Duration>,
         /// Largest request body in bytes (`1048576`, `512KiB`, `1MiB`); larger ones get 413.
         #[arg(long, default_value = "1MiB", value_parser = parse_size)]
         max_body: usize,
@@ -64,6 +65,15 @@ enum Command {
         /// Largest request body in bytes.
         #[arg(long, default_value = "1MiB", value_parser = parse_size)]
         max_body: usize,
+    },
+    /// Decode a DR operation token: the `encoded_token` of a completed generate-operation-token
+    /// attempt, with the attempt's `otp` (what `vault operator generate-root -dr-token -decode` does).
+    DecodeToken {
+        /// The attempt's one-time pad.
+        #[arg(long)]
+        otp: String,
+        /// The `encoded_token` the last update answered.
+        encoded: String,
     },
 }
 
@@ -114,6 +124,18 @@ fn main() -> ExitCode {
 
 async fn run(command: Command) -> ExitCode {
     match command {
+        Command::DecodeToken { otp, encoded } => {
+            match replication_core::decode_operation_token(&encoded, &otp) {
+                Ok(t) => {
+                    println!("{t}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
         Command::Serve {
             name,
             api_addr,

@@ -40,8 +40,9 @@ pub struct NodeConfig {
     pub cluster_addr: String,
     /// Where its store lives.
     pub data_dir: PathBuf,
-    /// Heartbeat period.
-    pub heartbeat: replication_core::Duration,
+    /// Heartbeat period for a new cluster (`None`: the model's default, 5s). A recovered cluster
+    /// keeps the one it was created with.
+    pub heartbeat: Option<replication_core::Duration>,
     /// Unseal key shares for a new cluster (`dev` gives every cluster the same one); `None` draws
     /// fresh ones.
     pub unseal: Option<UnsealKeys>,
@@ -132,11 +133,17 @@ pub fn start(config: NodeConfig, outbox: Outbox) -> Result<Started, StartError> 
             }
             let stored = c.config();
             if stored.api_addr != config.api_addr || stored.cluster_addr != config.cluster_addr {
+                return Err(StartError::Moved {
+                    dir: config.data_dir.clone(),
+                    api: stored.api_addr.clone(),
+                    cluster: stored.cluster_addr.clone(),
+                });
+            }
+            if let Some(h) = config.heartbeat.filter(|h| *h != stored.heartbeat_interval) {
                 tracing::warn!(
                     cluster = %config.name,
-                    "this data directory's cluster was created with api {} and cluster {}; those addresses stay (replication peers know it by them)",
-                    stored.api_addr,
-                    stored.cluster_addr
+                    "--heartbeat {h} ignored: this cluster was created with {} and keeps it",
+                    stored.heartbeat_interval
                 );
             }
             tracing::info!(cluster = %config.name, keys = c.storage().len(), "recovered from {}", config.data_dir.display());
@@ -146,7 +153,9 @@ pub fn start(config: NodeConfig, outbox: Outbox) -> Result<Started, StartError> 
             let mut cc = ClusterConfig::new(&config.name);
             cc.api_addr = config.api_addr.clone();
             cc.cluster_addr = config.cluster_addr.clone();
-            cc.heartbeat_interval = config.heartbeat;
+            if let Some(h) = config.heartbeat {
+                cc.heartbeat_interval = h;
+            }
             let mounts = [("secret/".to_string(), false)];
             let unseal = config.unseal.clone().unwrap_or_else(|| {
                 UnsealKeys::generate(&mut rng, cc.unseal_shares, cc.unseal_threshold)
@@ -227,6 +236,16 @@ pub enum StartError {
         stored: String,
         /// The name asked for.
         asked: String,
+    },
+    /// The data directory's cluster is known to its peers by other addresses.
+    #[error("{dir} holds a cluster whose peers know it at api {api} and cluster {cluster}; start it with those addresses (the core advertises them in tokens and heartbeats)")]
+    Moved {
+        /// The directory.
+        dir: PathBuf,
+        /// The stored API address.
+        api: String,
+        /// The stored cluster address.
+        cluster: String,
     },
     /// A file could not be written.
     #[error("{0}: {1}")]
