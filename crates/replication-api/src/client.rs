@@ -28,6 +28,8 @@ pub enum ClientCall {
     Op(ClientOp),
     /// `GET sys/health`: answered from the cluster's status with [`health`], no step needed.
     Health(HealthCodes),
+    /// `GET sys/mounts`: answered from the cluster's mount table with [`mounts`], no step needed.
+    Mounts,
 }
 
 /// The status codes `sys/health` answers with, as its query parameters set them.
@@ -104,9 +106,24 @@ pub fn decode_client(cluster: &Cluster, req: &HttpRequest) -> Result<ClientCall,
                 dr_secondary: code("drsecondarycode", 472)?,
             }))
         }
+        ["sys", "mounts"] => {
+            if method != "GET" {
+                return Err(Response::error(405, ["sys/mounts takes GET (to list the mounts)"]));
+            }
+            if req.authority == Caller::Anonymous {
+                return Err(forbidden("sys/mounts"));
+            }
+            Ok(ClientCall::Mounts)
+        }
         ["sys", "mounts", rest @ ..] if !rest.is_empty() => {
             if !matches!(method.as_str(), "POST" | "PUT") {
-                return Err(Response::error(405, ["sys/mounts/<path> takes POST (to create a mount)"]));
+                return Err(Response::error(
+                    405,
+                    ["sys/mounts/<path> takes POST (to create a mount); unmounting is not modelled"],
+                ));
+            }
+            if rest.first() == Some(&"auth") {
+                return Err(bad("auth/ is reserved for auth methods; choose another mount path".into()));
             }
             if req.authority != Caller::Sudo {
                 return Err(if req.authority == Caller::Anonymous {
@@ -224,7 +241,14 @@ pub fn render_client(result: Result<Reply, Error>, rng: &mut dyn RngCore) -> Res
             kv_data(data, rng)
         }
         Reply::Keys(keys) if keys.is_empty() => Response::json(404, json!({"errors": []})),
-        Reply::Keys(keys) => kv_data(json!({ "keys": keys }), rng),
+        Reply::Keys(keys) => {
+            let mut r = kv_data(json!({ "keys": keys }), rng);
+            if let Some(body) = r.body.as_mut() {
+                // Vault reports no lease on a list.
+                body["lease_duration"] = json!(0);
+            }
+            r
+        }
         Reply::Applied { .. } => Response::no_content(),
         other => Response::error(
             500,
@@ -249,6 +273,35 @@ fn kv_data(data: Value, rng: &mut dyn RngCore) -> Response {
     if let Some(body) = r.body.as_mut() {
         body["lease_duration"] = json!(KV_LEASE_SECONDS);
         body["mount_type"] = json!("kv");
+    }
+    r
+}
+
+/// `sys/mounts`: each of the cluster's mounts as Vault lists a KV version 1 engine, under `data`
+/// and (as Vault also does, for older clients) at the top level.
+pub fn mounts(cluster: &Cluster, rng: &mut dyn RngCore) -> Response {
+    let table: Map<String, Value> = cluster
+        .storage()
+        .mounts()
+        .iter()
+        .map(|(path, local)| {
+            let entry = json!({
+                "type": "kv",
+                "description": "",
+                "local": local,
+                "seal_wrap": false,
+                "external_entropy_access": false,
+                "options": {"version": "1"},
+                "config": {"default_lease_ttl": 0, "max_lease_ttl": 0, "force_no_cache": false},
+            });
+            (path.clone(), entry)
+        })
+        .collect();
+    let mut r = Response::data(Value::Object(table.clone()), vec![], &request_id(rng));
+    if let Some(Value::Object(body)) = r.body.as_mut() {
+        for (k, v) in table {
+            body.entry(k).or_insert(v);
+        }
     }
     r
 }

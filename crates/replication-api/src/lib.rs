@@ -57,7 +57,9 @@ mod path;
 mod render;
 mod routes;
 
-pub use client::{decode_client, health, render_client, render_forwarded, ClientCall, HealthCodes};
+pub use client::{
+    decode_client, health, mounts, render_client, render_forwarded, ClientCall, HealthCodes,
+};
 pub use envelope::{Response, CONTENT_TYPE_JSON};
 pub use handler::{decode, execute, handle, Caller, Decoded, HttpRequest};
 pub use path::{parse_query, PathError, QueryError, RequestPath};

@@ -18,6 +18,7 @@ fn kv(w: &mut World, name: &str, req: HttpRequest) -> Response {
     };
     let r = w.with_cluster(name, |c, now, rng| match call {
         ClientCall::Health(codes) => health(c, now, &codes),
+        ClientCall::Mounts => replication_api::mounts(c, rng),
         ClientCall::Op(op) => {
             let result = c.step(now, rng, Input::Client(op));
             render_client(result, rng)
@@ -78,7 +79,9 @@ fn list_shows_the_children_of_a_folder_with_subfolders_ending_in_a_slash() {
     ] {
         let r = kv(&mut w, "A", req);
         assert_eq!(r.status, 200);
-        assert_eq!(r.body.unwrap()["data"]["keys"], json!(["a", "b/", "c/"]));
+        let body = r.body.unwrap();
+        assert_eq!(body["data"]["keys"], json!(["a", "b/", "c/"]));
+        assert_eq!(body["lease_duration"], json!(0), "no lease on a list");
     }
     let r = kv(&mut w, "A", token("LIST", "/v1/secret/b"));
     assert_eq!(r.body.unwrap()["data"]["keys"], json!(["x", "y"]));
@@ -200,6 +203,15 @@ fn a_mount_created_over_http_serves_secrets_and_a_local_one_is_not_shipped() {
     );
     assert_eq!(kv(&mut w, "B", mount(false)).status, 204);
     assert_eq!(w.cluster("B").storage().mounts().get("team/"), Some(&false));
+    let listed = kv(&mut w, "A", token("GET", "/v1/sys/mounts"))
+        .body
+        .unwrap();
+    assert_eq!(listed["data"]["team/"]["local"], json!(true));
+    assert_eq!(listed["data"]["secret/"]["options"]["version"], json!("1"));
+    assert_eq!(
+        listed["team/"], listed["data"]["team/"],
+        "listed at the top level too, as Vault does"
+    );
 }
 
 #[test]

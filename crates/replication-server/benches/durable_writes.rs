@@ -10,19 +10,12 @@ use hyper_util::client::legacy::{connect::HttpConnector, Client};
 use hyper_util::rt::TokioExecutor;
 use replication_server::node::NodeConfig;
 use replication_server::serve::{self, Plan};
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 type Http = Client<HttpConnector, Full<bytes::Bytes>>;
-
-fn free() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-}
 
 async fn call(client: &Http, method: &str, url: &str, token: &str, body: &str) -> (u16, String) {
     let req = hyper::Request::builder()
@@ -49,7 +42,8 @@ fn setup(rt: &tokio::runtime::Runtime) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let token = "hvs.bench-root-token".to_string();
     let plan = |name: &str| {
-        let (api, cluster) = (free(), free());
+        let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        let (api, cluster) = (any, any);
         Plan {
             node: NodeConfig {
                 name: name.into(),
@@ -62,15 +56,19 @@ fn setup(rt: &tokio::runtime::Runtime) -> Setup {
             },
             api_listen: api,
             cluster_listen: cluster,
-            max_body: 1 << 20,
+            limits: Default::default(),
         }
     };
-    let (a, b) = (plan("A"), plan("B"));
-    let (pa, pb) = (a.node.api_addr.clone(), b.node.api_addr.clone());
     let client: Http = Client::builder(TokioExecutor::new()).build_http();
-    rt.block_on(async {
-        let (_running, serving) = serve::start(vec![a, b]).await.expect("servers start");
+    let pa = rt.block_on(async {
+        let (running, serving) = serve::start(vec![plan("A"), plan("B")])
+            .await
+            .expect("servers start");
         tokio::spawn(serving);
+        let (pa, pb) = (
+            format!("http://{}", running[0].api_addr),
+            format!("http://{}", running[1].api_addr),
+        );
         let ok = |r: (u16, String)| assert!(r.0 < 300, "{r:?}");
         ok(call(
             &client,
@@ -114,6 +112,7 @@ fn setup(rt: &tokio::runtime::Runtime) -> Setup {
             assert!(Instant::now() < end, "B did not start streaming: {s}");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+        pa
     });
     Setup {
         client,

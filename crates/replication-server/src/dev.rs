@@ -4,7 +4,7 @@
 //! exit, share one root token and one unseal key share (threshold 1).
 
 use crate::node::NodeConfig;
-use crate::serve::Plan;
+use crate::serve::{Limits, Plan};
 use replication_core::UnsealKeys;
 use serde::Serialize;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -47,7 +47,7 @@ pub fn plans(
     root_token: String,
     unseal: UnsealKeys,
     root: &Path,
-    max_body: usize,
+    limits: Limits,
 ) -> (Vec<Plan>, Credentials) {
     let mut plans = vec![];
     let mut clusters = vec![];
@@ -72,7 +72,7 @@ pub fn plans(
             },
             api_listen,
             cluster_listen,
-            max_body,
+            limits,
         });
         clusters.push(dc);
     }

@@ -3,9 +3,11 @@
 //!
 //! Both are thin: a request is read (its body up to the configured limit, else 413), handed to the
 //! node thread as a [`Command`], and the node's [`Response`] is written back with Vault's JSON
-//! shapes. A node that does not answer within [`ANSWER_TIMEOUT`] gets the caller a 503.
+//! shapes. A node with too many requests waiting answers 503 at once; one that does not answer
+//! within its answer timeout (past the cluster's forwarding timeout) answers 503 saying the outcome
+//! is unknown, and the node then skips the request if it had not started it.
 
-use crate::node::{Command, NodeHandle};
+use crate::node::{Command, NodeHandle, Unreachable};
 use crate::peer::MESSAGE_PATH;
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -15,17 +17,17 @@ use replication_api::{Caller, HttpRequest, Response};
 use std::time::Duration;
 use tokio::sync::oneshot;
 
-/// How long a caller waits for the node (a forwarded write is answered by the core within its
-/// forwarding timeout, three heartbeats by default; this is a backstop).
-pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(60);
-
 /// The shared state of a listener.
 #[derive(Clone)]
 pub struct Listener {
     /// The node served.
     pub node: NodeHandle,
-    /// Largest body accepted, in bytes.
+    /// Largest client request body accepted, in bytes.
     pub max_body: usize,
+    /// Largest message body from a peer, in bytes (a sync carries whole datasets).
+    pub max_message: usize,
+    /// How long a caller waits for the node.
+    pub answer_timeout: Duration,
 }
 
 /// The API port's router.
@@ -57,45 +59,78 @@ fn error(status: u16, message: impl Into<String>) -> axum::response::Response {
 }
 
 async fn body(
-    l: &Listener,
     req: Request,
+    limit: usize,
+    flag: &str,
 ) -> Result<(axum::http::request::Parts, Vec<u8>), axum::response::Response> {
     let (parts, body) = req.into_parts();
-    match axum::body::to_bytes(body, l.max_body).await {
+    match axum::body::to_bytes(body, limit).await {
         Ok(b) => Ok((parts, b.to_vec())),
         Err(_) => Err(error(
             413,
-            format!(
-                "request body too large: the limit is {} bytes (--max-body)",
-                l.max_body
-            ),
+            format!("request body too large: the limit is {limit} bytes ({flag})"),
         )),
     }
 }
 
-async fn ask<T>(l: &Listener, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> Option<T> {
+/// Why the node gave no answer.
+enum NoAnswer {
+    Busy,
+    Stopped,
+    TimedOut,
+}
+
+async fn ask<T>(
+    l: &Listener,
+    make: impl FnOnce(oneshot::Sender<T>) -> Command,
+) -> Result<T, NoAnswer> {
     let (tx, rx) = oneshot::channel();
-    if !l.node.send(make(tx)) {
-        return None;
+    l.node.send(make(tx)).map_err(|e| match e {
+        Unreachable::Busy => NoAnswer::Busy,
+        Unreachable::Stopped => NoAnswer::Stopped,
+    })?;
+    match tokio::time::timeout(l.answer_timeout, rx).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(_)) => Err(NoAnswer::Stopped),
+        Err(_) => Err(NoAnswer::TimedOut),
     }
-    tokio::time::timeout(ANSWER_TIMEOUT, rx).await.ok()?.ok()
+}
+
+fn no_answer(l: &Listener, why: NoAnswer) -> axum::response::Response {
+    match why {
+        NoAnswer::Busy => error(
+            503,
+            "the cluster has too many requests waiting; try again shortly",
+        ),
+        NoAnswer::Stopped => error(
+            503,
+            "the cluster is stopping; try again once it has restarted",
+        ),
+        NoAnswer::TimedOut => error(
+            503,
+            format!(
+                "the cluster did not answer within {}s; the outcome of a write is unknown: read it back before retrying",
+                l.answer_timeout.as_secs()
+            ),
+        ),
+    }
 }
 
 async fn peer_message(l: &Listener, req: Request) -> axum::response::Response {
     if req.method() != axum::http::Method::POST {
         return error(405, format!("{MESSAGE_PATH} takes POST"));
     }
-    let (_, bytes) = match body(l, req).await {
+    let (_, bytes) = match body(req, l.max_message, "--max-message").await {
         Ok(b) => b,
         Err(r) => return r,
     };
     match ask(l, |reply| Command::Peer { bytes, reply }).await {
-        Some(Ok(())) => to_http(Response {
+        Ok(Ok(())) => to_http(Response {
             status: 202,
             body: None,
         }),
-        Some(Err(why)) => error(400, why),
-        None => error(503, "the cluster is shutting down or busy; try again"),
+        Ok(Err(why)) => error(400, why),
+        Err(why) => no_answer(l, why),
     }
 }
 
@@ -128,7 +163,7 @@ async fn api(State(l): State<Listener>, req: Request) -> axum::response::Respons
         );
     }
     let method = req.method().as_str().to_string();
-    let (_, bytes) = match body(&l, req).await {
+    let (_, bytes) = match body(req, l.max_body, "--max-body").await {
         Ok(b) => b,
         Err(r) => return r,
     };
@@ -140,7 +175,7 @@ async fn api(State(l): State<Listener>, req: Request) -> axum::response::Respons
         body: bytes,
     };
     match ask(&l, |reply| Command::Http { req, token, reply }).await {
-        Some(r) => to_http(r),
-        None => error(503, "the cluster did not answer in time; try again"),
+        Ok(r) => to_http(r),
+        Err(why) => no_answer(&l, why),
     }
 }

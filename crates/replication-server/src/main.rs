@@ -5,7 +5,7 @@ use rand::SeedableRng;
 use replication_core::{Duration, UnsealKeys};
 use replication_server::dev;
 use replication_server::node::NodeConfig;
-use replication_server::serve::{self, Plan};
+use replication_server::serve::{self, Limits, Plan};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -44,6 +44,9 @@ enum Command {
         /// Largest request body in bytes (`1048576`, `512KiB`, `1MiB`); larger ones get 413.
         #[arg(long, default_value = "1MiB", value_parser = parse_size)]
         max_body: usize,
+        /// Largest message from another cluster (a Merkle sync carries every differing entry).
+        #[arg(long, default_value = "256MiB", value_parser = parse_size)]
+        max_message: usize,
     },
     /// Several clusters in one process on 127.0.0.1, for trying things out (data is temporary).
     Dev {
@@ -65,6 +68,9 @@ enum Command {
         /// Largest request body in bytes.
         #[arg(long, default_value = "1MiB", value_parser = parse_size)]
         max_body: usize,
+        /// Largest message from another cluster.
+        #[arg(long, default_value = "256MiB", value_parser = parse_size)]
+        max_message: usize,
     },
     /// Decode a DR operation token: the `encoded_token` of a completed generate-operation-token
     /// attempt, with the attempt's `otp` (what `vault operator generate-root -dr-token -decode` does).
@@ -87,7 +93,9 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
 
 fn parse_size(s: &str) -> Result<usize, String> {
     let t = s.trim();
-    let (num, mult) = if let Some(n) = t.strip_suffix("MiB") {
+    let (num, mult) = if let Some(n) = t.strip_suffix("GiB") {
+        (n, 1 << 30)
+    } else if let Some(n) = t.strip_suffix("MiB") {
         (n, 1 << 20)
     } else if let Some(n) = t.strip_suffix("KiB") {
         (n, 1 << 10)
@@ -143,6 +151,7 @@ async fn run(command: Command) -> ExitCode {
             data_dir,
             heartbeat,
             max_body,
+            max_message,
         } => {
             let plan = Plan {
                 node: NodeConfig {
@@ -156,7 +165,10 @@ async fn run(command: Command) -> ExitCode {
                 },
                 api_listen: api_addr,
                 cluster_listen: cluster_addr,
-                max_body,
+                limits: Limits {
+                    max_body,
+                    max_message,
+                },
             };
             match serve::start(vec![plan]).await {
                 Err(e) => {
@@ -172,7 +184,14 @@ async fn run(command: Command) -> ExitCode {
                             );
                         }
                     }
-                    println!("cluster {name}: API http://{api_addr}, cluster port {cluster_addr}, data in {}", data_dir.display());
+                    for r in &running {
+                        println!(
+                            "cluster {name}: API http://{}, cluster port {}, data in {}",
+                            r.api_addr,
+                            r.cluster_addr,
+                            data_dir.display()
+                        );
+                    }
                     serve.await;
                     ExitCode::SUCCESS
                 }
@@ -185,6 +204,7 @@ async fn run(command: Command) -> ExitCode {
             credentials,
             base_port,
             max_body,
+            max_message,
         } => {
             let top = base_port as u32 + 10 * (clusters as u32 - 1) + 1;
             if top > u16::MAX as u32 {
@@ -212,7 +232,10 @@ async fn run(command: Command) -> ExitCode {
                 root_token,
                 unseal,
                 dir.path(),
-                max_body,
+                Limits {
+                    max_body,
+                    max_message,
+                },
             );
             if let Some(file) = &credentials {
                 let text = serde_json::to_string_pretty(&creds).expect("credentials serialize");

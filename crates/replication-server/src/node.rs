@@ -18,14 +18,17 @@ use crate::store::{Store, StoreError};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use replication_api::{
-    decode_client, health, render_client, render_forwarded, ClientCall, HttpRequest, Response,
+    decode_client, health, mounts, render_client, render_forwarded, ClientCall, HttpRequest,
+    Response,
 };
 use replication_core::{
     Cluster, ClusterConfig, Envelope, Event, Input, Reply, Timestamp, UnsealKeys,
 };
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::OnceLock;
+use std::time::Instant;
 use std::time::{Duration as StdDuration, SystemTime};
 use tokio::sync::oneshot;
 
@@ -61,7 +64,7 @@ pub enum Command {
         /// Where the answer goes.
         reply: oneshot::Sender<Response>,
     },
-    /// Envelope bytes from another cluster.
+    /// Envelopes from another cluster, one per line.
     Peer {
         /// The body received.
         bytes: Vec<u8>,
@@ -70,16 +73,31 @@ pub enum Command {
     },
 }
 
+/// How many commands may wait for a node; beyond that callers are told to try again at once.
+const QUEUE: usize = 4096;
+
 /// A handle the HTTP tasks use to reach a node.
 #[derive(Clone)]
 pub struct NodeHandle {
-    tx: Sender<Command>,
+    tx: SyncSender<Command>,
+}
+
+/// Why a command did not reach the node.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Unreachable {
+    /// Too many commands are waiting.
+    Busy,
+    /// The node has stopped.
+    Stopped,
 }
 
 impl NodeHandle {
-    /// Sends a command; `false` when the node has stopped.
-    pub fn send(&self, c: Command) -> bool {
-        self.tx.send(c).is_ok()
+    /// Queues a command without waiting.
+    pub fn send(&self, c: Command) -> Result<(), Unreachable> {
+        self.tx.try_send(c).map_err(|e| match e {
+            TrySendError::Full(_) => Unreachable::Busy,
+            TrySendError::Disconnected(_) => Unreachable::Stopped,
+        })
     }
 }
 
@@ -87,6 +105,9 @@ impl NodeHandle {
 pub struct Started {
     /// Where to send commands.
     pub handle: NodeHandle,
+    /// How long an HTTP caller should wait for an answer: past the cluster's forwarding timeout,
+    /// so a forwarded write is answered by the core, not by the listener giving up.
+    pub answer_timeout: StdDuration,
     /// The root token, when the node created one on this start (first start of a data directory).
     pub new_root_token: Option<String>,
 }
@@ -103,13 +124,30 @@ struct Node {
     answers: Vec<Answer>,
 }
 
-/// Wall-clock time as the core's timestamp.
+/// The host's time as the core's timestamp: the wall clock when the process started, moved on by
+/// a monotonic clock, so a clock step (NTP) neither stalls the timers nor fires them early.
 pub fn now() -> Timestamp {
-    let ms = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0);
-    Timestamp::from_millis(ms)
+    static START: OnceLock<(u64, Instant)> = OnceLock::new();
+    let (wall, at) = START.get_or_init(|| {
+        let ms = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        (ms, Instant::now())
+    });
+    Timestamp::from_millis(wall + at.elapsed().as_millis() as u64)
+}
+
+/// Writes a secret file readable by its owner only.
+fn write_secret(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+    let mut f = o.open(path)?;
+    f.write_all(text.as_bytes())?;
+    f.sync_all()
 }
 
 /// Opens the data directory, recovers or creates the cluster, and starts its thread. A new cluster
@@ -172,7 +210,7 @@ pub fn start(config: NodeConfig, outbox: Outbox) -> Result<Started, StartError> 
             .iter()
             .map(|s| format!("{s}\n"))
             .collect();
-        std::fs::write(&file, text).map_err(|e| StartError::Io(file, e))?;
+        write_secret(&file, &text).map_err(|e| StartError::Io(file, e))?;
     }
     let mut tokens = Tokens::load(&store)?;
     let new_root_token = if tokens.is_empty() {
@@ -180,6 +218,10 @@ pub fn start(config: NodeConfig, outbox: Outbox) -> Result<Started, StartError> 
             .root_token
             .clone()
             .unwrap_or_else(|| crate::auth::random_token(&mut rng));
+        // The file first: a crash before the token is stored leaves a file that the next start
+        // overwrites with a new token, never a stored token nobody knows.
+        let file = config.data_dir.join("root-token");
+        write_secret(&file, &format!("{root}\n")).map_err(|e| StartError::Io(file, e))?;
         tokens.create(
             &store,
             &mut rng,
@@ -187,13 +229,15 @@ pub fn start(config: NodeConfig, outbox: Outbox) -> Result<Started, StartError> 
             true,
             vec!["root".into()],
         )?;
-        let file = config.data_dir.join("root-token");
-        std::fs::write(&file, format!("{root}\n")).map_err(|e| StartError::Io(file, e))?;
         Some(root)
     } else {
         None
     };
-    let (tx, rx) = std::sync::mpsc::channel();
+    let forwarding = cluster.config().forwarding_timeout();
+    let answer_timeout = StdDuration::from_millis(forwarding.as_millis())
+        .max(StdDuration::from_secs(50))
+        + StdDuration::from_secs(10);
+    let (tx, rx) = std::sync::mpsc::sync_channel(QUEUE);
     let mut node = Node {
         cluster,
         store,
@@ -208,10 +252,18 @@ pub fn start(config: NodeConfig, outbox: Outbox) -> Result<Started, StartError> 
     let name = config.name.clone();
     std::thread::Builder::new()
         .name(format!("cluster-{name}"))
-        .spawn(move || node.run(rx))
+        .spawn(move || {
+            let run = std::panic::AssertUnwindSafe(|| node.run(rx));
+            if std::panic::catch_unwind(run).is_err() {
+                // The cluster's state is unknown after a panic: stop, and restart from the store.
+                tracing::error!(cluster = %name, "the cluster's thread panicked; stopping: restart from the data directory");
+                std::process::exit(70);
+            }
+        })
         .map_err(|e| StartError::Io(PathBuf::from("thread"), e))?;
     Ok(Started {
         handle: NodeHandle { tx },
+        answer_timeout,
         new_root_token,
     })
 }
@@ -333,23 +385,30 @@ impl Node {
     fn command(&mut self, c: Command) {
         match c {
             Command::Peer { bytes, reply } => {
-                let r = match Envelope::open(&bytes) {
-                    Ok(env) => {
-                        let _ = self.cluster.step(now(), &mut self.rng, env.into_input());
-                        Ok(())
+                let mut refused = None;
+                for line in crate::peer::split_batch(&bytes) {
+                    match Envelope::open(line) {
+                        Ok(env) => {
+                            let _ = self.cluster.step(now(), &mut self.rng, env.into_input());
+                        }
+                        Err(e) => {
+                            tracing::warn!(cluster = %self.cluster.name(), "refused a message from a peer: {e}");
+                            refused.get_or_insert(e.to_string());
+                        }
                     }
-                    Err(e) => {
-                        tracing::warn!(cluster = %self.cluster.name(), "refused a message from a peer: {e}");
-                        Err(e.to_string())
-                    }
-                };
-                self.answers.push(Answer::Peer(reply, r));
+                }
+                self.answers
+                    .push(Answer::Peer(reply, refused.map_or(Ok(()), Err)));
             }
             Command::Http {
                 mut req,
                 token,
                 reply,
             } => {
+                if reply.is_closed() {
+                    // Its caller gave up (answered 503): a request nobody waits for is not carried out.
+                    return;
+                }
                 req.authority = self.tokens.caller(token.as_deref());
                 let path = req.path.trim_start_matches('/');
                 let path = path.strip_prefix("v1/").unwrap_or(path);
@@ -381,6 +440,7 @@ impl Node {
         };
         match call {
             ClientCall::Health(codes) => Answered::Now(health(&self.cluster, now(), &codes)),
+            ClientCall::Mounts => Answered::Now(mounts(&self.cluster, &mut self.rng)),
             ClientCall::Op(op) => {
                 match self.cluster.step(now(), &mut self.rng, Input::Client(op)) {
                     Ok(Reply::Forwarded { request }) => Answered::WhenForwardReturns(request),

@@ -163,12 +163,14 @@ fn every_acknowledged_write_survives_kill_9_of_the_primary() {
 }
 
 #[test]
-fn a_secondary_killed_while_syncing_restarts_and_converges() {
+fn a_secondary_killed_after_its_wipe_before_its_sync_restarts_and_converges() {
     let dir = tempfile::tempdir().unwrap();
     let a = Server::start("A", dir.path());
     let mut b = Server::start("B", dir.path());
-    for i in 0..300 {
-        put(&a, &format!("bulk/{i}"), json!({"i": i}));
+    // About 2 MB of secrets: more than a client request may carry, all in B's first sync.
+    let blob = "x".repeat(5000);
+    for i in 0..400 {
+        put(&a, &format!("bulk/{i}"), json!({"i": i, "blob": blob}));
     }
     a.ok("POST", "/v1/sys/replication/dr/primary/enable", None);
     let t = a.secondary_token("dr", "B");
@@ -177,7 +179,25 @@ fn a_secondary_killed_while_syncing_restarts_and_converges() {
         "/v1/sys/replication/dr/secondary/enable",
         Some(json!({"token": t})),
     );
+    // Kill it once the activation was accepted (it is a DR secondary, wiped) and before its first
+    // sync finished, polling as fast as it answers.
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let seen = loop {
+        let st = b.status("dr");
+        let state = st["state"].as_str().unwrap_or("").to_string();
+        if st["mode"] == "secondary" {
+            break state;
+        }
+        assert!(
+            std::time::Instant::now() < end,
+            "B never became a secondary: {st}"
+        );
+    };
     b.kill();
+    assert_ne!(
+        seen, "stream-wals",
+        "B finished its sync before the kill: nothing was interrupted"
+    );
     put(&a, "while-down", json!({"x": 1}));
     b.restart();
     b.wait_streaming("dr");
@@ -185,6 +205,42 @@ fn a_secondary_killed_while_syncing_restarts_and_converges() {
         (b.status("dr")["merkle_root"] == a.status("dr")["merkle_root"]).then_some(())
     });
     assert_eq!(b.status("dr")["mode"], "secondary");
+}
+
+#[test]
+fn a_forwarded_write_is_answered_even_when_the_primary_is_gone() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = Server::start("P", dir.path());
+    let s = Server::start("S", dir.path());
+    p.ok(
+        "POST",
+        "/v1/sys/replication/performance/primary/enable",
+        None,
+    );
+    let t = p.secondary_token("performance", "S");
+    s.ok(
+        "POST",
+        "/v1/sys/replication/performance/secondary/enable",
+        Some(json!({"token": t})),
+    );
+    s.wait_streaming("performance");
+    p.kill();
+    // Within the forwarding timeout (three heartbeats) the secondary answers, never hangs.
+    let started = std::time::Instant::now();
+    let (status, body) = s.call("PUT", "/v1/secret/x", Some(json!({"a": 1})));
+    assert!(status >= 500 || status == 400, "{status} {body}");
+    let says = body["errors"][0].as_str().unwrap_or("");
+    assert!(
+        says.contains("outcome unknown")
+            || says.contains("cannot reach")
+            || says.contains("not applied"),
+        "{body}"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "answered after {:?}",
+        started.elapsed()
+    );
 }
 
 #[test]

@@ -153,7 +153,7 @@ impl Cluster {
         let p = Persisted {
             storage,
             wal: Wal::new(store.wal, buffer, 0),
-            meta: Tracked::clean(file.meta),
+            meta: Tracked::clean(file.meta.sanitized()),
         };
         Ok(Cluster::restart(p, now, rng))
     }

@@ -91,6 +91,25 @@ struct Meta {
     former_sets: BTreeMap<Kind, ClusterId>,
 }
 
+impl Meta {
+    /// The settings clamped to what the loop can run with, whoever wrote them (a host's config, a
+    /// snapshot, a durable store): a zero heartbeat would make every deadline "now" and spin a host
+    /// that ticks at deadlines; the share count and threshold follow the shares held.
+    fn sanitized(mut self) -> Meta {
+        let c = &mut self.config;
+        c.heartbeat_interval = c.heartbeat_interval.max(Duration::from_millis(1));
+        if c.forwarding_timeout.is_some_and(|t| t.is_zero()) {
+            c.forwarding_timeout = None;
+        }
+        self.unseal.shares.truncate(usize::from(u8::MAX));
+        let shares = u8::try_from(self.unseal.shares.len()).unwrap_or(u8::MAX);
+        self.unseal.threshold = self.unseal.threshold.clamp(1, shares.max(1));
+        c.unseal_shares = shares;
+        c.unseal_threshold = self.unseal.threshold;
+        self
+    }
+}
+
 /// A secondary's connection to its primary (lost on restart).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct Link {
@@ -212,33 +231,27 @@ impl Cluster {
         unseal: UnsealKeys,
         rng: &mut dyn RngCore,
     ) -> Cluster {
-        let mut config = config;
-        // A zero interval would make every deadline "now" and spin a host that ticks at deadlines.
-        config.heartbeat_interval = config.heartbeat_interval.max(Duration::from_millis(1));
-        let mut unseal = unseal;
-        unseal.shares.truncate(usize::from(u8::MAX));
-        let shares = u8::try_from(unseal.shares.len()).unwrap_or(u8::MAX);
-        unseal.threshold = unseal.threshold.clamp(1, shares.max(1));
-        config.unseal_shares = shares;
-        config.unseal_threshold = unseal.threshold;
         let mut c = Cluster {
             p: Persisted {
                 wal: Wal::new(0, config.log_shipper_buffer, rng.next_u64()),
                 storage: Storage::default(),
-                meta: Tracked::new(Meta {
-                    config,
-                    unseal,
-                    dr: Role::Disabled,
-                    performance: Role::Disabled,
-                    key_pairs: BTreeMap::new(),
-                    last_error: BTreeMap::new(),
-                    promote_quorum: Quorum::default(),
-                    attempt: None,
-                    operation_tokens: BTreeSet::new(),
-                    last_reindex: None,
-                    former_sets: BTreeMap::new(),
-                    retired_runs: BTreeMap::new(),
-                }),
+                meta: Tracked::new(
+                    Meta {
+                        config,
+                        unseal,
+                        dr: Role::Disabled,
+                        performance: Role::Disabled,
+                        key_pairs: BTreeMap::new(),
+                        last_error: BTreeMap::new(),
+                        promote_quorum: Quorum::default(),
+                        attempt: None,
+                        operation_tokens: BTreeSet::new(),
+                        last_reindex: None,
+                        former_sets: BTreeMap::new(),
+                        retired_runs: BTreeMap::new(),
+                    }
+                    .sanitized(),
+                ),
             },
             v: Volatile::default(),
         };

@@ -69,8 +69,10 @@ impl Cluster {
         if checksum(&file.state.to_string()) != file.checksum {
             return Err(SnapshotError::Corrupted("checksum mismatch".into()));
         }
-        let p: Persisted = serde_json::from_value(file.state)
+        let mut p: Persisted = serde_json::from_value(file.state)
             .map_err(|e| SnapshotError::Corrupted(format!("invalid state: {e}")))?;
+        let meta = (*p.meta).clone().sanitized();
+        *p.meta = meta;
         p.storage
             .check_consistency()
             .map_err(|e| SnapshotError::Corrupted(e.into()))?;

@@ -4,18 +4,10 @@
 
 use serde_json::Value;
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-/// A loopback port free right now.
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
 
 /// One HTTP exchange: (status, JSON body or Null).
 pub fn http(
@@ -88,18 +80,18 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts cluster `name` with its data in `root/name`, heartbeats every 100 ms.
+    /// Starts cluster `name` with its data in `root/name`, heartbeats every 100 ms, on ports the
+    /// system chooses (read back from `listening.json`).
     pub fn start(name: &str, root: &Path) -> Server {
         let mut s = Server {
             name: name.to_string(),
             api: String::new(),
-            api_port: free_port(),
-            cluster_port: free_port(),
+            api_port: 0,
+            cluster_port: 0,
             dir: root.join(name),
             token: String::new(),
             child: None,
         };
-        s.api = format!("http://127.0.0.1:{}", s.api_port);
         s.restart();
         s
     }
@@ -107,6 +99,8 @@ impl Server {
     /// Starts the process again on the same ports and data directory.
     pub fn restart(&mut self) {
         std::fs::create_dir_all(&self.dir).unwrap();
+        let file = self.dir.join("listening.json");
+        let _ = std::fs::remove_file(&file);
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -132,6 +126,18 @@ impl Server {
             .spawn()
             .expect("spawn replication-server");
         self.child = Some(child);
+        let at: Value = wait_for(&format!("{} to listen", self.name), 20, || {
+            serde_json::from_str(&std::fs::read_to_string(&file).ok()?).ok()
+        });
+        let port = |k: &str| {
+            at[k]
+                .as_str()
+                .and_then(|a| a.rsplit(':').next())
+                .and_then(|p| p.parse::<u16>().ok())
+                .unwrap()
+        };
+        (self.api_port, self.cluster_port) = (port("api_addr"), port("cluster_addr"));
+        self.api = format!("http://127.0.0.1:{}", self.api_port);
         let url = format!("{}/v1/sys/health", self.api);
         wait_for(&format!("{} to answer", self.name), 20, || {
             http("GET", &url, None, None).ok()
