@@ -269,3 +269,43 @@ fn the_primary_s_own_refusal_reaches_the_client_with_its_class() {
         "{err}"
     );
 }
+
+/// A performance secondary that cannot forward says why, so the operator knows what to fix: with
+/// no primary at all (after an empty update-primary) it names update-primary or promote; with a
+/// primary it cannot reach it says to wait until it is connected.
+#[test]
+fn a_secondary_that_cannot_forward_says_whether_it_has_no_primary_or_cannot_reach_it() {
+    let mut n = pair(31);
+    n.cut.insert("C".into());
+    n.advance(60_000);
+    assert!(!n.clusters["C"].is_connected(Kind::Performance));
+    let e = n.refused_client(
+        "C",
+        ClientOp::Write {
+            path: "secret/x".into(),
+            value: "1".into(),
+        },
+    );
+    assert!(e.to_string().contains("cannot reach its primary"), "{e}");
+
+    n.cut.clear();
+    n.advance(60_000);
+    n.req(
+        "C",
+        Request::UpdatePrimary {
+            kind: Kind::Performance,
+            target: UpdateTarget::Token(String::new()),
+            primary_api_addr: None,
+            dr_operation_token: None,
+        },
+    )
+    .expect("an empty update-primary forgets the primary");
+    let e = n.refused_client(
+        "C",
+        ClientOp::Write {
+            path: "secret/x".into(),
+            value: "1".into(),
+        },
+    );
+    assert!(e.to_string().contains("has no primary to forward"), "{e}");
+}

@@ -1414,3 +1414,100 @@ fn enable_in_the_opposite_role_names_the_command_that_helps() {
         );
     }
 }
+
+/// Vault refuses a mount inside another mount and a mount that would contain one: either overlap
+/// is refused with the existing mount named, and nothing is mounted.
+#[test]
+fn a_mount_that_overlaps_an_existing_one_either_way_is_refused() {
+    let mut n = Net::new(&["A"], 5);
+    n.step(
+        "A",
+        Input::Client(ClientOp::Mount {
+            path: "team/sub/".into(),
+            local: false,
+        }),
+    )
+    .expect("a new mount");
+    for path in ["secret/inner/", "team/", "team/sub/", "team/sub/deeper/"] {
+        let e = n.refused_client(
+            "A",
+            ClientOp::Mount {
+                path: path.into(),
+                local: false,
+            },
+        );
+        assert!(
+            e.to_string().contains("overlaps the existing mount"),
+            "{path}: {e}"
+        );
+    }
+    let mounts: Vec<&str> = n.clusters["A"]
+        .storage()
+        .mounts()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(mounts, ["local/", "secret/", "team/sub/"]);
+}
+
+/// `last_start` in a secondary's status is when the cluster (re)started: one restored after a
+/// crash reports the restart time before it has handled anything (restore and `from_durable` share
+/// the restart).
+#[test]
+fn a_restarted_secondary_reports_the_restart_as_its_last_start() {
+    use rand_chacha::{rand_core::SeedableRng, ChaCha8Rng};
+    let mut n = Net::new(&["A", "B"], 6);
+    n.join("A", "B", Kind::Dr);
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let later = Timestamp::from_millis(1_800_000_000_000);
+    let restored = Cluster::restore(&n.clusters["B"].snapshot(), later, &mut rng).unwrap();
+    let st = restored.status(Kind::Dr, later);
+    assert_eq!(st.last_start.as_deref(), Some(later.to_rfc3339().as_str()));
+}
+
+/// A restarted cluster has nothing new to make durable: what it restarted from is what the store
+/// holds, so its first batch is empty until something changes (no rewrite of the store on every
+/// restart).
+#[test]
+fn a_restarted_cluster_hands_out_an_empty_batch_until_it_changes() {
+    use rand_chacha::{rand_core::SeedableRng, ChaCha8Rng};
+    let mut rng = ChaCha8Rng::seed_from_u64(2);
+    let now = Timestamp::from_millis(1_700_000_000_000);
+    let mut c = Cluster::new(
+        ClusterConfig::new("Z"),
+        &[("secret/".into(), false)],
+        &mut rng,
+    );
+    let mut store = Durable::default();
+    store.apply(&c.ready().persist);
+    c.step(
+        now,
+        &mut rng,
+        Input::Client(ClientOp::Write {
+            path: "secret/a".into(),
+            value: "1".into(),
+        }),
+    )
+    .unwrap();
+    store.apply(&c.ready().persist);
+    let mut restored = Cluster::restore(&c.snapshot(), now, &mut rng).unwrap();
+    let mut rebuilt = Cluster::from_durable(store, now, &mut rng).unwrap();
+    for (what, c) in [("restored", &mut restored), ("rebuilt", &mut rebuilt)] {
+        assert!(
+            c.ready().persist.is_empty(),
+            "{what}: a batch right after the restart"
+        );
+        c.step(
+            now,
+            &mut rng,
+            Input::Client(ClientOp::Write {
+                path: "secret/b".into(),
+                value: "2".into(),
+            }),
+        )
+        .unwrap();
+        let b = c.ready().persist;
+        assert_eq!(b.keys().collect::<Vec<_>>(), ["secret/b"], "{what}");
+        assert!(b.wal.is_some() && b.meta.is_none(), "{what}: {b:?}");
+    }
+}

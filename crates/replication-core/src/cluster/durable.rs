@@ -253,7 +253,7 @@ impl<T> Tracked<T> {
     }
 
     /// A value read back from durable state.
-    fn clean(value: T) -> Tracked<T> {
+    pub(super) fn clean(value: T) -> Tracked<T> {
         Tracked {
             value,
             dirty: false,

@@ -131,7 +131,7 @@ impl Pair {
         (p, accepted)
     }
 
-    fn request_a(&mut self, r: Request) -> Reply {
+    pub(super) fn request_a(&mut self, r: Request) -> Reply {
         let (now, rng) = (self.now, &mut self.rng);
         self.a
             .step(now, rng, Input::Request(r))

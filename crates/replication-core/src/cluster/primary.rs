@@ -671,6 +671,29 @@ mod tests {
     }
 
     #[test]
+    fn revoking_a_secondary_drops_its_connection_state() {
+        // Its heartbeat time and shipping position go: nothing is shipped to it any more, and a
+        // later re-activation under the same id starts from a fresh connection.
+        let mut p = Pair::streaming(Kind::Dr);
+        assert!(p.a.v.peers[&Kind::Dr].contains_key("b"));
+        let (now, rng) = (p.now, &mut p.rng);
+        p.a.step(
+            now,
+            rng,
+            Input::Request(Request::RevokeSecondary {
+                kind: Kind::Dr,
+                id: "b".into(),
+            }),
+        )
+        .unwrap();
+        assert!(
+            !p.a.v.peers[&Kind::Dr].contains_key("b"),
+            "{:?}",
+            p.a.v.peers
+        );
+    }
+
+    #[test]
     fn a_heartbeat_of_a_revoked_secondary_is_refused_as_revoked() {
         let mut p = Pair::streaming(Kind::Dr);
         let (now, rng) = (p.now, &mut p.rng);

@@ -608,8 +608,194 @@ mod tests {
     use super::super::fixture::{quiet, Pair, Seen};
     use super::*;
     use crate::message::Transmit;
+    use crate::request::Request;
+    use crate::step::{Input, Reply};
     use crate::storage::DataClass;
     use crate::wal::{Cursor, WalEntry};
+
+    /// The nonce and attempt id of `b`'s activation in flight (an enable or an update-primary).
+    fn pending(p: &Pair, kind: Kind) -> (String, String) {
+        let pending = match p.b.role(kind) {
+            Role::Bootstrapping(x) => x,
+            Role::Secondary(s) => s.pending.as_ref().expect("an update-primary in flight"),
+            other => panic!("b has no activation in flight: {other:?}"),
+        };
+        (pending.claims.nonce.clone(), pending.attempt.clone())
+    }
+
+    fn refused(kind: Kind, (nonce, attempt): (String, String)) -> ActivationRefused {
+        ActivationRefused {
+            kind,
+            nonce,
+            attempt,
+            reason: ActivationRefusal::Revoked,
+        }
+    }
+
+    #[test]
+    fn a_refusal_is_taken_only_for_the_activation_it_answers() {
+        // An enable in flight: a refusal of another token, or of an earlier attempt with the same
+        // token (duplicated or late), changes nothing; the one that answers it ends the enable.
+        let (mut p, _) = Pair::accepted_undelivered(Kind::Performance);
+        let (nonce, attempt) = pending(&p, Kind::Performance);
+        p.b.ready();
+        for stale in [
+            (nonce.clone(), "an-earlier-attempt".to_string()),
+            ("another-token".to_string(), attempt.clone()),
+        ] {
+            p.b.on_refused(refused(Kind::Performance, stale.clone()));
+            assert_eq!(
+                p.b.mode(Kind::Performance),
+                Mode::Bootstrapping,
+                "{stale:?}"
+            );
+            assert_eq!(p.b.seen(), quiet(), "{stale:?}");
+        }
+        p.b.on_refused(refused(Kind::Performance, (nonce, attempt)));
+        assert_eq!(p.b.mode(Kind::Performance), Mode::Disabled);
+        assert!(p.b.p.meta.last_error.contains_key(&Kind::Performance));
+    }
+
+    #[test]
+    fn a_refusal_of_an_update_primary_is_taken_only_for_the_attempt_in_flight() {
+        let mut p = Pair::streaming(Kind::Performance);
+        let t = match p.request_a(Request::SecondaryToken {
+            kind: Kind::Performance,
+            id: "b-again".into(),
+            ttl: None,
+            secondary_public_key: None,
+        }) {
+            Reply::Token(t) => t.token,
+            other => panic!("{other:?}"),
+        };
+        let (now, rng) = (p.now, &mut p.rng);
+        p.b.step(
+            now,
+            rng,
+            Input::Request(Request::UpdatePrimary {
+                kind: Kind::Performance,
+                target: crate::request::UpdateTarget::Token(t),
+                primary_api_addr: None,
+                dr_operation_token: None,
+            }),
+        )
+        .unwrap();
+        p.b.ready();
+        let (nonce, attempt) = pending(&p, Kind::Performance);
+        p.b.on_refused(refused(
+            Kind::Performance,
+            (nonce.clone(), "an-earlier-attempt".into()),
+        ));
+        assert_eq!(
+            pending(&p, Kind::Performance),
+            (nonce.clone(), attempt.clone()),
+            "kept"
+        );
+        p.b.on_refused(refused(Kind::Performance, (nonce, attempt)));
+        let s =
+            p.b.secondary(Kind::Performance)
+                .expect("still a secondary of its old primary");
+        assert!(s.pending.is_none());
+        assert!(p.b.p.meta.last_error.contains_key(&Kind::Performance));
+    }
+
+    /// The heartbeat answer `b` would get if nothing changed on the primary.
+    fn same_ack(p: &Pair, kind: Kind) -> HeartbeatAck {
+        let s = p.b.secondary(kind).expect("b is a secondary");
+        HeartbeatAck {
+            kind,
+            known_primary_cluster_addrs: s.known_primary_cluster_addrs.clone(),
+            primary_api_addr: s.primary_api_addr.clone(),
+            head: s.cursor.expect("b is streaming"),
+            filter: s.filter.clone(),
+            dynamic_filter: s.dynamic_filter.clone(),
+        }
+    }
+
+    #[test]
+    fn a_heartbeat_ack_records_each_thing_the_primary_says_now() {
+        // Each field alone is recorded: failover addresses, the primary's API address, the
+        // dynamic filter. An answer that says nothing new persists nothing.
+        let kind = Kind::Performance;
+        let mut p = Pair::streaming(kind);
+        let from = p.a_addr();
+        let now = p.now;
+        let unchanged = same_ack(&p, kind);
+        p.b.on_heartbeat_ack(&mut Pair::cx(now, &mut p.rng, &from), unchanged.clone());
+        let r = p.b.ready();
+        assert!(
+            r.persist.is_empty(),
+            "an answer that says nothing new: {:?}",
+            r.persist
+        );
+        assert!(
+            r.messages.is_empty(),
+            "up to date: no stream request: {:?}",
+            r.messages
+        );
+
+        let mut m = unchanged.clone();
+        m.known_primary_cluster_addrs
+            .push("https://dr-of-a:8201".into());
+        p.b.on_heartbeat_ack(&mut Pair::cx(now, &mut p.rng, &from), m.clone());
+        let s = p.b.secondary(kind).unwrap();
+        assert_eq!(s.known_primary_cluster_addrs, m.known_primary_cluster_addrs);
+        assert!(
+            p.b.ready().persist.meta.is_some(),
+            "the new targets are made durable"
+        );
+
+        let mut m = same_ack(&p, kind);
+        m.primary_api_addr = "https://a-moved:8200".into();
+        p.b.on_heartbeat_ack(&mut Pair::cx(now, &mut p.rng, &from), m);
+        assert_eq!(
+            p.b.secondary(kind).unwrap().primary_api_addr,
+            "https://a-moved:8200"
+        );
+
+        let mut m = same_ack(&p, kind);
+        m.dynamic_filter.mounts = vec!["team/".into()];
+        p.b.on_heartbeat_ack(&mut Pair::cx(now, &mut p.rng, &from), m);
+        assert_eq!(
+            p.b.secondary(kind).unwrap().dynamic_filter.mounts,
+            ["team/"]
+        );
+    }
+
+    #[test]
+    fn a_heartbeat_ack_with_a_new_first_address_starts_again_from_it() {
+        // The address tried is an index into the known addresses: kept while the list's head is the
+        // same, back to the first when the primary names a new first address.
+        let kind = Kind::Dr;
+        let mut p = Pair::streaming(kind);
+        let from = p.a_addr();
+        let now = p.now;
+        let mut m = same_ack(&p, kind);
+        m.known_primary_cluster_addrs
+            .push("https://spare:8201".into());
+        p.b.on_heartbeat_ack(&mut Pair::cx(now, &mut p.rng, &from), m.clone());
+        p.b.v.links.get_mut(&kind).unwrap().target = 1;
+        p.b.on_heartbeat_ack(&mut Pair::cx(now, &mut p.rng, &from), m.clone());
+        assert_eq!(p.b.v.links[&kind].target, 1, "same first address: kept");
+        m.known_primary_cluster_addrs
+            .insert(0, "https://new-a:8201".into());
+        p.b.on_heartbeat_ack(&mut Pair::cx(now, &mut p.rng, &from), m);
+        assert_eq!(
+            p.b.v.links[&kind].target, 0,
+            "a new first address: tried first"
+        );
+    }
+
+    #[test]
+    fn an_accepted_secondary_knows_its_primarys_api_address_at_once() {
+        // Before any heartbeat: its status names where the primary's API is.
+        let (mut p, accepted) = Pair::accepted_undelivered(Kind::Dr);
+        let from = p.a_addr();
+        let now = p.now;
+        p.b.on_accepted(&mut Pair::cx(now, &mut p.rng, &from), accepted);
+        let s = p.b.secondary(Kind::Dr).expect("b is a DR secondary");
+        assert_eq!(s.primary_api_addr, p.a.config().api_addr);
+    }
 
     fn cursor(p: &Pair, kind: Kind) -> Cursor {
         p.b.secondary(kind)

@@ -1,7 +1,7 @@
 //! What survives a crash: [`Cluster::snapshot`] gives versioned, checksummed bytes of the persisted
 //! state; [`Cluster::restore`] restarts a cluster from them.
 
-use super::{Cluster, Persisted};
+use super::{Cluster, Persisted, Tracked};
 use crate::time::Timestamp;
 use rand_core::RngCore;
 use serde::{Deserialize, Serialize};
@@ -71,8 +71,7 @@ impl Cluster {
         }
         let mut p: Persisted = serde_json::from_value(file.state)
             .map_err(|e| SnapshotError::Corrupted(format!("invalid state: {e}")))?;
-        let meta = (*p.meta).clone().sanitized();
-        *p.meta = meta;
+        p.meta = Tracked::clean((*p.meta).clone().sanitized());
         p.storage
             .check_consistency()
             .map_err(|e| SnapshotError::Corrupted(e.into()))?;
