@@ -30,6 +30,25 @@ fn dr_pair(root: &std::path::Path) -> (Server, Server) {
     (a, b)
 }
 
+/// P's performance secondary S.
+fn perf_pair(root: &std::path::Path) -> (Server, Server) {
+    let p = Server::start("P", root);
+    let s = Server::start("S", root);
+    p.ok(
+        "POST",
+        "/v1/sys/replication/performance/primary/enable",
+        None,
+    );
+    let t = p.secondary_token("performance", "S");
+    s.ok(
+        "POST",
+        "/v1/sys/replication/performance/secondary/enable",
+        Some(json!({"token": t})),
+    );
+    s.wait_streaming("performance");
+    (p, s)
+}
+
 #[test]
 fn a_dr_pair_over_http_fails_over_and_back_without_losing_a_write() {
     let dir = tempfile::tempdir().unwrap();
@@ -86,20 +105,7 @@ fn a_dr_pair_over_http_fails_over_and_back_without_losing_a_write() {
 #[test]
 fn a_performance_secondary_forwards_writes_to_its_primary() {
     let dir = tempfile::tempdir().unwrap();
-    let p = Server::start("P", dir.path());
-    let s = Server::start("S", dir.path());
-    p.ok(
-        "POST",
-        "/v1/sys/replication/performance/primary/enable",
-        None,
-    );
-    let t = p.secondary_token("performance", "S");
-    s.ok(
-        "POST",
-        "/v1/sys/replication/performance/secondary/enable",
-        Some(json!({"token": t})),
-    );
-    s.wait_streaming("performance");
+    let (p, s) = perf_pair(dir.path());
     // A shared write on the secondary is applied by the primary and comes back by replication.
     put(&s, "shared", json!({"from": "S"}));
     assert_eq!(get(&p, "shared").1["data"], json!({"from": "S"}));
@@ -210,20 +216,7 @@ fn a_secondary_killed_after_its_wipe_before_its_sync_restarts_and_converges() {
 #[test]
 fn a_forwarded_write_is_answered_even_when_the_primary_is_gone() {
     let dir = tempfile::tempdir().unwrap();
-    let mut p = Server::start("P", dir.path());
-    let s = Server::start("S", dir.path());
-    p.ok(
-        "POST",
-        "/v1/sys/replication/performance/primary/enable",
-        None,
-    );
-    let t = p.secondary_token("performance", "S");
-    s.ok(
-        "POST",
-        "/v1/sys/replication/performance/secondary/enable",
-        Some(json!({"token": t})),
-    );
-    s.wait_streaming("performance");
+    let (mut p, s) = perf_pair(dir.path());
     p.kill();
     // Within the forwarding timeout (three heartbeats) the secondary answers, never hangs.
     let started = std::time::Instant::now();

@@ -588,6 +588,16 @@ mod tests {
         }
     }
 
+    /// `a` revokes DR secondary `b`.
+    fn revoke_b(p: &mut Pair) {
+        let (now, rng) = (p.now, &mut p.rng);
+        let revoke = Request::RevokeSecondary {
+            kind: Kind::Dr,
+            id: "b".into(),
+        };
+        p.a.step(now, rng, Input::Request(revoke)).unwrap();
+    }
+
     fn heartbeat(kind: Kind, credentials: Credentials) -> Heartbeat {
         Heartbeat {
             kind,
@@ -676,16 +686,7 @@ mod tests {
         // later re-activation under the same id starts from a fresh connection.
         let mut p = Pair::streaming(Kind::Dr);
         assert!(p.a.v.peers[&Kind::Dr].contains_key("b"));
-        let (now, rng) = (p.now, &mut p.rng);
-        p.a.step(
-            now,
-            rng,
-            Input::Request(Request::RevokeSecondary {
-                kind: Kind::Dr,
-                id: "b".into(),
-            }),
-        )
-        .unwrap();
+        revoke_b(&mut p);
         assert!(
             !p.a.v.peers[&Kind::Dr].contains_key("b"),
             "{:?}",
@@ -696,16 +697,7 @@ mod tests {
     #[test]
     fn a_heartbeat_of_a_revoked_secondary_is_refused_as_revoked() {
         let mut p = Pair::streaming(Kind::Dr);
-        let (now, rng) = (p.now, &mut p.rng);
-        p.a.step(
-            now,
-            rng,
-            Input::Request(Request::RevokeSecondary {
-                kind: Kind::Dr,
-                id: "b".into(),
-            }),
-        )
-        .unwrap();
+        revoke_b(&mut p);
         p.a.ready();
         let from = p.b_addr();
         let m = heartbeat(Kind::Dr, p.b_credentials(Kind::Dr));
