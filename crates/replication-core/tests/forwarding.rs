@@ -279,13 +279,7 @@ fn a_secondary_that_cannot_forward_says_whether_it_has_no_primary_or_cannot_reac
     n.cut.insert("C".into());
     n.advance(60_000);
     assert!(!n.clusters["C"].is_connected(Kind::Performance));
-    let e = n.refused_client(
-        "C",
-        ClientOp::Write {
-            path: "secret/x".into(),
-            value: "1".into(),
-        },
-    );
+    let e = n.refused_input("C", write("secret/x", "1"));
     assert!(e.to_string().contains("cannot reach its primary"), "{e}");
 
     n.cut.clear();
@@ -300,12 +294,6 @@ fn a_secondary_that_cannot_forward_says_whether_it_has_no_primary_or_cannot_reac
         },
     )
     .expect("an empty update-primary forgets the primary");
-    let e = n.refused_client(
-        "C",
-        ClientOp::Write {
-            path: "secret/x".into(),
-            value: "1".into(),
-        },
-    );
+    let e = n.refused_input("C", write("secret/x", "1"));
     assert!(e.to_string().contains("has no primary to forward"), "{e}");
 }

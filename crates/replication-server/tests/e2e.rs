@@ -15,38 +15,31 @@ fn get(s: &Server, key: &str) -> (u16, Value) {
     s.call("GET", &format!("/v1/secret/{key}"), None)
 }
 
+/// `primary` with `secondary` activated as its secondary of `kind` (`dr` or `performance`),
+/// streaming.
+fn pair(root: &std::path::Path, kind: &str, primary: &str, secondary: &str) -> (Server, Server) {
+    let p = Server::start(primary, root);
+    let s = Server::start(secondary, root);
+    p.ok(
+        "POST",
+        &format!("/v1/sys/replication/{kind}/primary/enable"),
+        None,
+    );
+    let t = p.secondary_token(kind, secondary);
+    let enable = format!("/v1/sys/replication/{kind}/secondary/enable");
+    s.ok("POST", &enable, Some(json!({"token": t})));
+    s.wait_streaming(kind);
+    (p, s)
+}
+
 /// A's DR secondary B.
 fn dr_pair(root: &std::path::Path) -> (Server, Server) {
-    let a = Server::start("A", root);
-    let b = Server::start("B", root);
-    a.ok("POST", "/v1/sys/replication/dr/primary/enable", None);
-    let t = a.secondary_token("dr", "B");
-    b.ok(
-        "POST",
-        "/v1/sys/replication/dr/secondary/enable",
-        Some(json!({"token": t})),
-    );
-    b.wait_streaming("dr");
-    (a, b)
+    pair(root, "dr", "A", "B")
 }
 
 /// P's performance secondary S.
 fn perf_pair(root: &std::path::Path) -> (Server, Server) {
-    let p = Server::start("P", root);
-    let s = Server::start("S", root);
-    p.ok(
-        "POST",
-        "/v1/sys/replication/performance/primary/enable",
-        None,
-    );
-    let t = p.secondary_token("performance", "S");
-    s.ok(
-        "POST",
-        "/v1/sys/replication/performance/secondary/enable",
-        Some(json!({"token": t})),
-    );
-    s.wait_streaming("performance");
-    (p, s)
+    pair(root, "performance", "P", "S")
 }
 
 #[test]
