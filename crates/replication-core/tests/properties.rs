@@ -2056,7 +2056,12 @@ proptest! {
         for op in &ops {
             d.run(op, &mut hook);
         }
-        prop_assert!(steps > 0);
+        // The hook is wired: a script with an operator request steps at least once. (A script of
+        // only network and clock operations may step nothing at all, so it proves nothing here.)
+        let requests = ops.iter().any(|op| {
+            matches!(op, Op::EnablePrimary(..) | Op::Demote(..) | Op::DisablePrimary(..))
+        });
+        prop_assert!(steps > 0 || !requests);
         prop_assert!(missed.is_empty(), "{}", missed.join("\n"));
     }
 
