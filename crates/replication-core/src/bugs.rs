@@ -63,3 +63,22 @@ impl Bug {
         Bug::ALL.into_iter().find(|b| b.name() == name)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A bug's name is its serde name, and `from_name` finds each bug by it and nothing else.
+    #[test]
+    fn each_bug_is_found_by_its_own_name_only() {
+        for bug in Bug::ALL {
+            assert_eq!(
+                serde_json::to_value(bug).unwrap(),
+                serde_json::json!(bug.name())
+            );
+            assert_eq!(Bug::from_name(bug.name()), Some(bug));
+        }
+        assert_eq!(Bug::from_name("no-such-bug"), None);
+        assert_eq!(Bug::from_name(""), None);
+    }
+}

@@ -205,21 +205,115 @@ mod tests {
     }
 
     #[test]
-    fn refuses_garbage_with_a_reason() {
-        for bad in ["", "-5s", "abc", "5x", "m", "5", "1h-3m"] {
-            if bad == "5" {
-                continue;
-            }
+    fn refuses_garbage_saying_what_is_wrong() {
+        for (bad, reason) in [
+            ("", "it is empty"),
+            ("   ", "it is empty"),
+            ("-5s", "it is negative"),
+            ("abc", "a unit must follow a number"),
+            ("m", "a unit must follow a number"),
+            ("5x", "unknown unit (use ms, s, m, h or d)"),
+            ("1h-3m", "unknown unit (use ms, s, m, h or d)"),
+            ("1h30", "a number needs a unit (ms, s, m, h, d)"),
+            ("1.2.3s", "not a number"),
+            ("18446744073709551616", "it is too large"),
+            ("18446744073709552", "it is too large"),
+            ("9999999999999999999d", "it is too large"),
+            ("3000000000000h", "it is too large"),
+            (
+                "2562047788015h2562047788015h2562047788015h",
+                "it is too large",
+            ),
+        ] {
             let e = Duration::parse(bad).unwrap_err();
+            assert_eq!(e.reason, reason, "{bad:?}");
+            assert_eq!(e.input, bad);
             assert!(e.to_string().contains("30m"), "{e}");
         }
     }
 
     #[test]
-    fn displays_shortest_form() {
-        assert_eq!(Duration::from_secs(5400).to_string(), "1h30m");
-        assert_eq!(Duration::from_millis(1500).to_string(), "1s500ms");
-        assert_eq!(Duration::from_millis(0).to_string(), "0s");
+    fn parses_at_the_edges_of_the_range() {
+        // Whole seconds up to the largest that fits in milliseconds.
+        let max_secs = u64::MAX / 1000;
+        assert_eq!(
+            Duration::parse(&max_secs.to_string()).unwrap(),
+            Duration::from_secs(max_secs)
+        );
+        // Each unit's size, and sums of pairs.
+        for (text, ms) in [
+            ("1ms", 1),
+            ("1s", 1000),
+            ("1m", 60_000),
+            ("1h", 3_600_000),
+            ("1d", 86_400_000),
+            ("1d1h1m1s1ms", 90_061_001),
+            ("0.5s", 500),
+            (" 2m ", 120_000),
+        ] {
+            assert_eq!(
+                Duration::parse(text).unwrap(),
+                Duration::from_millis(ms),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn arithmetic_saturates_and_converts() {
+        let t = Timestamp::from_millis(5_000);
+        assert_eq!(t.as_millis(), 5_000);
+        assert_eq!(t.plus(Duration::from_secs(2)), Timestamp(7_000));
+        assert_eq!(Timestamp(u64::MAX).plus(Duration(1)), Timestamp(u64::MAX));
+        assert_eq!(t.since(Timestamp(1_500)), Duration(3_500));
+        assert_eq!(Timestamp(1_500).since(t), Duration(0));
+        assert_eq!(Duration::from_millis(2_999).as_secs(), 2);
+        assert_eq!(Duration::from_secs(3).as_millis(), 3_000);
+        assert!(Duration(0).is_zero() && !Duration(1).is_zero());
+    }
+
+    #[test]
+    fn displays_shortest_form_which_reads_back() {
+        for (ms, text) in [
+            (0, "0s"),
+            (1, "1ms"),
+            (999, "999ms"),
+            (1000, "1s"),
+            (1500, "1s500ms"),
+            (60_000, "1m"),
+            (3_600_000, "1h"),
+            (5_400_000, "1h30m"),
+            (3_661_001, "1h1m1s1ms"),
+            (90_000_000, "25h"),
+        ] {
+            assert_eq!(Duration::from_millis(ms).to_string(), text);
+            assert_eq!(Duration::parse(text).unwrap(), Duration(ms), "{text}");
+        }
+    }
+
+    /// Every day from 1970 to 2400 (leap centuries included) against a plain calendar walk.
+    #[test]
+    fn rfc3339_dates_follow_the_gregorian_calendar() {
+        let leap = |y: i64| (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+        let (mut y, mut m, mut d) = (1970i64, 1u32, 1u32);
+        for days in 0..(430 * 366) {
+            assert_eq!(civil_from_days(days), (y, m, d), "day {days}");
+            let len = match m {
+                2 if leap(y) => 29,
+                2 => 28,
+                4 | 6 | 9 | 11 => 30,
+                _ => 31,
+            };
+            d += 1;
+            if d > len {
+                d = 1;
+                m += 1;
+                if m > 12 {
+                    m = 1;
+                    y += 1;
+                }
+            }
+        }
     }
 
     #[test]
@@ -233,5 +327,10 @@ mod tests {
             Timestamp(951_782_400_000).to_rfc3339(),
             "2000-02-29T00:00:00Z"
         );
+        assert_eq!(
+            Timestamp(4_102_444_799_999).to_rfc3339(),
+            "2099-12-31T23:59:59Z"
+        );
+        assert_eq!(Timestamp(86_399_999).to_string(), "1970-01-01T23:59:59Z");
     }
 }

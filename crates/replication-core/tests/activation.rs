@@ -506,6 +506,26 @@ fn token_issued_before_the_primary_restarted_is_refused() {
     }
 }
 
+/// A primary remembers its last 16 runs: a token from any of them is refused as issued before a
+/// restart (generate a new one); an older one can no longer be told from a forged one.
+#[test]
+fn a_primary_remembers_its_last_sixteen_runs() {
+    let kind = Kind::Dr;
+    let mut n = fixture(kind, 14);
+    let t = n.token("A", kind, "X");
+    for restarts in 1..=17 {
+        n.req("A", Request::DisablePrimary { kind }).unwrap();
+        n.enable_primary("A", kind);
+        let reason = enable_refused_by_primary(&mut n, "X", kind, &t);
+        let expected = if restarts <= 16 {
+            ActivationRefusal::IssuerRestarted
+        } else {
+            ActivationRefusal::Altered
+        };
+        assert_eq!(reason, expected, "after {restarts} restarts");
+    }
+}
+
 fn public_key(n: &mut Net, name: &str, kind: Kind) -> String {
     match n.req(name, Request::GeneratePublicKey { kind }) {
         Ok(Reply::PublicKey(k)) => k,

@@ -95,3 +95,42 @@ fn performance_secondary_forwards_shared_writes_and_keeps_local_mounts() {
         .iter()
         .any(|(c, e)| c == "C" && matches!(e, Event::ClientReply { result: Ok(_), .. })));
 }
+
+/// The accessors a host reads: the name it was configured with, a write-ahead log index that moves
+/// with every write on both sides, and a secondary state that is `bootstrapping`
+/// from `secondary/enable` until the primary answers, then the link's.
+#[test]
+fn a_cluster_reports_its_name_wal_index_and_secondary_state() {
+    for kind in Kind::ALL {
+        let mut n = Net::new(&["A", "X"], 3);
+        assert_eq!(n.clusters["A"].name(), "A");
+        assert_eq!(n.clusters["X"].name(), "X");
+        assert_eq!(n.clusters["A"].secondary_state(kind), None, "{kind}");
+
+        n.enable_primary("A", kind);
+        let token = n.token("A", kind, "X");
+        n.enable_secondary("X", kind, &token).unwrap();
+        assert_eq!(
+            n.clusters["X"].secondary_state(kind),
+            Some(SecondaryState::Bootstrapping),
+            "{kind}"
+        );
+        n.settle();
+        assert_eq!(
+            n.clusters["X"].secondary_state(kind),
+            Some(SecondaryState::StreamWals),
+            "{kind}"
+        );
+        assert_eq!(n.clusters["A"].secondary_state(kind), None, "{kind}");
+
+        let (a, x) = (n.clusters["A"].last_wal(), n.clusters["X"].last_wal());
+        n.write("A", "secret/a", "1").unwrap();
+        n.write("A", "secret/b", "2").unwrap();
+        assert_eq!(n.clusters["A"].last_wal(), a + 2, "{kind}");
+        assert_eq!(
+            n.clusters["X"].last_wal(),
+            x + 2,
+            "{kind}: applying the shipped writes moves the secondary's own log"
+        );
+    }
+}

@@ -287,8 +287,9 @@ impl Cluster {
             #[cfg(feature = "faults")]
             Input::CorruptMerkle => {
                 let b = rng.next_u32() as usize;
-                let delta = ((rng.next_u64() as u128) << 64) | rng.next_u64() as u128;
-                self.p.storage.corrupt_index(b, delta);
+                let mut delta = [0u8; 16];
+                rng.fill_bytes(&mut delta);
+                self.p.storage.corrupt_index(b, u128::from_le_bytes(delta));
                 self.p.meta.touch();
                 Reply::Ok
             }
@@ -373,8 +374,7 @@ impl Cluster {
     /// The secondary state of a kind, when it is a secondary.
     pub fn secondary_state(&self, kind: Kind) -> Option<SecondaryState> {
         match (self.mode(kind), self.v.links.get(&kind)) {
-            (Mode::Secondary, Some(l)) => Some(l.state),
-            (Mode::Secondary, None) => Some(SecondaryState::Idle),
+            (Mode::Secondary, l) => Some(l.map_or(SecondaryState::Idle, |l| l.state)),
             (Mode::Bootstrapping, _) => Some(SecondaryState::Bootstrapping),
             _ => None,
         }
