@@ -506,6 +506,40 @@ fn token_issued_before_the_primary_restarted_is_refused() {
     }
 }
 
+/// A primary that is demoted forgets its secondaries: promoted again, it ships its next write to
+/// none of them until they activate against the new run.
+#[test]
+fn a_primary_promoted_again_ships_nothing_to_the_secondaries_of_its_last_run() {
+    for kind in Kind::ALL {
+        let mut n = fixture(kind, 15);
+        n.join("A", "X", kind);
+        n.write("A", "secret/before", "1").unwrap();
+        assert_eq!(n.get("X", "secret/before").as_deref(), Some("1"), "{kind}");
+        n.req("A", Request::Demote { kind }).unwrap();
+        promote(&mut n, "A", kind);
+        assert_eq!(
+            n.clusters["A"].status(kind, n.now).secondaries,
+            Some(vec![]),
+            "{kind}: the new run has no secondaries yet"
+        );
+        n.queue.clear();
+        n.step(
+            "A",
+            Input::Client(ClientOp::Write {
+                path: "secret/after".into(),
+                value: "2".into(),
+            }),
+        )
+        .unwrap();
+        let shipped: Vec<_> = n
+            .queue
+            .iter()
+            .filter(|(from, _, m)| from == "A" && matches!(m, Message::Entries(_)))
+            .collect();
+        assert!(shipped.is_empty(), "{kind}: {shipped:?}");
+    }
+}
+
 /// A primary remembers its last 16 runs: a token from any of them is refused as issued before a
 /// restart (generate a new one); an older one can no longer be told from a forged one.
 #[test]
