@@ -199,3 +199,88 @@ pub(crate) fn random_hex(rng: &mut dyn RngCore, n: usize) -> String {
 pub(crate) fn random_uuid(rng: &mut dyn RngCore) -> String {
     ClusterId::generate(rng).to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand_chacha::rand_core::SeedableRng;
+
+    fn serde_name<T: Serialize>(v: T) -> String {
+        serde_json::to_value(v)
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    /// Status, paths and messages spell each kind, mode and state one way: its serde name.
+    #[test]
+    fn every_name_is_its_serde_name() {
+        for k in Kind::ALL {
+            assert_eq!(k.as_str(), serde_name(k));
+            assert_eq!(k.to_string(), k.as_str());
+        }
+        assert_eq!(Kind::Dr.label(), "DR");
+        assert_eq!(Kind::Performance.label(), "performance");
+        use Mode::*;
+        for m in [Disabled, Bootstrapping, Primary, Secondary] {
+            assert_eq!(m.as_str(), serde_name(m));
+            assert_eq!(m.to_string(), m.as_str());
+        }
+        use SecondaryState as S;
+        for s in [
+            S::Connecting,
+            S::Bootstrapping,
+            S::StreamWals,
+            S::MerkleDiff,
+            S::MerkleSync,
+            S::Idle,
+        ] {
+            assert_eq!(s.as_str(), serde_name(s));
+            assert_eq!(s.to_string(), s.as_str());
+        }
+    }
+
+    #[test]
+    fn a_replication_set_id_is_a_uuid_that_reads_back() {
+        let id = ClusterId([
+            0x93, 0x85, 0xea, 0x52, 0x0c, 0x1d, 0x4e, 0x5f, 0x8a, 0x9b, 0x01, 0x23, 0x45, 0x67,
+            0x89, 0xab,
+        ]);
+        assert_eq!(id.to_string(), "9385ea52-0c1d-4e5f-8a9b-0123456789ab");
+        assert_eq!(
+            format!("{id:?}"),
+            "ClusterId(9385ea52-0c1d-4e5f-8a9b-0123456789ab)"
+        );
+        assert_eq!(ClusterId::try_from(id.to_string()), Ok(id));
+        for bad in [
+            "",
+            "9385ea52",
+            "9385ea52-0c1d-4e5f-8a9b-0123456789a",
+            "zz85ea52-0c1d-4e5f-8a9b-0123456789ab",
+        ] {
+            assert_eq!(
+                ClusterId::try_from(bad.to_string()),
+                Err(ClusterIdError(bad.to_string()))
+            );
+        }
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+        let (a, b) = (ClusterId::generate(&mut rng), ClusterId::generate(&mut rng));
+        assert_ne!(a, b);
+        assert_eq!(random_uuid(&mut rng).len(), 36);
+    }
+
+    #[test]
+    fn hex_round_trips_and_refuses_what_is_not_hex() {
+        assert_eq!(hex(&[0x00, 0x0f, 0xa5, 0xff]), "000fa5ff");
+        assert_eq!(unhex("000fa5ff"), Some(vec![0x00, 0x0f, 0xa5, 0xff]));
+        assert_eq!(unhex("000FA5FF"), Some(vec![0x00, 0x0f, 0xa5, 0xff]));
+        assert_eq!(unhex(""), Some(vec![]));
+        assert_eq!(unhex("abc"), None);
+        assert_eq!(unhex("zz"), None);
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(2);
+        let h = random_hex(&mut rng, 5);
+        assert_eq!(h.len(), 10);
+        assert_eq!(unhex(&h).map(|b| b.len()), Some(5));
+    }
+}
