@@ -148,6 +148,23 @@ pub(crate) fn differing_buckets(ours: &[u128], theirs: &[u128]) -> BTreeSet<usiz
 mod tests {
     use super::*;
 
+    /// FNV-1a's published 64-bit test vectors, reduced to a bucket: the bucket of a key is the same
+    /// on every platform and in every version, so indexes built apart compare bucket by bucket.
+    #[test]
+    fn buckets_are_fnv1a_and_spread_keys() {
+        assert_eq!(bucket_of(""), 0x25); // cbf29ce484222325
+        assert_eq!(bucket_of("a"), 0x8c); // af63dc4c8601ec8c
+        assert_eq!(bucket_of("foobar"), 0xe8); // 85944171f73967e8
+        let used: BTreeSet<usize> = (0..2000)
+            .map(|i| bucket_of(&format!("secret/k{i}")))
+            .collect();
+        assert!(
+            used.len() > 240,
+            "2000 keys fill only {} buckets",
+            used.len()
+        );
+    }
+
     #[test]
     fn order_of_writes_does_not_matter() {
         let mut a = MerkleIndex::default();
