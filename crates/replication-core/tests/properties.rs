@@ -2065,6 +2065,36 @@ proptest! {
         prop_assert!(missed.is_empty(), "{}", missed.join("\n"));
     }
 
+    /// Traces name each message (`Message::name`) by its variant, in kebab case: one name per kind
+    /// of message, the spelling the wire format's tag uses.
+    #[test]
+    fn every_message_is_traced_by_its_variant_name(seed in any::<u64>(), ops in script(true, 4..40)) {
+        let mut d = Driver::new(seed);
+        let mut wrong: Vec<String> = vec![];
+        let mut hook = |o: &Observed<'_>| {
+            for t in &o.ready.messages {
+                // Externally tagged: `{"DiffStart":{...}}` (as text: a digest is a u128, which
+                // `serde_json::Value` cannot hold).
+                let json = serde_json::to_string(&t.message).unwrap();
+                let tag = json.split('"').nth(1).unwrap_or_default().to_string();
+                let mut kebab = String::new();
+                for (i, c) in tag.chars().enumerate() {
+                    if c.is_ascii_uppercase() && i > 0 {
+                        kebab.push('-');
+                    }
+                    kebab.push(c.to_ascii_lowercase());
+                }
+                if t.message.name() != kebab {
+                    wrong.push(format!("{tag} is traced as {:?}", t.message.name()));
+                }
+            }
+        };
+        for op in &ops {
+            d.run(op, &mut hook);
+        }
+        prop_assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    }
+
     /// The durability contract (`Batch`, durable.rs): a host that makes every `ready()`'s batch
     /// durable can rebuild each cluster from its store, and gets exactly the cluster a snapshot taken
     /// at the same moment restores (same state, same fresh connections from the same entropy).
