@@ -2066,9 +2066,10 @@ proptest! {
     }
 
     /// Traces name each message (`Message::name`) by its variant, in kebab case: one name per kind
-    /// of message, the spelling the wire format's tag uses.
+    /// of message, the spelling the wire format's tag uses. And `data_kind` says which kind's data
+    /// a message carries: entries, a diff, a sync of that kind, and the DR mirror.
     #[test]
-    fn every_message_is_traced_by_its_variant_name(seed in any::<u64>(), ops in script(true, 4..40)) {
+    fn every_message_is_traced_by_its_variant_name_and_says_what_data_it_carries(seed in any::<u64>(), ops in script(true, 4..40)) {
         let mut d = Driver::new(seed);
         let mut wrong: Vec<String> = vec![];
         let mut hook = |o: &Observed<'_>| {
@@ -2086,6 +2087,17 @@ proptest! {
                 }
                 if t.message.name() != kebab {
                     wrong.push(format!("{tag} is traced as {:?}", t.message.name()));
+                }
+                // The messages that carry a kind's data, which the simulator's oracles follow.
+                let carries = match &t.message {
+                    Message::Entries(m) => Some(m.kind),
+                    Message::DiffStart(m) => Some(m.kind),
+                    Message::SyncData(m) => Some(m.kind),
+                    Message::Mirror(_) => Some(Kind::Dr),
+                    _ => None,
+                };
+                if t.message.data_kind() != carries {
+                    wrong.push(format!("{tag} carries {carries:?} but says {:?}", t.message.data_kind()));
                 }
             }
         };
