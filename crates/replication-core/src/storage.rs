@@ -46,12 +46,12 @@ pub struct MountPathError(String);
 /// check the mounts they create a cluster with here ([`crate::Cluster::new`] skips invalid ones).
 pub fn check_mount_path(path: &str) -> Result<(), MountPathError> {
     let refuse = |why: String| Err(MountPathError(why));
-    if !path.ends_with('/') || path.len() < 2 {
+    if !path.ends_with('/') {
         return refuse(format!(
             "mount path {path:?} must end with '/', like \"secret/\" or \"ns1/kv/\""
         ));
     }
-    if path.starts_with("sys/") || path == "sys/" {
+    if path.starts_with("sys/") {
         return refuse(format!(
             "mount path {path:?} is reserved for the system backend"
         ));
@@ -512,11 +512,40 @@ mod tests {
     }
 
     #[test]
-    fn mount_paths_are_validated() {
-        assert!(check_mount_path("secret/").is_ok());
-        assert!(check_mount_path("ns1/kv/").is_ok());
-        for bad in ["secret", "/", "sys/", "sys/x/", "a//", "/a/", "a b/"] {
-            assert!(check_mount_path(bad).is_err(), "{bad}");
+    fn mount_paths_are_refused_saying_why() {
+        for good in ["secret/", "ns1/kv/", "a/", "system/"] {
+            assert_eq!(check_mount_path(good), Ok(()), "{good}");
+        }
+        for (bad, why) in [
+            ("", "must end with '/'"),
+            ("secret", "must end with '/'"),
+            ("sys/", "reserved for the system backend"),
+            ("sys/x/", "reserved for the system backend"),
+            ("/", "has an empty segment"),
+            ("a//", "has an empty segment"),
+            ("/a/", "has an empty segment"),
+            ("a b/", "contains whitespace or control characters"),
+            ("a\u{7}/", "contains whitespace or control characters"),
+        ] {
+            let e = check_mount_path(bad).unwrap_err().to_string();
+            assert!(e.contains(why), "{bad:?}: {e}");
+            assert!(e.contains(&format!("{bad:?}")), "{bad:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn key_paths_are_refused_saying_why() {
+        for good in ["secret/app", "a", "secret/sys/x", "system/x"] {
+            assert_eq!(validate_key_path(good), Ok(()), "{good}");
+        }
+        for (bad, why) in [
+            ("", "must name a key"),
+            ("secret/", "must name a key"),
+            ("sys/health", "reserved for the system backend"),
+            ("secret/a\u{0}b", "contains control characters"),
+        ] {
+            let e = validate_key_path(bad).unwrap_err();
+            assert!(e.contains(why), "{bad:?}: {e}");
         }
     }
 }
