@@ -484,6 +484,39 @@ mod tests {
         );
     }
 
+    /// `put` reports a change exactly when the value or the class differs, and a class change
+    /// moves the entry between indexes (and a mount between shared and local).
+    #[test]
+    fn put_changes_only_what_differs() {
+        let mut s = Storage::default();
+        assert!(s.is_empty() && s.len() == 0);
+        assert!(s.put("secret/a", "1", DataClass::Replicated));
+        assert!(!s.is_empty() && s.len() == 1);
+        let perf = s.merkle_root(Kind::Performance);
+        assert!(
+            !s.put("secret/a", "1", DataClass::Replicated),
+            "same value, same class"
+        );
+        assert!(
+            s.put("secret/a", "1", DataClass::Local),
+            "same value, other class"
+        );
+        assert_eq!(s.get("secret/a").map(|e| e.class), Some(DataClass::Local));
+        assert_ne!(
+            s.merkle_root(Kind::Performance),
+            perf,
+            "left the shared index"
+        );
+        assert!(s.put("secret/a", "2", DataClass::Local), "other value");
+        assert!(s.put(&mount_key("kv/"), "m", DataClass::Replicated));
+        assert_eq!(s.mounts().get("kv/"), Some(&false));
+        assert!(s.put(&mount_key("kv/"), "m", DataClass::Local));
+        assert_eq!(s.mounts().get("kv/"), Some(&true));
+        assert_eq!(s.remove("kv/nothing"), None);
+        assert!(s.remove(&mount_key("kv/")).is_some());
+        assert!(s.mounts().is_empty() && s.len() == 1);
+    }
+
     #[test]
     fn clear_and_consistency() {
         let mut s = sample();
