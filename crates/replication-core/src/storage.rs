@@ -390,8 +390,11 @@ impl Storage {
         self.corruption.clear();
     }
 
-    /// Checks the derived parts (mount table, indexes) against the entries; used by tests and restore.
-    pub(crate) fn check_consistency(&self) -> Result<(), &'static str> {
+    /// Checks the derived parts (mount table, indexes) against the entries: the tests' oracle for
+    /// `put`, `remove` and `reindex` (storage read from a snapshot or a store is rebuilt from its
+    /// entries, so it is consistent by construction).
+    #[cfg(test)]
+    fn check_consistency(&self) -> Result<(), &'static str> {
         let mut repl = MerkleIndex::default();
         let mut local = MerkleIndex::default();
         let mut mounts = BTreeMap::new();
@@ -527,6 +530,26 @@ mod tests {
         assert!(s.check_consistency().is_ok() && !s.index_corrupted());
         assert_eq!(s.clear(), 6);
         assert!(s.is_empty() && s.mounts().is_empty());
+    }
+
+    /// The oracle itself fails on derived parts that do not match the entries.
+    #[test]
+    fn the_consistency_check_finds_a_wrong_mount_table_or_index() {
+        let mut s = sample();
+        s.mounts.insert("ghost/".into(), false);
+        assert_eq!(
+            s.check_consistency(),
+            Err("mount table does not match the stored mount entries")
+        );
+        let mut s = sample();
+        s.replicated.put("secret/ghost", "x");
+        assert_eq!(
+            s.check_consistency(),
+            Err("Merkle index does not match the stored entries")
+        );
+        let mut s = sample();
+        s.local.remove("local-kv/b");
+        assert!(s.check_consistency().is_err());
     }
 
     #[test]

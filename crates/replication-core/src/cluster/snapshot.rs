@@ -71,10 +71,8 @@ impl Cluster {
         }
         let mut p: Persisted = serde_json::from_value(file.state)
             .map_err(|e| SnapshotError::Corrupted(format!("invalid state: {e}")))?;
+        // Storage's indexes and mount table are rebuilt from its entries as it is read.
         p.meta = Tracked::clean((*p.meta).clone().sanitized());
-        p.storage
-            .check_consistency()
-            .map_err(|e| SnapshotError::Corrupted(e.into()))?;
         Ok(Cluster::restart(p, now, rng))
     }
 }
