@@ -115,7 +115,7 @@ pub fn decode_client(cluster: &Cluster, req: &HttpRequest) -> Result<ClientCall,
             }
             Ok(ClientCall::Mounts)
         }
-        ["sys", "mounts", rest @ ..] if !rest.is_empty() => {
+        ["sys", "mounts", rest @ ..] => {
             if !matches!(method.as_str(), "POST" | "PUT") {
                 return Err(Response::error(
                     405,

@@ -186,3 +186,57 @@ fn the_query_field_and_the_path_query_are_both_read() {
     assert_eq!(r.status, 200, "{:?}", r.body);
     assert_eq!(r.body.unwrap()["wrap_info"]["ttl"], json!(120));
 }
+
+/// Parameters the model accepts but does not use (`ca_file`, `ca_path`; reindex's `diff`, `force`,
+/// `skip_flush`) are still type-checked: a wrong type is a 400 naming the parameter, before the
+/// core sees the request, and the cluster is left as it was.
+#[test]
+fn accepted_but_unused_parameters_are_type_checked() {
+    let mut w = support::base_world();
+    let cases = [
+        (
+            "C",
+            "sys/replication/performance/secondary/enable",
+            json!({"token": "t", "ca_file": {"a": 1}}),
+            "ca_file",
+        ),
+        (
+            "C",
+            "sys/replication/performance/secondary/enable",
+            json!({"token": "t", "ca_path": ["x"]}),
+            "ca_path",
+        ),
+        (
+            "B",
+            "sys/replication/dr/secondary/update-primary",
+            json!({"token": "t", "dr_operation_token": "o", "ca_file": ["x"]}),
+            "ca_file",
+        ),
+        (
+            "A",
+            "sys/replication/reindex",
+            json!({"diff": "maybe"}),
+            "diff",
+        ),
+        (
+            "A",
+            "sys/replication/reindex",
+            json!({"force": [true]}),
+            "force",
+        ),
+        (
+            "A",
+            "sys/replication/reindex",
+            json!({"skip_flush": 7}),
+            "skip_flush",
+        ),
+    ];
+    for (name, path, body, param) in cases {
+        let before = w.cluster(name).snapshot();
+        let r = w.post(name, path, body.clone());
+        assert_eq!(r.status, 400, "{path} {body}: {:?}", r.body);
+        let e = errors(&r.body);
+        assert!(e.contains(param), "{path} {body}: {e}");
+        assert_eq!(w.cluster(name).snapshot(), before, "{path} {body}");
+    }
+}
