@@ -255,3 +255,48 @@ fn a_dr_secondary_refuses_client_reads_and_health_reports_it_with_472() {
         (200, &Value::from("primary"))
     );
 }
+
+/// `sys/mounts/<path>` takes what Vault's CLI sends for KV version 1: `type` `kv` (or `generic`),
+/// `options.version` `"1"` or `1`, and `local` as a boolean or its string. Anything else is a 400
+/// that names the field.
+#[test]
+fn a_mount_request_accepts_vaults_spellings_of_kv_version_1() {
+    let mut w = World::new(&["A"], 2);
+    for (i, body) in [
+        json!({"type": "kv", "options": {"version": "1"}}),
+        json!({"type": "kv", "options": {"version": 1}}),
+        json!({"type": "generic"}),
+        json!({"local": "true"}),
+        json!({"local": "false"}),
+        json!({"local": null}),
+        json!({}),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let path = format!("/v1/sys/mounts/m{i}");
+        let r = kv(&mut w, "A", HttpRequest::sudo("POST", &path).json(&body));
+        assert_eq!(r.status, 204, "{body}: {:?}", r.body);
+        let local = body["local"] == json!("true");
+        assert_eq!(
+            w.cluster("A").storage().mounts().get(&format!("m{i}/")),
+            Some(&local),
+            "{body}"
+        );
+    }
+    for (body, field) in [
+        (json!({"options": {"version": "2"}}), "options.version"),
+        (json!({"options": {"version": 2}}), "options.version"),
+        (json!({"type": 1}), "type must be"),
+        (json!({"local": 1}), "local must be a boolean"),
+    ] {
+        let r = kv(
+            &mut w,
+            "A",
+            HttpRequest::sudo("POST", "/v1/sys/mounts/bad").json(&body),
+        );
+        assert_eq!(r.status, 400, "{body}");
+        assert!(errors(&r)[0].contains(field), "{body}: {:?}", errors(&r));
+        assert_eq!(w.cluster("A").storage().mounts().get("bad/"), None);
+    }
+}
