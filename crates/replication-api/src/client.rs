@@ -310,12 +310,7 @@ pub fn mounts(cluster: &Cluster, rng: &mut dyn RngCore) -> Response {
 /// node; `replication_dr_mode` and `replication_performance_mode` from the cluster's modes), with
 /// `dr_secondary` as the status of a DR secondary and `active` otherwise.
 pub fn health(cluster: &Cluster, now: Timestamp, codes: &HealthCodes) -> Response {
-    let mode_name = |kind: Kind| match cluster.mode(kind) {
-        Mode::Disabled => "disabled",
-        Mode::Bootstrapping => "bootstrapping",
-        Mode::Primary => "primary",
-        Mode::Secondary => "secondary",
-    };
+    let mode_name = |kind: Kind| cluster.mode(kind).as_str();
     let status = if cluster.mode(Kind::Dr) == Mode::Secondary {
         codes.dr_secondary
     } else {

@@ -250,10 +250,18 @@ fn a_dr_secondary_refuses_client_reads_and_health_reports_it_with_472() {
     );
     assert_eq!(h.status, 200);
     let h = kv(&mut w, "A", HttpRequest::sudo("GET", "/v1/sys/health"));
+    let body = h.body.unwrap();
     assert_eq!(
-        (h.status, &h.body.unwrap()["replication_dr_mode"]),
+        (h.status, &body["replication_dr_mode"]),
         (200, &Value::from("primary"))
     );
+    assert_eq!(body["replication_performance_mode"], json!("disabled"));
+    assert_eq!(
+        body["server_time_utc"],
+        json!(w.now.as_millis() / 1000),
+        "whole seconds of host time"
+    );
+    assert_eq!(body["cluster_name"], json!("A"));
 }
 
 /// `sys/mounts/<path>` takes what Vault's CLI sends for KV version 1: `type` `kv` (or `generic`),

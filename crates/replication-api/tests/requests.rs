@@ -240,3 +240,24 @@ fn accepted_but_unused_parameters_are_type_checked() {
         assert_eq!(w.cluster(name).snapshot(), before, "{path} {body}");
     }
 }
+
+/// `decode` tells a host what a request will do before it runs: a status read makes no core
+/// request, an operator call makes the one its route names.
+#[test]
+fn decode_names_the_core_request_a_call_makes() {
+    let w = support::base_world();
+    let a = w.cluster("A");
+    let status =
+        replication_api::decode(a, &HttpRequest::sudo("GET", "sys/replication/dr/status")).unwrap();
+    assert_eq!(status.request(), None);
+    assert_eq!(status.route().pattern, "sys/replication/dr/status");
+    let demote = replication_api::decode(
+        a,
+        &HttpRequest::sudo("POST", "sys/replication/dr/primary/demote"),
+    )
+    .unwrap();
+    assert_eq!(
+        demote.request(),
+        Some(&replication_core::Request::Demote { kind: Kind::Dr })
+    );
+}

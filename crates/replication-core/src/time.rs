@@ -250,6 +250,8 @@ mod tests {
             ("1d1h1m1s1ms", 90_061_001),
             ("0.5s", 500),
             (" 2m ", 120_000),
+            // The largest single term: half of u64::MAX milliseconds (so two still add up).
+            ("9223372036854775807ms", 9_223_372_036_854_775_808),
         ] {
             assert_eq!(
                 Duration::parse(text).unwrap(),
