@@ -689,6 +689,13 @@ mod tests {
         let e = one(json!(long)).bool("x").unwrap_err().to_string();
         assert!(e.len() < 200, "{e}");
         assert!(e.ends_with("…"), "{e}");
+        // Up to 40 characters are shown whole; from 41 the first 40 and an ellipsis.
+        let forty = "é".repeat(40);
+        assert_eq!(describe(&json!(forty)), format!("\"{forty}\""));
+        assert_eq!(
+            describe(&json!(format!("{forty}x"))),
+            format!("\"{forty}\"…")
+        );
     }
 
     fn exercise(p: &Params) -> Result<(), TestCaseError> {

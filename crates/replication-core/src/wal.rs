@@ -167,4 +167,25 @@ mod tests {
         assert_eq!(keys(Cursor { epoch: 2, index: 5 }), None);
         assert_eq!(keys(at(9)), None);
     }
+
+    /// A new epoch keeps the index running but no position of the old epoch resumes, not even
+    /// the head: every secondary diffs.
+    #[test]
+    fn a_new_epoch_resumes_nobody() {
+        let mut w = Wal::new(0, 8, 1);
+        w.append(put("a"));
+        let old_head = w.head();
+        assert_eq!(old_head, Cursor { epoch: 1, index: 1 });
+        w.new_epoch(7);
+        assert_eq!(w.head(), Cursor { epoch: 7, index: 1 });
+        assert!(w.entries_after(old_head).is_none());
+        assert_eq!(w.append(put("b")), 2);
+        let after: Vec<_> = w.entries_after(w.head()).unwrap().collect();
+        assert!(after.is_empty());
+        assert!(
+            w.entries_after(Cursor { epoch: 7, index: 0 }).is_none(),
+            "entry 1 belongs to the old epoch's buffer, which was emptied"
+        );
+        assert_eq!(w.last(), 2);
+    }
 }

@@ -1321,6 +1321,14 @@ fn operation_token_attempt_start_read_cancel_update_delete() {
 
     // A full attempt produces a token that authorises DR-secondary operations until deleted.
     let s = attempt(n.req("X", Request::StartOperationTokenAttempt));
+    // Each attempt has a fresh nonce: a share sent for the cancelled attempt does not count here.
+    assert_ne!(s.nonce, started.nonce);
+    assert_ne!(s.otp, started.otp);
+    let err = n.refused("X", update(&keys.shares[2], &started.nonce));
+    assert!(
+        matches!(&err, Error::InvalidInput { param: Some(p), .. } if p == "nonce"),
+        "{err:?}"
+    );
     let mut last = None;
     for k in &keys.shares[2..5] {
         last = Some(attempt(n.req("X", update(k, &s.nonce))));
