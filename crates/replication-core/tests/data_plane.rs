@@ -91,3 +91,81 @@ fn a_sync_reports_keys_removed_by_a_filter_as_filtered() {
         "every key under the mount, and the mount"
     );
 }
+
+fn client(n: &mut Net, name: &str, op: ClientOp) -> Result<Reply, Error> {
+    n.step(name, Input::Client(op))
+}
+
+fn read(path: &str) -> ClientOp {
+    ClientOp::Read { path: path.into() }
+}
+
+fn list(path: &str) -> ClientOp {
+    ClientOp::List { path: path.into() }
+}
+
+/// Reads and lists are answered from the cluster's own storage at once, on a primary and on a
+/// performance secondary alike (the secondary forwards writes, never reads): nothing is sent and
+/// nothing is logged. A path outside every mount, or one that names no key, is refused.
+#[test]
+fn reads_and_lists_are_answered_locally_and_change_nothing() {
+    let mut n = Net::new(&["A", "B"], 72);
+    n.join("A", "B", Kind::Performance);
+    n.write("A", "secret/app/db", "1").unwrap();
+    n.write("A", "secret/app/web/x", "2").unwrap();
+    n.write("A", "secret/top", "3").unwrap();
+    let own = ClientOp::Mount {
+        path: "own/".into(),
+        local: true,
+    };
+    assert!(matches!(
+        client(&mut n, "B", own),
+        Ok(Reply::Applied { .. })
+    ));
+    n.write("B", "own/mine", "4").unwrap();
+    for name in ["A", "B"] {
+        let wal = n.clusters[name].last_wal();
+        let sent = n.queue.len();
+        assert_eq!(
+            client(&mut n, name, read("secret/app/db")),
+            Ok(Reply::Value(Some("1".into()))),
+            "{name}"
+        );
+        assert_eq!(
+            client(&mut n, name, read("secret/none")),
+            Ok(Reply::Value(None))
+        );
+        for folder in ["secret/app", "secret/app/"] {
+            assert_eq!(
+                client(&mut n, name, list(folder)),
+                Ok(Reply::Keys(vec!["db".into(), "web/".into()])),
+                "{name} {folder}"
+            );
+        }
+        assert_eq!(
+            client(&mut n, name, list("secret/")),
+            Ok(Reply::Keys(vec!["app/".into(), "top".into()]))
+        );
+        assert_eq!(n.queue.len(), sent, "{name}: a read sends nothing");
+        assert_eq!(
+            n.clusters[name].last_wal(),
+            wal,
+            "{name}: a read logs nothing"
+        );
+        for bad in [read("nomount/x"), list("nomount/"), read("secret/")] {
+            let err = client(&mut n, name, bad.clone()).unwrap_err();
+            assert!(
+                matches!(err, Error::InvalidInput { .. } | Error::NotFound(_)),
+                "{name} {bad:?}: {err:?}"
+            );
+        }
+    }
+    assert_eq!(
+        client(&mut n, "B", read("own/mine")),
+        Ok(Reply::Value(Some("4".into())))
+    );
+    assert!(
+        client(&mut n, "A", read("own/mine")).is_err(),
+        "a local mount is not shipped"
+    );
+}

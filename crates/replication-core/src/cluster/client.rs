@@ -45,11 +45,17 @@ impl Cluster {
         })
     }
 
-    fn read(&self, path: &str) -> Result<Reply> {
+    /// A key path a client may name: a key, under a mount.
+    fn check_key(&self, path: &str) -> Result<()> {
         validate_key_path(path).map_err(|m| Error::invalid("path", m))?;
         if self.p.storage.mount_of(path).is_none() {
             return Err(no_mount(path));
         }
+        Ok(())
+    }
+
+    fn read(&self, path: &str) -> Result<Reply> {
+        self.check_key(path)?;
         Ok(Reply::Value(
             self.p.storage.get(path).map(|e| e.value.clone()),
         ))
@@ -77,15 +83,6 @@ impl Cluster {
 
     fn validate_client_op(&self, op: &ClientOp) -> Result<()> {
         match op {
-            ClientOp::Write { path, .. }
-            | ClientOp::Delete { path }
-            | ClientOp::Read { path }
-            | ClientOp::List { path } => {
-                validate_key_path(path).map_err(|m| Error::invalid("path", m))?;
-                if self.p.storage.mount_of(path).is_none() {
-                    return Err(no_mount(path));
-                }
-            }
             ClientOp::Mount { path, .. } => {
                 check_mount_path(path).map_err(|m| Error::invalid("path", m.to_string()))?;
                 if let Some((existing, _)) = self
@@ -100,9 +97,10 @@ impl Cluster {
                         format!("cannot mount {path:?}: it overlaps the existing mount {existing:?}; choose another path"),
                     ));
                 }
+                Ok(())
             }
+            other => self.check_key(other.path()),
         }
-        Ok(())
     }
 
     fn is_local_op(&self, op: &ClientOp) -> bool {
