@@ -166,7 +166,6 @@ pub(crate) fn reply(
     rng: &mut dyn RngCore,
 ) -> Response {
     match reply {
-        Reply::Done => done(Vec::new(), ignored, rng),
         Reply::Warnings(w) if body_for_warnings => warnings(w, ignored, rng),
         Reply::Warnings(w) => done(w, ignored, rng),
         Reply::Token(t) => token(&t, &creation_path.to_string(), ignored, rng),
@@ -182,7 +181,7 @@ pub(crate) fn reply(
             ignored,
             rng,
         ),
-        // Client-operation and message replies never answer an operator request.
+        // `Done`, and the client-operation replies (which never answer an operator request).
         _ => done(Vec::new(), ignored, rng),
     }
 }

@@ -261,3 +261,24 @@ fn decode_names_the_core_request_a_call_makes() {
         Some(&replication_core::Request::Demote { kind: Kind::Dr })
     );
 }
+
+/// An endpoint that answers 204 keeps its warnings when it must answer 200 for an ignored
+/// parameter: the core's warning and the ignored parameter's both show.
+#[test]
+fn warnings_survive_when_an_ignored_parameter_turns_a_204_into_a_200() {
+    let mut w = support::base_world();
+    let r = w.post(
+        "A",
+        "sys/replication/dr/primary/demote",
+        json!({"bogus": 1}),
+    );
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let warnings: Vec<String> = r.body.as_ref().unwrap()["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert!(warnings.iter().any(|w| w.contains("bogus")), "{warnings:?}");
+}

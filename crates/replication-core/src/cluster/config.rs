@@ -95,3 +95,19 @@ impl ClusterConfig {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bugs::{Bug, COMPILED_IN};
+
+    /// Bugs take only in a build with `inject-bugs`; elsewhere `inject` says it did nothing.
+    #[test]
+    fn bugs_are_injected_only_where_compiled_in() {
+        let mut c = ClusterConfig::new("A");
+        let before = c.clone();
+        let bugs = [Bug::TokenReusable].into_iter().collect();
+        assert_eq!(c.inject(&bugs), COMPILED_IN);
+        assert_eq!(c == before, !COMPILED_IN);
+    }
+}

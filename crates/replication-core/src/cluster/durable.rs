@@ -320,3 +320,37 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Tracked<T> {
         T::deserialize(d).map(Tracked::clean)
     }
 }
+
+#[cfg(test)]
+mod batch_tests {
+    use super::*;
+
+    /// A batch is empty only when it holds no storage change, no log position and no meta record:
+    /// a host may skip its commit then, and only then.
+    #[test]
+    fn a_batch_is_empty_only_without_all_three_parts() {
+        assert!(Batch::default().is_empty());
+        let parts = [
+            Batch {
+                storage: vec![("k".into(), None)],
+                ..Batch::default()
+            },
+            Batch {
+                wal: Some(3),
+                ..Batch::default()
+            },
+            Batch {
+                meta: Some(vec![1]),
+                ..Batch::default()
+            },
+        ];
+        for b in parts {
+            assert!(!b.is_empty(), "{b:?}");
+        }
+        let b = Batch {
+            storage: vec![("a".into(), None), ("b".into(), None)],
+            ..Batch::default()
+        };
+        assert_eq!(b.keys().collect::<Vec<_>>(), ["a", "b"]);
+    }
+}
