@@ -1164,6 +1164,44 @@ fn paths_filter_set_read_delete() {
     };
     assert_eq!(mounts, vec!["secret/".to_string()]);
     assert!(namespaces.is_empty());
+    // An allow filter excludes every shared mount it does not name, with the namespaces of the
+    // nested ones; a local mount is never shipped, so it is never listed as filtered.
+    for path in ["ns1/kv/", "team/x/"] {
+        let mount = ClientOp::Mount {
+            path: path.into(),
+            local: false,
+        };
+        n.step("A", Input::Client(mount)).unwrap();
+    }
+    n.req(
+        "A",
+        Request::SetPathsFilter {
+            id: "S1".into(),
+            filter: PathsFilter {
+                mode: FilterMode::Allow,
+                paths: vec!["ns1/".into()],
+            },
+        },
+    )
+    .unwrap();
+    let dynamic = n.req(
+        "A",
+        Request::ReadDynamicFilter {
+            side: Side::Primary,
+            id: "S1".into(),
+        },
+    );
+    assert_eq!(
+        dynamic,
+        Ok(Reply::DynamicFilter(DynamicFilter {
+            mounts: vec!["secret/".into(), "team/x/".into()],
+            namespaces: vec!["team/".into()],
+        }))
+    );
+    assert!(
+        n.clusters["A"].storage().mounts()["local/"],
+        "local/ is a local mount"
+    );
     let err = n.refused(
         "A",
         Request::ReadDynamicFilter {
@@ -1517,5 +1555,52 @@ fn a_restarted_cluster_hands_out_an_empty_batch_until_it_changes() {
         let b = c.ready().persist;
         assert_eq!(b.keys().collect::<Vec<_>>(), ["secret/b"], "{what}");
         assert!(b.wal.is_some() && b.meta.is_none(), "{what}: {b:?}");
+    }
+}
+
+/// A refusal for the wrong mode names the command as operators type it (the API path after the
+/// kind), so the message reads as an answer to what was asked.
+#[test]
+fn a_wrong_mode_refusal_names_the_command_by_its_api_path() {
+    let mut n = Net::new(&["A", "X"], 73);
+    n.join("A", "X", Kind::Dr);
+    let promote = Request::Promote {
+        kind: Kind::Dr,
+        primary_cluster_addr: None,
+        force: false,
+        auth: PromoteAuth::None,
+    };
+    let revoke = Request::RevokeSecondary {
+        kind: Kind::Dr,
+        id: "X".into(),
+    };
+    let disable_secondary = Request::DisableSecondary {
+        kind: Kind::Dr,
+        dr_operation_token: None,
+    };
+    for (on, request, says) in [
+        ("A", promote, "secondary/promote needs a DR secondary"),
+        (
+            "A",
+            disable_secondary,
+            "secondary/disable needs a DR secondary",
+        ),
+        (
+            "A",
+            Request::EnablePrimary {
+                kind: Kind::Dr,
+                primary_cluster_addr: None,
+            },
+            "primary/enable is not possible",
+        ),
+        ("X", revoke, "primary/revoke-secondary needs a DR primary"),
+        (
+            "X",
+            Request::Demote { kind: Kind::Dr },
+            "primary/demote needs a DR primary",
+        ),
+    ] {
+        let err = n.refused(on, request);
+        assert!(err.to_string().contains(says), "{on}: {err}");
     }
 }

@@ -325,6 +325,20 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Tracked<T> {
 mod batch_tests {
     use super::*;
 
+    /// Two tracked values are equal, and hash alike, exactly when their values are: what was
+    /// handed out to the host and the dirty flag are bookkeeping, not state.
+    #[test]
+    fn tracked_values_compare_and_hash_by_value_only() {
+        use std::hash::{BuildHasher, RandomState};
+        let h = RandomState::new();
+        let (a, b) = (Tracked::clean(1u32), Tracked::clean(2u32));
+        let mut dirty = Tracked::clean(1u32);
+        *dirty = 1;
+        assert!(a == dirty && a != b);
+        assert_eq!(h.hash_one(&a), h.hash_one(&dirty));
+        assert_ne!(h.hash_one(&a), h.hash_one(&b));
+    }
+
     /// A batch is empty only when it holds no storage change, no log position and no meta record:
     /// a host may skip its commit then, and only then.
     #[test]

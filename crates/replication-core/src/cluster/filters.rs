@@ -26,7 +26,7 @@ impl Cluster {
             )));
         }
         for path in &filter.paths {
-            if !path.ends_with('/') || path.starts_with('/') || path.len() < 2 {
+            if !path.ends_with('/') || path.starts_with('/') {
                 return Err(Error::invalid(
                     "paths",
                     format!("path {path:?} must be a mount or namespace path ending in '/', like \"secret/\" or \"ns1/\""),
