@@ -324,7 +324,7 @@ fn percent_decode(s: &str, plus_is_space: bool) -> Result<String, DecodeError> {
                 let lo = bytes.get(i + 2).copied().and_then(hex_value);
                 match (hi, lo) {
                     (Some(hi), Some(lo)) => {
-                        out.push(hi << 4 | lo);
+                        out.push(hi * 16 + lo);
                         i += 3;
                     }
                     _ => {
