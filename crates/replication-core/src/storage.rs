@@ -492,7 +492,7 @@ mod tests {
     #[test]
     fn put_changes_only_what_differs() {
         let mut s = Storage::default();
-        assert!(s.is_empty() && s.len() == 0);
+        assert!(s.is_empty() && s.entries().next().is_none());
         assert!(s.put("secret/a", "1", DataClass::Replicated));
         assert!(!s.is_empty() && s.len() == 1);
         let perf = s.merkle_root(Kind::Performance);
