@@ -577,6 +577,28 @@ mod tests {
     use crate::message::Transmit;
     use crate::request::{ClientOp, Request};
     use crate::step::Input;
+
+    /// The primary remembers its last 1024 answers to forwarded writes, each for the secondary
+    /// that asked: a duplicate within that window is answered again, an older one is not.
+    #[test]
+    fn the_forward_log_keeps_the_last_1024_answers_per_asker() {
+        let mut log = ForwardLog::default();
+        for r in 0..1024u64 {
+            log.insert("s", r, Ok(r));
+        }
+        assert_eq!(log.get("s", 0), Some(&Ok(0)), "all 1024 kept");
+        assert_eq!(log.get("other", 0), None, "another secondary's request id");
+        log.insert("s", 5, Ok(55));
+        assert_eq!(
+            log.get("s", 0),
+            Some(&Ok(0)),
+            "a repeated id takes no new place"
+        );
+        log.insert("s", 1024, Ok(1024));
+        assert_eq!(log.get("s", 0), None, "the oldest is forgotten first");
+        assert_eq!(log.get("s", 1), Some(&Ok(1)));
+        assert_eq!(log.get("s", 1024), Some(&Ok(1024)));
+    }
     use crate::storage::DynamicFilter;
     use crate::time::Duration;
 
