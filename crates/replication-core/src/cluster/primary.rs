@@ -669,6 +669,51 @@ mod tests {
         assert_eq!(p.a.v.peers[&Kind::Dr]["b"].last_heartbeat, Some(now));
     }
 
+    /// Either address moving alone is recorded: the cluster address the heartbeat came from, or
+    /// the API address it names.
+    #[test]
+    fn a_heartbeat_records_each_address_that_moved_alone() {
+        let mut p = Pair::streaming(Kind::Dr);
+        let api = p.b.config().api_addr.clone();
+        let now = p.now.plus(Duration::from_secs(1));
+        let recorded = |p: &Pair| {
+            let b =
+                p.a.inspect(Kind::Dr)
+                    .primary()
+                    .unwrap()
+                    .secondary("b")
+                    .unwrap();
+            (b.cluster_addr().to_string(), b.api_addr().to_string())
+        };
+        let mut m = heartbeat(Kind::Dr, p.b_credentials(Kind::Dr));
+        m.api_addr = api.clone();
+        p.a.on_heartbeat(
+            &mut Pair::cx(now, &mut p.rng, "https://b-new:8201"),
+            m.clone(),
+        );
+        assert_eq!(
+            recorded(&p),
+            ("https://b-new:8201".to_string(), api.clone())
+        );
+        assert!(
+            p.a.ready().persist.meta.is_some(),
+            "the move is made durable"
+        );
+        m.api_addr = "https://b-new:8200".into();
+        p.a.on_heartbeat(&mut Pair::cx(now, &mut p.rng, "https://b-new:8201"), m);
+        assert_eq!(
+            recorded(&p),
+            (
+                "https://b-new:8201".to_string(),
+                "https://b-new:8200".to_string()
+            )
+        );
+        assert!(
+            p.a.ready().persist.meta.is_some(),
+            "the move is made durable"
+        );
+    }
+
     #[test]
     fn a_heartbeat_with_a_wrong_secret_is_refused_as_unknown_and_not_recorded() {
         let mut p = Pair::streaming(Kind::Dr);
