@@ -940,6 +940,42 @@ mod tests {
         assert_eq!(p.a.v.peers[&Kind::Dr]["b"].shipping, Some((head, 42)));
     }
 
+    /// A secondary whose paths filter changed diffs even from a position the buffer could
+    /// resume: what it should hold is no longer what the log shipped it.
+    #[test]
+    fn a_stream_request_after_a_filter_change_starts_a_diff_though_resumable() {
+        let mut p = Pair::streaming(Kind::Performance);
+        let at =
+            p.b.secondary(Kind::Performance)
+                .and_then(|s| s.cursor)
+                .unwrap();
+        assert!(p.a.p.wal.entries_after(at).is_some(), "resumable");
+        fn link(a: &mut Cluster) -> &mut bool {
+            a.primary_mut(Kind::Performance)
+                .and_then(|p| p.secondaries.get_mut("b"))
+                .and_then(|e| e.link.as_mut())
+                .map(|l| &mut l.needs_diff)
+                .unwrap()
+        }
+        *link(&mut p.a) = true;
+        p.a.ready();
+        let from = p.b_addr();
+        let m = StreamRequest {
+            kind: Kind::Performance,
+            session: 7,
+            credentials: p.b_credentials(Kind::Performance),
+            cursor: Some(at),
+        };
+        p.a.on_stream_request(&mut Pair::cx(p.now, &mut p.rng, &from), m);
+        let sent = p.a.seen().messages;
+        assert!(
+            matches!(&sent[..], [Transmit { message: Message::DiffStart(d), .. }] if d.session == 7),
+            "{sent:?}"
+        );
+        assert!(!*link(&mut p.a), "the diff answers the filter change");
+        assert_eq!(p.a.v.peers[&Kind::Performance]["b"].shipping, None);
+    }
+
     #[test]
     fn a_stream_request_from_another_log_epoch_starts_a_diff_at_the_head() {
         let mut p = Pair::streaming(Kind::Dr);
