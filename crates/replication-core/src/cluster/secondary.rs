@@ -882,6 +882,47 @@ mod tests {
         );
     }
 
+    /// A batch that overlaps what was applied (duplicated or resent) applies only the entries
+    /// after the cursor: an entry is applied, and logged, once.
+    #[test]
+    fn an_overlapping_batch_applies_only_what_follows_the_cursor() {
+        let mut p = Pair::streaming(Kind::Dr);
+        let at = cursor(&p, Kind::Dr);
+        let session = p.b.v.links[&Kind::Dr].session;
+        let before = Cursor {
+            index: at.index - 1,
+            ..at
+        };
+        let until = Cursor {
+            index: at.index + 1,
+            ..at
+        };
+        let wal = p.b.last_wal();
+        let m = Entries {
+            kind: Kind::Dr,
+            session,
+            after: before,
+            until,
+            entries: vec![put(at.index, "secret/old"), put(at.index + 1, "secret/x")],
+        };
+        let from = p.a_addr();
+        p.b.on_entries(&mut Pair::cx(p.now, &mut p.rng, &from), m);
+        assert_eq!(
+            p.b.seen(),
+            Seen {
+                changed: vec!["secret/x".into()],
+                ..quiet()
+            }
+        );
+        assert_eq!(
+            p.b.storage().get("secret/old"),
+            None,
+            "at the cursor: applied before"
+        );
+        assert_eq!(p.b.last_wal(), wal + 1, "one entry applied and logged");
+        assert_eq!(cursor(&p, Kind::Dr), until);
+    }
+
     #[test]
     fn entries_after_a_gap_ask_for_the_stream_again_from_the_cursor() {
         let mut p = Pair::streaming(Kind::Dr);
