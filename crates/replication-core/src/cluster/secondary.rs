@@ -923,6 +923,90 @@ mod tests {
         assert_eq!(cursor(&p, Kind::Dr), until);
     }
 
+    /// A diff start counts only for the secondary's current session and with one digest per
+    /// bucket; anything else is ignored.
+    #[test]
+    fn a_diff_start_of_another_session_or_shape_is_ignored() {
+        let diff = |p: &Pair, session: u64, buckets: usize| DiffStart {
+            kind: Kind::Dr,
+            session,
+            at: p.a.p.wal.head(),
+            digests: vec![0; buckets],
+            filter: None,
+        };
+        let mut p = Pair::streaming(Kind::Dr);
+        let session = p.b.v.links[&Kind::Dr].session;
+        let from = p.a_addr();
+        for m in [
+            diff(&p, session.wrapping_add(1), crate::merkle::BUCKETS),
+            diff(&p, session, crate::merkle::BUCKETS - 1),
+        ] {
+            p.b.on_diff_start(&mut Pair::cx(p.now, &mut p.rng, &from), m);
+            assert_eq!(p.b.seen(), quiet());
+        }
+        let m = diff(&p, session, crate::merkle::BUCKETS);
+        p.b.on_diff_start(&mut Pair::cx(p.now, &mut p.rng, &from), m);
+        assert!(
+            matches!(
+                &p.b.seen().messages[..],
+                [Transmit {
+                    message: Message::DiffKeys(_),
+                    ..
+                }]
+            ),
+            "the well-formed one is answered with the keys of the differing buckets"
+        );
+    }
+
+    /// A DR secondary mirrors the performance role of its own DR set's primary only.
+    #[test]
+    fn a_mirror_from_another_set_is_ignored() {
+        let mut p = Pair::streaming(Kind::Dr);
+        p.request_a(Request::EnablePrimary {
+            kind: Kind::Performance,
+            primary_cluster_addr: None,
+        });
+        let role = p.a.p.meta.performance.clone();
+        assert_ne!(p.b.p.meta.performance, role);
+        let set = p.b.secondary(Kind::Dr).unwrap().cluster_id;
+        let mirror = |cluster_id| Mirror {
+            cluster_id,
+            performance: crate::role::MirroredRole(Box::new(role.clone())),
+        };
+        p.b.on_mirror(mirror(crate::ClusterId([9; 16])));
+        assert_ne!(p.b.p.meta.performance, role, "another set's");
+        p.b.on_mirror(mirror(set));
+        assert_eq!(p.b.p.meta.performance, role, "its own set's");
+    }
+
+    /// A performance secondary takes failover targets only from its own set's primary, the one
+    /// it follows (whose address the list starts with).
+    #[test]
+    fn failover_targets_from_another_set_are_ignored() {
+        let mut p = Pair::streaming(Kind::Performance);
+        let current = p.b.target_addr(Kind::Performance).unwrap();
+        let set = p.b.secondary(Kind::Performance).unwrap().cluster_id;
+        let known = |b: &Cluster| {
+            b.secondary(Kind::Performance)
+                .unwrap()
+                .known_primary_cluster_addrs
+                .clone()
+        };
+        let before = known(&p.b);
+        assert_eq!(before, vec![current.clone()]);
+        let targets = |cluster_id| FailoverTargets {
+            cluster_id,
+            known_primary_cluster_addrs: vec![current.clone(), "https://dr:8201".into()],
+        };
+        p.b.on_failover_targets(targets(crate::ClusterId([9; 16])));
+        assert_eq!(known(&p.b), before, "another set's");
+        p.b.on_failover_targets(targets(set));
+        assert_eq!(
+            known(&p.b),
+            vec![current.clone(), "https://dr:8201".to_string()]
+        );
+    }
+
     #[test]
     fn entries_after_a_gap_ask_for_the_stream_again_from_the_cursor() {
         let mut p = Pair::streaming(Kind::Dr);
