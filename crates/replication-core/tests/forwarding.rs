@@ -297,3 +297,29 @@ fn a_secondary_that_cannot_forward_says_whether_it_has_no_primary_or_cannot_reac
     let e = n.refused_input("C", write("secret/x", "1"));
     assert!(e.to_string().contains("has no primary to forward"), "{e}");
 }
+
+/// A lost connection (missed heartbeats) answers the forwards waiting on it at once, unknown,
+/// well before their own timeout.
+#[test]
+fn a_lost_connection_answers_waiting_forwards_unknown_at_once() {
+    let mut n = Net::new_with(&["A", "C"], 47, |c| {
+        c.forwarding_timeout = Some(Duration::from_secs(600));
+    });
+    n.join("A", "C", Kind::Performance);
+    n.advance(1_000);
+    n.cut.insert("A".into());
+    let since = n.events.len();
+    let request = forward(&mut n, "secret/x", "v");
+    let span = n.clusters["C"]
+        .config()
+        .missed_heartbeats_span()
+        .as_millis();
+    n.advance(span + n.clusters["C"].config().heartbeat_interval.as_millis());
+    assert!(!n.clusters["C"].is_connected(Kind::Performance));
+    match only_answer(&n, request, since) {
+        Err(Error::OutcomeUnknown(m)) => {
+            assert!(m.contains("connection to the primary was lost"), "{m}")
+        }
+        other => panic!("{other:?}"),
+    }
+}
