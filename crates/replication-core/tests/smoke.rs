@@ -134,3 +134,78 @@ fn a_cluster_reports_its_name_wal_index_and_secondary_state() {
         );
     }
 }
+
+/// `inspect` shows a host the persisted roles beyond status: a primary's run (new on every
+/// enable), the ids it issued tokens for, the secondaries it accepted and whether each is revoked;
+/// a secondary's set, identity and known primary addresses.
+#[test]
+fn inspect_shows_each_role_as_it_is() {
+    let mut n = Net::new(&["A", "X"], 4);
+    n.join("A", "X", Kind::Dr);
+    n.token("A", Kind::Dr, "Y");
+    let a = n.clusters["A"].inspect(Kind::Dr);
+    let p = a.primary().expect("A is a primary");
+    assert!(a.secondary().is_none());
+    let run = p.run().to_string();
+    assert!(!run.is_empty());
+    assert!(p.issued("X") && p.issued("Y") && !p.issued("Z"));
+    let x = p.secondary("X").expect("X was accepted");
+    assert_eq!((x.id(), x.revoked()), ("X", false));
+    assert!(
+        p.secondary("Y").is_none(),
+        "Y has a token but never activated"
+    );
+    assert_eq!(
+        p.accepted().map(|s| s.id().to_string()).collect::<Vec<_>>(),
+        ["X"]
+    );
+
+    let xv = n.clusters["X"].inspect(Kind::Dr);
+    let s = xv.secondary().expect("X is a secondary");
+    assert!(xv.primary().is_none());
+    assert_eq!(s.cluster_id(), p.cluster_id());
+    assert_eq!(s.secondary_id(), Some("X"));
+    assert_eq!(
+        s.known_primary_cluster_addrs(),
+        [n.clusters["A"].config().cluster_addr.clone()]
+    );
+
+    n.req(
+        "A",
+        Request::RevokeSecondary {
+            kind: Kind::Dr,
+            id: "X".into(),
+        },
+    )
+    .unwrap();
+    let a = n.clusters["A"].inspect(Kind::Dr);
+    assert!(a.primary().unwrap().secondary("X").unwrap().revoked());
+    n.req("A", Request::DisablePrimary { kind: Kind::Dr })
+        .unwrap();
+    n.enable_primary("A", Kind::Dr);
+    let a = n.clusters["A"].inspect(Kind::Dr);
+    assert_ne!(a.primary().unwrap().run(), run, "a new run");
+    assert!(
+        !a.primary().unwrap().issued("X"),
+        "issued in the last run only"
+    );
+}
+
+/// A secondary's `connection_state`: `ready` when connected, `transient_failure` once a primary
+/// that answered before stops answering, `connecting` before any answer (as after a restart).
+#[test]
+fn connection_state_tells_a_lost_primary_from_one_never_reached() {
+    let mut n = Net::new(&["A", "X"], 5);
+    n.join("A", "X", Kind::Dr);
+    let state = |n: &Net| n.clusters["X"].status(Kind::Dr, n.now).connection_state;
+    assert_eq!(state(&n).as_deref(), Some("ready"));
+    n.cut.insert("A".into());
+    n.advance(60_000);
+    assert_eq!(state(&n).as_deref(), Some("transient_failure"));
+    n.restart("X");
+    assert_eq!(
+        state(&n).as_deref(),
+        Some("connecting"),
+        "no answer since the restart"
+    );
+}
