@@ -137,3 +137,29 @@ fn a_secondary_without_its_primary_keeps_cycling_through_its_failover_targets() 
         Some(addr(&n, "B").as_str())
     );
 }
+
+/// A secondary that loses its primary turns to the next address it knows with its very next
+/// heartbeat: here the DR secondary a promotion would make its new primary.
+#[test]
+fn a_lost_primary_is_passed_over_at_the_next_heartbeat() {
+    let mut n = Net::new(&["A", "B", "C"], 62);
+    n.join("A", "B", Kind::Dr);
+    n.join("A", "C", Kind::Performance);
+    n.cut.insert("A".into());
+    let mut after_loss: Vec<String> = vec![];
+    let mut hook = |o: &replication_testkit::Observed<'_>| {
+        if o.name == "C" && !o.after.is_connected(Kind::Performance) {
+            for t in &o.ready.messages {
+                if matches!(t.message, Message::Heartbeat(_)) {
+                    after_loss.push(t.to.clone());
+                }
+            }
+        }
+    };
+    n.advance_hooked(60_000, &mut hook);
+    assert_eq!(
+        after_loss.first(),
+        Some(&addr(&n, "B")),
+        "the first heartbeat after the loss: {after_loss:?}"
+    );
+}

@@ -1007,6 +1007,44 @@ mod tests {
         );
     }
 
+    /// A sync that leaves the roots apart (this cluster's index is damaged) keeps diffing, and
+    /// status shows how many keys the sync it tried had: puts and removals.
+    #[test]
+    fn a_sync_that_does_not_converge_shows_the_size_of_the_sync_it_tried() {
+        let mut p = Pair::streaming(Kind::Dr);
+        p.b.p.storage.corrupt_index(0, 1);
+        let session = p.b.v.links[&Kind::Dr].session;
+        let m = SyncData {
+            kind: Kind::Dr,
+            session,
+            at: p.a.p.wal.head(),
+            puts: vec![
+                crate::SyncPut {
+                    key: "secret/x".into(),
+                    value: "1".into(),
+                    class: DataClass::Replicated,
+                },
+                crate::SyncPut {
+                    key: "secret/y".into(),
+                    value: "2".into(),
+                    class: DataClass::Replicated,
+                },
+            ],
+            deletes: vec!["secret/gone".into()],
+        };
+        let from = p.a_addr();
+        p.b.on_sync_data(&mut Pair::cx(p.now, &mut p.rng, &from), m);
+        let link = &p.b.v.links[&Kind::Dr];
+        assert_eq!(link.state, SecondaryState::MerkleDiff);
+        assert_eq!(
+            link.sync,
+            Some(SyncProgress {
+                sync_progress: 0,
+                sync_total_keys: 3,
+            })
+        );
+    }
+
     #[test]
     fn entries_after_a_gap_ask_for_the_stream_again_from_the_cursor() {
         let mut p = Pair::streaming(Kind::Dr);
