@@ -287,9 +287,8 @@ impl Cluster {
             #[cfg(feature = "faults")]
             Input::CorruptMerkle => {
                 let b = rng.next_u32() as usize;
-                let mut delta = [0u8; 16];
-                rng.fill_bytes(&mut delta);
-                self.p.storage.corrupt_index(b, u128::from_le_bytes(delta));
+                let delta = ((rng.next_u64() as u128) << 64) | rng.next_u64() as u128;
+                self.p.storage.corrupt_index(b, delta);
                 self.p.meta.touch();
                 Reply::Ok
             }
