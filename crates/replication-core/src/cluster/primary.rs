@@ -620,6 +620,15 @@ mod tests {
         p.a.step(now, rng, Input::Request(revoke)).unwrap();
     }
 
+    /// What the primary's DR registry holds for its secondary `b`.
+    fn b_at_a(p: &Pair) -> crate::AcceptedSecondary<'_> {
+        p.a.inspect(Kind::Dr)
+            .primary()
+            .unwrap()
+            .secondary("b")
+            .unwrap()
+    }
+
     fn heartbeat(kind: Kind, credentials: Credentials) -> Heartbeat {
         Heartbeat {
             kind,
@@ -654,12 +663,7 @@ mod tests {
                 changed: vec![],
             }
         );
-        let b =
-            p.a.inspect(Kind::Dr)
-                .primary()
-                .unwrap()
-                .secondary("b")
-                .unwrap();
+        let b = b_at_a(&p);
         assert_eq!(
             b.cluster_addr(),
             from,
@@ -677,12 +681,7 @@ mod tests {
         let api = p.b.config().api_addr.clone();
         let now = p.now.plus(Duration::from_secs(1));
         let recorded = |p: &Pair| {
-            let b =
-                p.a.inspect(Kind::Dr)
-                    .primary()
-                    .unwrap()
-                    .secondary("b")
-                    .unwrap();
+            let b = b_at_a(p);
             (b.cluster_addr().to_string(), b.api_addr().to_string())
         };
         let mut m = heartbeat(Kind::Dr, p.b_credentials(Kind::Dr));
@@ -734,12 +733,7 @@ mod tests {
             }
         );
         assert_eq!(p.a.v.peers[&Kind::Dr]["b"].last_heartbeat, before);
-        let b =
-            p.a.inspect(Kind::Dr)
-                .primary()
-                .unwrap()
-                .secondary("b")
-                .unwrap();
+        let b = b_at_a(&p);
         assert_eq!(
             b.api_addr(),
             p.b.config().api_addr,
