@@ -15,6 +15,16 @@ fn pair(seed: u64) -> Net {
     n
 }
 
+/// [`pair`] with a forwarding timeout of `timeout`, and the primary `A` then cut off.
+fn cut_off_pair(seed: u64, timeout: Duration) -> Net {
+    let mut n = Net::new_with(&["A", "C"], seed, |c| c.forwarding_timeout = Some(timeout));
+    n.join("A", "C", Kind::Performance);
+    n.advance(1_000);
+    assert!(n.clusters["C"].is_connected(Kind::Performance));
+    n.cut.insert("A".into());
+    n
+}
+
 fn write(path: &str, value: &str) -> Input {
     Input::Client(ClientOp::Write {
         path: path.into(),
@@ -147,12 +157,7 @@ fn a_forward_whose_answer_never_comes_is_answered_unknown_at_the_forwarding_time
 
 #[test]
 fn the_forwarding_timeout_is_configurable() {
-    let mut n = Net::new_with(&["A", "C"], 46, |c| {
-        c.forwarding_timeout = Some(Duration::from_secs(2));
-    });
-    n.join("A", "C", Kind::Performance);
-    n.advance(1_000);
-    n.cut.insert("A".into());
+    let mut n = cut_off_pair(46, Duration::from_secs(2));
     let since = n.events.len();
     let request = forward(&mut n, "secret/x", "v");
     assert_eq!(
@@ -302,12 +307,7 @@ fn a_secondary_that_cannot_forward_says_whether_it_has_no_primary_or_cannot_reac
 /// well before their own timeout.
 #[test]
 fn a_lost_connection_answers_waiting_forwards_unknown_at_once() {
-    let mut n = Net::new_with(&["A", "C"], 47, |c| {
-        c.forwarding_timeout = Some(Duration::from_secs(600));
-    });
-    n.join("A", "C", Kind::Performance);
-    n.advance(1_000);
-    n.cut.insert("A".into());
+    let mut n = cut_off_pair(47, Duration::from_secs(600));
     let since = n.events.len();
     let request = forward(&mut n, "secret/x", "v");
     let span = n.clusters["C"]
