@@ -31,3 +31,41 @@ pub fn of(value: &impl Hash) -> u64 {
     value.hash(&mut h);
     h.finish()
 }
+
+/// Feeds a JSON object to a hasher, keys in order (`serde_json::Value` has no `Hash`).
+pub fn hash_json_map<H: std::hash::Hasher>(
+    map: &std::collections::BTreeMap<String, serde_json::Value>,
+    h: &mut H,
+) {
+    use std::hash::Hash;
+    map.len().hash(h);
+    for (k, v) in map {
+        k.hash(h);
+        hash_json(v, h);
+    }
+}
+
+/// Feeds a JSON value to a hasher: its kind, then its contents (object keys in order).
+pub fn hash_json<H: std::hash::Hasher>(v: &serde_json::Value, h: &mut H) {
+    use serde_json::Value;
+    use std::hash::Hash;
+    match v {
+        Value::Null => 0u8.hash(h),
+        Value::Bool(b) => (1u8, b).hash(h),
+        Value::Number(n) => (2u8, n.to_string()).hash(h),
+        Value::String(s) => (3u8, s).hash(h),
+        Value::Array(a) => {
+            (4u8, a.len()).hash(h);
+            for x in a {
+                hash_json(x, h);
+            }
+        }
+        Value::Object(o) => {
+            (5u8, o.len()).hash(h);
+            for (k, x) in o {
+                k.hash(h);
+                hash_json(x, h);
+            }
+        }
+    }
+}

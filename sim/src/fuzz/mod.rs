@@ -98,6 +98,7 @@ impl RunParams {
                 heartbeat_interval: Duration::from_secs(self.heartbeat_secs),
                 log_shipper_buffer: self.buffer,
                 forwarding_timeout: None,
+                entropy: Default::default(),
             },
             steps: vec![],
         }

@@ -10,7 +10,7 @@ use replication_core::{ActivationAccepted, Kind, Message};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Tracks accepted activations by token nonce, and revoked ids seen in primaries' registries.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Hash)]
 pub struct ActivationOnce {
     accepted: BTreeMap<String, BTreeSet<String>>,
     revoked: BTreeSet<(String, Kind, String, String)>,

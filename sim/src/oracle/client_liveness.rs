@@ -11,7 +11,7 @@ use replication_core::{Duration, Event, Timestamp};
 use std::collections::BTreeMap;
 
 /// Operations still waiting for their answer.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Hash)]
 pub struct ClientLiveness {
     /// (cluster, request id) -> (step sent, virtual time sent).
     waiting: BTreeMap<(String, u64), (usize, Timestamp)>,

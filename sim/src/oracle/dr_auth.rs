@@ -20,7 +20,7 @@ enum Auth<'a> {
 }
 
 /// Tracks the DR operation tokens each cluster legitimately holds.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Hash)]
 pub struct DrAuth {
     issued: BTreeMap<String, BTreeSet<String>>,
 }

@@ -7,7 +7,7 @@ use replication_core::{ClusterId, Kind, Request};
 use std::collections::BTreeSet;
 
 /// Remembers every replication-set id seen.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Hash)]
 pub struct FreshIds {
     seen: BTreeSet<ClusterId>,
 }

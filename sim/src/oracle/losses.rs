@@ -47,7 +47,7 @@ pub const CAUSES: [&str; 4] = [
 pub const MAX_CLUSTERS: usize = 64;
 
 /// Fate of a recorded write.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Fate {
     /// Some cluster holds it.
@@ -61,7 +61,7 @@ pub enum Fate {
 }
 
 /// One acknowledged client write.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct WriteRecord {
     /// Step of the write.
     pub step: usize,
@@ -121,7 +121,7 @@ fn class_index(class: DataClass) -> usize {
 pub struct OpId(usize);
 
 /// Where a sent operation stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum OpState {
     /// No answer yet.
     Waiting,
@@ -133,7 +133,7 @@ enum OpState {
     Unknown,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 struct SentOp {
     step: usize,
     cluster: String,
@@ -148,7 +148,7 @@ struct SentOp {
 }
 
 /// The ledger.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 pub struct LossLedger {
     /// The world's clusters in name order.
     names: Vec<String>,
@@ -713,6 +713,7 @@ mod tests {
             log_shipper_buffer: 16,
             forwarding_timeout: None,
             bugs: Default::default(),
+            entropy: Default::default(),
         };
         let clusters: Vec<ClusterSetup> = ["A", "B"]
             .iter()

@@ -266,7 +266,7 @@ impl CallRecord {
 }
 
 /// A `revoke-secondary` the operator made and the primary acknowledged.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Revocation {
     /// The primary.
     pub primary: String,
@@ -322,7 +322,7 @@ impl StepView<'_> {
 }
 
 /// All oracles together.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 pub struct Oracles {
     /// The loss ledger.
     pub losses: losses::LossLedger,

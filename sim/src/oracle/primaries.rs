@@ -7,7 +7,7 @@ use replication_core::Kind;
 use std::collections::BTreeSet;
 
 /// Detects sets with more than one live primary.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Hash)]
 pub struct Primaries {
     hazards: Vec<Hazard>,
     active: BTreeSet<(Kind, replication_core::ClusterId)>,

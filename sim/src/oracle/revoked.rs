@@ -8,7 +8,7 @@ use super::{Oracle, StepView, Violation};
 use crate::world::Observation;
 
 /// Watches data messages from primaries to revoked secondaries.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Hash)]
 pub struct Revoked;
 
 impl Oracle for Revoked {

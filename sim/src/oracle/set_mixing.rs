@@ -8,7 +8,7 @@ use replication_core::{ClusterId, Event, Kind, Mode};
 use std::collections::BTreeMap;
 
 /// Tracks which set's data each cluster holds, per kind.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Hash)]
 pub struct SetMixing {
     held: BTreeMap<(String, Kind), ClusterId>,
 }

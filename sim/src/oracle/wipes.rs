@@ -10,7 +10,7 @@ use crate::world::Observation;
 use replication_core::{ActivationAccepted, Event, Message, Mode};
 
 /// Checks wipes against delivered activation acceptances.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Hash)]
 pub struct Wipes;
 
 impl Oracle for Wipes {

@@ -16,7 +16,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// A client operation a cluster sent on to another, waiting for its answer.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 struct Forwarded {
     step: usize,
     path: String,
@@ -27,7 +27,7 @@ struct Forwarded {
 }
 
 /// Forwarded operations of a run.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Hash)]
 pub(super) struct Forwards {
     /// By (client cluster, request id), until answered.
     waiting: BTreeMap<(String, u64), Forwarded>,

@@ -1,10 +1,11 @@
-//! The world's own verbs: time passing, partitions, message faults, crashes, restarts and a
-//! corrupted Merkle index.
+//! The world's own verbs: time passing, partitions, message faults, moves on one link, crashes,
+//! restarts and a corrupted Merkle index.
 
 use super::outcome::{Done, Outcome, StepError};
 use super::Runner;
-use crate::scenario::{Advance, CorruptMerkle, Crash, Faults, Partition, Restart};
+use crate::scenario::{Advance, CorruptMerkle, Crash, Faults, LinkStep, Partition, Restart, Tick};
 use crate::world;
+use crate::world::LinkMove;
 use replication_core::Input;
 use std::collections::BTreeSet;
 
@@ -13,6 +14,34 @@ impl Runner {
     pub(super) fn advance(&mut self, a: &Advance) -> Done {
         self.world.advance(a.by);
         Done::new(a.by.to_string(), Outcome::Ok)
+    }
+
+    /// `tick`: time passes with nothing delivered; clusters whose timers fall due tick.
+    pub(super) fn tick(&mut self, t: &Tick) -> Done {
+        self.world.tick_for(t.by);
+        Done::new(t.by.to_string(), Outcome::Ok)
+    }
+
+    /// `deliver`, `drop`, `duplicate`: one move on one link.
+    pub(super) fn link(&mut self, l: &LinkStep) -> Result<Done, StepError> {
+        let (what, from, to) = (l.what, l.from.as_str(), l.to.as_str());
+        let outcome =
+            self.world
+                .on_link(from, to, what)
+                .ok_or_else(|| StepError::NothingInFlight {
+                    verb: l.verb(),
+                    from: from.to_string(),
+                    to: to.to_string(),
+                })?;
+        let target = format!("{from}->{to}");
+        Ok(Done::new(
+            target,
+            match (what, outcome.delivered) {
+                (LinkMove::Drop, _) => Outcome::Dropped(outcome.message),
+                (_, true) => Outcome::Delivered(outcome.message),
+                (_, false) => Outcome::Undeliverable(outcome.message),
+            },
+        ))
     }
 
     /// `partition`: messages between the groups are dropped from now on.

@@ -6,7 +6,7 @@
 //! |---|---|
 //! | `calls.rs` | `call`, `dr_operation_token` (HTTP API requests through the API layer) |
 //! | `client.rs` | `write`, `delete`, `mount`, `read` (client operations, forwarded writes and their answers) |
-//! | `faults.rs` | `advance`, `partition`, `heal`, `faults`, `crash`, `restart`, `corrupt_merkle` |
+//! | `faults.rs` | `advance`, `tick`, `partition`, `heal`, `faults`, `deliver`, `drop`, `duplicate`, `crash`, `restart`, `corrupt_merkle` |
 //! | `expectations.rs` | `expect_status`, `expect_same_data`, `expect_losses`, `expect_hazards`, and the final convergence check |
 //!
 //! This file keeps the books of a step: it runs the step's family, settles the network, hands the
@@ -31,7 +31,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 pub use expectations::CONVERGENCE_INTERVALS;
 
-/// A scenario run in progress.
+/// A scenario run in progress. A clone is an independent run from the same point (the checker
+/// explores from clones).
+#[derive(Clone)]
 pub struct Runner {
     /// The scenario: its topology, settings and (for [`Runner::run`]) its script.
     scenario: Scenario,
@@ -78,6 +80,7 @@ impl Runner {
             log_shipper_buffer: scenario.config.log_shipper_buffer,
             forwarding_timeout: scenario.config.forwarding_timeout,
             bugs,
+            entropy: scenario.config.entropy,
         };
         let clusters: Vec<ClusterSetup> = scenario
             .clusters
@@ -162,6 +165,25 @@ impl Runner {
     /// Runs one more step (for generators that build the script as they go).
     pub fn step(&mut self, spec: &StepSpec) {
         self.run_step(spec);
+    }
+
+    /// The expectations that failed so far (and steps that could not run).
+    pub fn failures(&self) -> &[Failure] {
+        &self.failures
+    }
+
+    /// Feeds everything that decides what this run does next to `h`: the world, the oracles' memory,
+    /// saved variables, forwarded operations waiting for answers, revocations, and how many
+    /// expectations failed. What only the report keeps (step lines, the timeline, counters) is left
+    /// out, so two runs that reached the same situation by different paths hash alike.
+    pub fn hash_state<H: std::hash::Hasher>(&self, h: &mut H) {
+        use std::hash::Hash;
+        self.world.hash(h);
+        self.oracles.hash(h);
+        crate::digest::hash_json_map(&self.vars.0, h);
+        self.forwards.hash(h);
+        self.revocations.hash(h);
+        self.failures.len().hash(h);
     }
 
     /// Whether an expectation failed or an invariant broke so far.
@@ -287,6 +309,8 @@ impl Runner {
             Step::Heal(_) => Ok(self.heal()),
             Step::Faults(f) => Ok(self.faults(f)),
             Step::Crash(c) => Ok(self.crash(i, c)),
+            Step::Link(l) => self.link(l),
+            Step::Tick(t) => Ok(self.tick(t)),
             Step::Restart(r) => self.restart(r),
             Step::CorruptMerkle(c) => Ok(self.corrupt_merkle(c)),
             Step::ExpectStatus(e) => self.expect_status(i, e),

@@ -43,6 +43,13 @@ pub(super) enum Outcome {
     Restarted,
     /// `restart` of a cluster that was running.
     AlreadyUp,
+    /// `deliver`/`duplicate`: the message (named) reached its receiver.
+    Delivered(&'static str),
+    /// `deliver`/`duplicate`: the message was taken off its link, but a crash or a partition kept
+    /// it from its receiver.
+    Undeliverable(&'static str),
+    /// `drop`: the message was lost.
+    Dropped(&'static str),
     /// `corrupt_merkle` was applied.
     MerkleCorrupted,
     /// `dr_operation_token`: the token was generated and saved under this name.
@@ -71,6 +78,9 @@ impl fmt::Display for Outcome {
             Outcome::Restarted => f.write_str("restarted"),
             Outcome::AlreadyUp => f.write_str("already up"),
             Outcome::MerkleCorrupted => f.write_str("merkle index corrupted"),
+            Outcome::Delivered(m) => write!(f, "{m} delivered"),
+            Outcome::Undeliverable(m) => write!(f, "{m} lost (receiver down or partitioned)"),
+            Outcome::Dropped(m) => write!(f, "{m} dropped"),
             Outcome::Saved(name) => write!(f, "saved as {name}"),
             Outcome::NoToken(e) => write!(f, "error: {e}"),
             Outcome::CouldNotRun(e) => write!(f, "error: {e}"),
@@ -151,6 +161,16 @@ pub(super) enum StepError {
         cluster: String,
         /// Why its snapshot was refused.
         source: SnapshotError,
+    },
+    /// A `deliver`, `drop` or `duplicate` step found nothing in flight on its link.
+    #[error("nothing is in flight from {from} to {to}: there is no message to {verb}")]
+    NothingInFlight {
+        /// The step's verb.
+        verb: &'static str,
+        /// Sender.
+        from: String,
+        /// Receiver.
+        to: String,
     },
 }
 

@@ -69,8 +69,8 @@ pub use model::{ClusterOptions, Config, MountSpec, Scenario, StepSpec};
 pub use parse::{parse_file, parse_str, parse_value, VERBS};
 pub use steps::{
     Advance, Call, CallExpect, ClientExpect, CorruptMerkle, Crash, Delete, DrOperationToken,
-    ExpectHazards, ExpectLosses, ExpectSameData, ExpectStatus, FaultRates, Faults, Heal,
-    LossCounts, Mount, Partition, Read, ReadExpect, Restart, StatusExpect, Step, Write,
+    ExpectHazards, ExpectLosses, ExpectSameData, ExpectStatus, FaultRates, Faults, Heal, LinkStep,
+    LossCounts, Mount, Partition, Read, ReadExpect, Restart, StatusExpect, Step, Tick, Write,
 };
 pub use substitute::{dotted_get, placeholders, placeholders_in, SubstError, Vars};
 

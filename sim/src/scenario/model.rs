@@ -7,6 +7,7 @@
 
 use super::de;
 use super::steps::Step;
+use crate::world::Entropy;
 use replication_core::{ClusterConfig, Duration};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -134,6 +135,14 @@ pub struct Config {
         with = "de::some_positive_duration"
     )]
     pub forwarding_timeout: Option<Duration>,
+    /// `entropy` (an addition to the contract; default `"shared"`): `"per-cluster"` gives each cluster
+    /// its own random draws, as `check` does, so a file `check` wrote replays the draws it explored.
+    #[serde(default, skip_serializing_if = "is_default", with = "de::entropy")]
+    pub entropy: Entropy,
+}
+
+fn is_default<T: Default + PartialEq>(v: &T) -> bool {
+    *v == T::default()
 }
 
 impl Config {
@@ -152,6 +161,7 @@ impl Default for Config {
             heartbeat_interval: Config::default_heartbeat(),
             log_shipper_buffer: Config::default_buffer(),
             forwarding_timeout: None,
+            entropy: Entropy::Shared,
         }
     }
 }

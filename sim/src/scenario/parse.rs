@@ -12,8 +12,9 @@ use super::de::{AsObject, GOT};
 use super::error::ScenarioError;
 use super::model::{CommonKeys, Scenario, ScenarioFile, StepSpec};
 use super::steps::{
-    Advance, Call, CorruptMerkle, Crash, Delete, DrOperationToken, ExpectHazards, ExpectLosses,
-    ExpectSameData, ExpectStatus, Faults, Heal, Mount, Partition, Read, Restart, Step, Write,
+    Advance, Call, CorruptMerkle, Crash, Delete, Deliver, DrOperationToken, Drop, Duplicate,
+    ExpectHazards, ExpectLosses, ExpectSameData, ExpectStatus, Faults, Heal, Mount, Partition,
+    Read, Restart, Step, Tick, Write,
 };
 use super::{show_json, strict_json, validate};
 use serde::de::DeserializeOwned;
@@ -21,8 +22,9 @@ use serde_json::{Map, Value};
 use std::collections::BTreeSet;
 use std::path::Path;
 
-/// Every verb key, in the order of the contract's step table (`faults`, an addition, last).
-pub const VERBS: [&str; 17] = [
+/// Every verb key, in the order of the contract's step table, then the additions (`faults`, then the
+/// checker's `deliver`, `drop`, `duplicate` and `tick`).
+pub const VERBS: [&str; 21] = [
     "call",
     "write",
     "delete",
@@ -40,6 +42,10 @@ pub const VERBS: [&str; 17] = [
     "expect_losses",
     "expect_hazards",
     "faults",
+    "deliver",
+    "drop",
+    "duplicate",
+    "tick",
 ];
 
 /// Keys any step may carry besides its verb's.
@@ -76,7 +82,7 @@ macro_rules! verbs {
 }
 
 /// One entry per verb, in [`VERBS`] order.
-const VERB_TABLE: [Verb; 17] = verbs![
+const VERB_TABLE: [Verb; 21] = verbs![
     "call" => Call &["method", "path"],
     "write" => Write &["path", "value"],
     "delete" => Delete &["path"],
@@ -94,6 +100,10 @@ const VERB_TABLE: [Verb; 17] = verbs![
     "expect_losses" => ExpectLosses &[],
     "expect_hazards" => ExpectHazards &[],
     "faults" => Faults &[],
+    "deliver" => Deliver &[],
+    "drop" => Drop &[],
+    "duplicate" => Duplicate &[],
+    "tick" => Tick &[],
 ];
 
 /// Reads and parses the scenario file at `path`; errors name the file as `path` displays.
@@ -398,6 +408,8 @@ mod tests {
             "partition" => json!({"partition": [["A"]]}),
             "heal" => json!({"heal": true}),
             "faults" => json!({"faults": {"drop": 0.1}}),
+            "deliver" | "drop" | "duplicate" => json!({ verb: {"from": "A", "to": "B"} }),
+            "tick" => json!({"tick": "1s"}),
             "dr_operation_token" => json!({"dr_operation_token": "A", "save": "t"}),
             "expect_status" => json!({"expect_status": "A", "kind": "dr", "matches": {}}),
             "expect_same_data" => json!({"expect_same_data": ["A", "B"], "kind": "dr"}),

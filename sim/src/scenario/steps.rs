@@ -37,6 +37,13 @@ pub enum Step {
     Faults(Faults),
     /// `{"crash": "A"}`: the cluster stops; in-flight messages are lost, persisted state kept.
     Crash(Crash),
+    /// `{"deliver": {"from": "A", "to": "B"}}`, `{"drop": ...}`, `{"duplicate": ...}`: the next
+    /// in-flight message on that link is delivered, lost, or delivered and left in flight (an
+    /// addition to the contract; what `check` writes its counterexamples with).
+    Link(LinkStep),
+    /// `{"tick": "2s"}`: virtual time passes with nothing delivered; clusters whose timers fall due
+    /// tick (an addition to the contract).
+    Tick(Tick),
     /// `{"restart": "A"}`: the cluster starts again from its persisted state.
     Restart(Restart),
     /// `{"corrupt_merkle": "B"}`: the cluster's Merkle index no longer matches its data.
@@ -256,6 +263,93 @@ pub struct Crash {
     pub cluster: String,
 }
 
+/// `deliver`, `drop` or `duplicate`: one move on one link of the network. Links are FIFO, so "the
+/// next message" is the oldest one `from` sent `to` that is still in flight.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct LinkStep {
+    /// What happens to the message.
+    pub what: crate::world::LinkMove,
+    /// Sender.
+    pub from: String,
+    /// Receiver.
+    pub to: String,
+}
+
+impl LinkStep {
+    /// A step doing `what` on the link `from -> to`.
+    pub fn new(what: crate::world::LinkMove, from: &str, to: &str) -> LinkStep {
+        LinkStep {
+            what,
+            from: from.to_string(),
+            to: to.to_string(),
+        }
+    }
+
+    /// The verb key: `deliver`, `drop` or `duplicate`.
+    pub const fn verb(&self) -> &'static str {
+        match self.what {
+            crate::world::LinkMove::Deliver => "deliver",
+            crate::world::LinkMove::Drop => "drop",
+            crate::world::LinkMove::Duplicate => "duplicate",
+        }
+    }
+}
+
+/// Written as the file has it: `{"deliver": {"from": "A", "to": "B"}}`.
+impl Serialize for LinkStep {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(1))?;
+        m.serialize_entry(
+            self.verb(),
+            &BTreeMap::from([("from", &self.from), ("to", &self.to)]),
+        )?;
+        m.end()
+    }
+}
+
+macro_rules! link_verb {
+    ($($(#[$doc:meta])* $name:ident $key:literal => $what:ident),*) => {
+        $(
+            $(#[$doc])*
+            #[derive(Deserialize)]
+            #[serde(deny_unknown_fields)]
+            pub(super) struct $name {
+                #[serde(rename = $key, deserialize_with = "de::link")]
+                link: (String, String),
+            }
+
+            impl From<$name> for Step {
+                fn from(s: $name) -> Step {
+                    Step::Link(LinkStep {
+                        what: crate::world::LinkMove::$what,
+                        from: s.link.0,
+                        to: s.link.1,
+                    })
+                }
+            }
+        )*
+    };
+}
+
+link_verb!(
+    /// How a `deliver` step is read.
+    Deliver "deliver" => Deliver,
+    /// How a `drop` step is read.
+    Drop "drop" => Drop,
+    /// How a `duplicate` step is read.
+    Duplicate "duplicate" => Duplicate
+);
+
+/// `tick`: virtual time passes with nothing delivered.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tick {
+    /// How long.
+    #[serde(rename = "tick", with = "de::duration")]
+    pub by: Duration,
+}
+
 /// `restart`: the cluster starts again from its persisted state.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -407,7 +501,7 @@ impl CallExpect {
 }
 
 /// The `expect` of a `write`, `delete` or `mount` step; without one, `Ok`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum ClientExpect {
     /// `"ok"` (the default): the operation succeeds.
     #[default]
@@ -476,6 +570,8 @@ impl Step {
             Step::Heal(_) => "heal",
             Step::Faults(_) => "faults",
             Step::Crash(_) => "crash",
+            Step::Link(l) => l.verb(),
+            Step::Tick(_) => "tick",
             Step::Restart(_) => "restart",
             Step::CorruptMerkle(_) => "corrupt_merkle",
             Step::DrOperationToken(_) => "dr_operation_token",
@@ -501,6 +597,8 @@ impl Step {
             | Step::DrOperationToken(DrOperationToken { cluster, .. })
             | Step::ExpectStatus(ExpectStatus { cluster, .. }) => Some(cluster),
             Step::Advance(_)
+            | Step::Link(_)
+            | Step::Tick(_)
             | Step::Partition(_)
             | Step::Heal(_)
             | Step::Faults(_)
@@ -555,6 +653,7 @@ into_step!(
     Heal,
     Faults,
     Crash,
+    Tick,
     Restart,
     CorruptMerkle,
     DrOperationToken,

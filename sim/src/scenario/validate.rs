@@ -213,6 +213,18 @@ pub(super) fn step(
                 ));
             }
         }
+        Step::Link(l) => {
+            let (from, to) = (&l.from, &l.to);
+            let verb = l.verb();
+            known(format!("{verb}.from"), from)?;
+            known(format!("{verb}.to"), to)?;
+            if from == to {
+                return Err(Invalid::at_key(
+                    verb,
+                    format!("a link joins two clusters; {from:?} -> {to:?} is none"),
+                ));
+            }
+        }
         Step::ExpectHazards(h) => {
             for (i, hazard) in h.hazards.iter().enumerate() {
                 if h.hazards[..i].contains(hazard) {

@@ -1,7 +1,10 @@
 //! The simulated world: named clusters on a network, a virtual clock and one seeded RNG.
 //!
-//! Everything random (ids, tokens, key shares, faults) comes from a `ChaCha8Rng` seeded by the
-//! scenario, so one seed and one script give one run, byte for byte. The world is a
+//! Everything random (ids, tokens, key shares, faults) comes from `ChaCha8Rng`s seeded by the
+//! scenario, so one seed and one script give one run, byte for byte. By default one RNG serves the
+//! whole world, drawn in the order things happen ([`Entropy::Shared`]); the checker gives each cluster
+//! its own ([`Entropy::PerCluster`]), so a cluster's ids depend on its own history only and two
+//! delivery orders that leave every cluster with the same history meet in one state. The world is a
 //! [`Host`] of the test kit's loops: [`World::settle`] and
 //! [`World::advance`] are the same delivery and deadline loops every test harness runs, over this
 //! world's network (per-link FIFO queues, partitions, message faults).
@@ -30,6 +33,21 @@ pub struct Node {
     pub up: bool,
     /// What survives the crash: the persisted snapshot bytes.
     pub disk: Option<Vec<u8>>,
+    /// This cluster's own entropy ([`Entropy::PerCluster`]); `None`: the world's RNG serves it.
+    pub rng: Option<ChaCha8Rng>,
+}
+
+/// Where the clusters' random draws come from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Entropy {
+    /// One RNG for the whole world, drawn in the order things happen (the default, and what every
+    /// pinned report was made with).
+    #[default]
+    Shared,
+    /// One RNG per cluster, seeded from the world's seed and the cluster's name: a cluster's draws
+    /// depend only on the inputs it stepped, not on what other clusters did in between. Network
+    /// faults still draw from the world's RNG.
+    PerCluster,
 }
 
 /// Something the world observed during a step, for the oracles.
@@ -95,6 +113,8 @@ pub struct WorldConfig {
     pub forwarding_timeout: Option<Duration>,
     /// Deliberate core bugs every cluster exhibits (empty unless testing the checkers).
     pub bugs: std::collections::BTreeSet<replication_core::Bug>,
+    /// Where the clusters' random draws come from.
+    pub entropy: Entropy,
 }
 
 /// The world.
@@ -149,13 +169,18 @@ impl World {
             }
             addr_book.insert(cfg.api_addr.clone(), c.name.clone());
             addr_book.insert(cfg.cluster_addr.clone(), c.name.clone());
-            let cluster = Cluster::new(cfg, mounts, &mut rng);
+            let mut own = match config.entropy {
+                Entropy::Shared => None,
+                Entropy::PerCluster => Some(cluster_rng(config.seed, &c.name)),
+            };
+            let cluster = Cluster::new(cfg, mounts, own.as_mut().unwrap_or(&mut rng));
             nodes.insert(
                 c.name.clone(),
                 Node {
                     cluster,
                     up: true,
                     disk: None,
+                    rng: own,
                 },
             );
         }
@@ -199,7 +224,8 @@ impl World {
             return None;
         }
         self.inputs += 1;
-        let result = node.cluster.step(now, &mut self.rng, input);
+        let rng = node.rng.as_mut().unwrap_or(&mut self.rng);
+        let result = node.cluster.step(now, rng, input);
         self.collect(name);
         Some(result)
     }
@@ -216,7 +242,8 @@ impl World {
             return None;
         }
         self.inputs += 1;
-        let out = f(&mut node.cluster, now, &mut self.rng);
+        let rng = node.rng.as_mut().unwrap_or(&mut self.rng);
+        let out = f(&mut node.cluster, now, rng);
         self.collect(name);
         Some(out)
     }
@@ -279,11 +306,13 @@ impl World {
         quiet
     }
 
-    fn deliver(&mut self, p: Packet) {
+    /// Hands a packet to its receiver, or drops it when either end is down or a partition lies
+    /// between them. True when it was handed over.
+    fn deliver(&mut self, p: Packet) -> bool {
         let up = self.is_up(&p.to) && self.is_up(&p.from);
         if !up || !self.net.connected(&p.from, &p.to) {
             self.net.stats.dropped += 1;
-            return;
+            return false;
         }
         self.net.stats.delivered += 1;
         self.observations.push(Observation::Delivered {
@@ -298,6 +327,56 @@ impl World {
                 message: p.message,
             },
         );
+        true
+    }
+
+    /// Does `what` to the next in-flight message on the link `from -> to` (the checker's moves, and
+    /// the `deliver`, `drop` and `duplicate` steps). `None` when nothing is in flight there.
+    pub fn on_link(&mut self, from: &str, to: &str, what: LinkMove) -> Option<LinkOutcome> {
+        let p = match what {
+            LinkMove::Duplicate => self.net.peek(from, to)?.clone(),
+            LinkMove::Deliver | LinkMove::Drop => self.net.pop(from, to)?,
+        };
+        let message = p.message.name();
+        if what == LinkMove::Drop {
+            self.net.stats.dropped += 1;
+            return Some(LinkOutcome {
+                message,
+                delivered: false,
+            });
+        }
+        if what == LinkMove::Duplicate {
+            self.net.stats.duplicated += 1;
+        }
+        let delivered = self.deliver(p);
+        Some(LinkOutcome { message, delivered })
+    }
+
+    /// Lets `d` of virtual time pass with nothing delivered: every running cluster whose deadline
+    /// falls within ticks at it, in deadline order, and what they send stays in flight. False when a
+    /// deadline stopped moving (a livelock of timers).
+    pub fn tick_for(&mut self, d: Duration) -> bool {
+        let end = self.now.plus(d);
+        let mut rounds_now = 0;
+        let mut quiet = true;
+        while let Some(t) = self.next_deadline(end) {
+            if t <= self.now {
+                rounds_now += 1;
+                if rounds_now > host::TIMER_ROUNDS_LIMIT {
+                    quiet = false;
+                    break;
+                }
+            } else {
+                rounds_now = 0;
+            }
+            self.now = self.now.max(t);
+            self.tick_due();
+            self.net.release_held();
+        }
+        self.now = end;
+        self.net.release_held();
+        self.livelock |= !quiet;
+        quiet
     }
 
     /// Lets `d` of virtual time pass: clusters tick at their deadlines, with the network settled in
@@ -332,7 +411,8 @@ impl World {
             return Ok(false);
         }
         let disk = node.disk.take().unwrap_or_else(|| node.cluster.snapshot());
-        let cluster = Cluster::restore(&disk, now, &mut self.rng)?;
+        let rng = node.rng.as_mut().unwrap_or(&mut self.rng);
+        let cluster = Cluster::restore(&disk, now, rng)?;
         node.cluster = cluster;
         node.up = true;
         self.step(name, Input::Tick);
@@ -371,6 +451,57 @@ impl World {
     /// simulator's event count.
     pub fn inputs(&self) -> u64 {
         self.inputs
+    }
+}
+
+/// What to do with the next message on a link ([`World::on_link`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum LinkMove {
+    /// Hand it to the receiver.
+    Deliver,
+    /// Lose it.
+    Drop,
+    /// Hand a copy to the receiver and leave it in flight (it arrives again later).
+    Duplicate,
+}
+
+/// What [`World::on_link`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LinkOutcome {
+    /// The message's name (`Heartbeat`, `WalBatch`, ...).
+    pub message: &'static str,
+    /// Whether the receiver got it (false when dropped, or when a crash or a partition was in the way).
+    pub delivered: bool,
+}
+
+/// The seed of `name`'s own RNG under [`Entropy::PerCluster`]: FNV-1a of the world's seed and the
+/// name, so adding a cluster changes nobody else's draws.
+fn cluster_rng(seed: u64, name: &str) -> ChaCha8Rng {
+    let mut h = crate::digest::Fnv1a::default();
+    std::hash::Hasher::write_u64(&mut h, seed);
+    std::hash::Hasher::write(&mut h, name.as_bytes());
+    ChaCha8Rng::seed_from_u64(std::hash::Hasher::finish(&h))
+}
+
+/// A world's state as the checker tells states apart: the clock, every cluster (its state, whether
+/// it runs, its disk, its RNG's position) and every message in flight. Counters (`inputs`, network
+/// statistics) and the observation buffer are left out: they change nothing that happens next.
+impl std::hash::Hash for World {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.now.hash(h);
+        for (name, n) in &self.nodes {
+            name.hash(h);
+            n.cluster.hash(h);
+            n.up.hash(h);
+            n.disk.hash(h);
+            if let Some(rng) = &n.rng {
+                rng.get_seed().hash(h);
+                rng.get_word_pos().hash(h);
+            }
+        }
+        self.rng.get_word_pos().hash(h);
+        self.net.hash(h);
+        self.livelock.hash(h);
     }
 }
 

@@ -27,7 +27,7 @@ impl Faults {
 }
 
 /// A message in flight.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Packet {
     /// Sending cluster's name.
     pub from: String,
@@ -48,6 +48,19 @@ pub struct NetStats {
     pub dropped: u64,
     /// Extra copies delivered by the duplicate fault.
     pub duplicated: u64,
+}
+
+/// The queues, held messages, partition and fault rates (statistics aside) tell networks apart.
+impl std::hash::Hash for Network {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.links.hash(h);
+        self.held.hash(h);
+        self.groups.hash(h);
+        let f = self.faults;
+        [f.drop, f.duplicate, f.reorder, f.delay]
+            .map(f64::to_bits)
+            .hash(h);
+    }
 }
 
 /// Per-link FIFO queues and partitions.
@@ -96,6 +109,31 @@ impl Network {
             .entry((p.from.clone(), p.to.clone()))
             .or_default()
             .push_back(p);
+    }
+
+    /// The next packet in flight on the link `from -> to`.
+    pub fn peek(&self, from: &str, to: &str) -> Option<&Packet> {
+        self.links
+            .get(&(from.to_string(), to.to_string()))
+            .and_then(VecDeque::front)
+    }
+
+    /// Takes the next packet in flight on the link `from -> to`.
+    pub fn pop(&mut self, from: &str, to: &str) -> Option<Packet> {
+        let key = (from.to_string(), to.to_string());
+        let q = self.links.get_mut(&key)?;
+        let p = q.pop_front();
+        if q.is_empty() {
+            self.links.remove(&key);
+        }
+        p
+    }
+
+    /// Every link with something queued, as (from, to) in link order, with its queue.
+    pub fn links(&self) -> impl Iterator<Item = (&str, &str, &VecDeque<Packet>)> {
+        self.links
+            .iter()
+            .map(|((f, t), q)| (f.as_str(), t.as_str(), q))
     }
 
     /// Releases messages held back by the delay fault onto their links.

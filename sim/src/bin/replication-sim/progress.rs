@@ -19,3 +19,17 @@ pub fn bar(total: u64, what: &str) -> Option<ProgressBar> {
     bar.enable_steady_tick(std::time::Duration::from_millis(250));
     Some(bar)
 }
+
+/// A spinner counting `what` with no known total, or nothing when stderr is no terminal.
+pub fn spinner(what: &str) -> Option<ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let style = ProgressStyle::with_template(&format!(
+        "{{elapsed_precise}} {{spinner}} {{pos}} {what} {{msg}} ({{per_sec}})"
+    ))
+    .unwrap_or_else(|_| ProgressStyle::default_spinner());
+    let bar = ProgressBar::no_length().with_style(style);
+    bar.enable_steady_tick(std::time::Duration::from_millis(250));
+    Some(bar)
+}

@@ -187,6 +187,54 @@ pub(super) mod some_positive_duration {
     }
 }
 
+/// `config.entropy`: `"shared"` or `"per-cluster"`.
+pub(super) mod entropy {
+    use super::*;
+    use crate::world::Entropy;
+
+    pub(in crate::scenario) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Entropy, D::Error> {
+        match value(d)?.as_str() {
+            Some("shared") => Ok(Entropy::Shared),
+            Some("per-cluster") => Ok(Entropy::PerCluster),
+            _ => Err(expected(r#""shared" or "per-cluster""#)),
+        }
+    }
+
+    pub(in crate::scenario) fn serialize<S: Serializer>(
+        e: &Entropy,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.serialize_str(match e {
+            Entropy::Shared => "shared",
+            Entropy::PerCluster => "per-cluster",
+        })
+    }
+}
+
+/// A link of the network (`{"from": "A", "to": "B"}`) as a `deliver`, `drop` or `duplicate` step
+/// names it.
+pub(super) fn link<'de, D: Deserializer<'de>>(d: D) -> Result<(String, String), D::Error> {
+    let shape = r#"a link such as {"from": "A", "to": "B"}"#;
+    let v = value(d)?;
+    let Some(o) = v.as_object() else {
+        return Err(expected(shape));
+    };
+    if let Some(k) = o.keys().find(|k| *k != "from" && *k != "to") {
+        return Err(Error::custom(format!(
+            "unknown key {k:?} in the link: it takes \"from\" and \"to\""
+        )));
+    }
+    match (
+        o.get("from").and_then(Value::as_str),
+        o.get("to").and_then(Value::as_str),
+    ) {
+        (Some(from), Some(to)) => Ok((from.to_string(), to.to_string())),
+        _ => Err(expected(shape)),
+    }
+}
+
 /// A cluster name (that it is declared is checked once the whole file is read).
 pub(super) fn cluster<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     match value(d)? {

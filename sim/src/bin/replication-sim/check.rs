@@ -1,0 +1,152 @@
+//! `replication-sim check`: a runbook checked in every delivery order and fault placement within the
+//! bounds, with a shortest counterexample file for everything found.
+
+use crate::progress;
+use replication_core::Bug;
+use replication_sim::check::engine::{Options, Stats, Stopped};
+use replication_sim::check::runbook::Bounds;
+use replication_sim::check::{self, CheckReport, Counterexample};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// What `check` was asked.
+pub struct CheckArgs {
+    pub path: PathBuf,
+    pub bounds: Bounds,
+    pub options: Options,
+    pub bugs: BTreeSet<Bug>,
+    pub out: PathBuf,
+}
+
+/// Runs the check and prints what it found. Exit 0: everything held in every execution; 1: a rule
+/// broke or an expectation failed; 2: unusable input; 3: nothing broke, but the search was cut short.
+pub fn check(args: CheckArgs) -> ExitCode {
+    let scenario = match replication_sim::scenario::parse_file(&args.path) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let name = scenario.name.clone();
+    let bar = progress::spinner("states");
+    let report = check::check(
+        scenario,
+        args.bounds,
+        args.bugs.clone(),
+        &args.options,
+        |s: &Stats| {
+            if let Some(bar) = &bar {
+                bar.set_position(s.unique);
+                bar.set_message(format!(
+                    "unique, depth {}, frontier {}",
+                    s.max_depth, s.frontier
+                ));
+            }
+        },
+    );
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    print_report(&args, &name, &report);
+    let mut written = Ok(());
+    for c in report.broken.iter().chain(&report.hazards) {
+        if let Err(e) = write_example(&args.out, &name, c) {
+            written = Err(e);
+        }
+    }
+    if let Err(e) = written {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
+    if !report.broken.is_empty() {
+        println!("result: FAILED ({} found)", report.broken.len());
+        ExitCode::from(1)
+    } else if let Some(why) = report.stopped {
+        println!(
+            "result: INCOMPLETE: nothing broke in the {} states explored, but the search stopped at {}",
+            report.stats.unique,
+            match why {
+                Stopped::MaxStates => "--max-states",
+                Stopped::Timeout => "--timeout",
+            }
+        );
+        ExitCode::from(3)
+    } else {
+        println!("result: passed: every rule and expectation held in every execution");
+        ExitCode::SUCCESS
+    }
+}
+
+fn print_report(args: &CheckArgs, name: &str, r: &CheckReport) {
+    let b = args.bounds;
+    println!(
+        "check {name} ({}): drops <= {}, duplicates <= {}, crashes <= {}, {}",
+        args.path.display(),
+        b.drops,
+        b.duplicates,
+        b.crashes,
+        match args.options.order {
+            check::engine::Order::Bfs => "breadth-first",
+            check::engine::Order::Dfs => "depth-first",
+        }
+    );
+    let s = r.stats;
+    println!(
+        "  states: {} unique, {} generated, depth {}, {} leaves; {:.1} s, {:.0} unique/s",
+        s.unique, s.generated, s.max_depth, s.leaves, r.seconds, r.rate
+    );
+    if !r.expectations.is_empty() {
+        println!("  expectations (unique states in which each held / failed):");
+        for (_, text, held, failed) in &r.expectations {
+            let mark = if *failed > 0 { "FAILED" } else { "ok" };
+            println!("    {text}: held {held}, failed {failed}  {mark}");
+        }
+    }
+    for (p, depth) in &r.reached {
+        println!("  sometimes: reached {p:?} (first at depth {depth})");
+    }
+    for p in &r.never_reached {
+        println!("  sometimes: NEVER reached {p:?}");
+    }
+    for c in &r.hazards {
+        println!(
+            "  {} in {} states; shortest execution: {} steps -> {}",
+            c.finding,
+            c.states,
+            c.scenario.steps.len(),
+            file_for(&args.out, name, c).display()
+        );
+    }
+    for c in &r.broken {
+        println!(
+            "  BROKEN {} in {} states; shortest execution: {} steps -> {}",
+            c.finding,
+            c.states,
+            c.scenario.steps.len(),
+            file_for(&args.out, name, c).display()
+        );
+    }
+    if !r.shortest {
+        println!(
+            "  note: the frontier outgrew its budget; executions shown may not be the shortest"
+        );
+    }
+}
+
+fn file_for(out: &Path, name: &str, c: &Counterexample) -> PathBuf {
+    out.join(format!(
+        "{}-{}.json",
+        check::slug(name),
+        check::slug(&c.finding)
+    ))
+}
+
+fn write_example(out: &Path, name: &str, c: &Counterexample) -> Result<(), String> {
+    std::fs::create_dir_all(out).map_err(|e| format!("{}: cannot create: {e}", out.display()))?;
+    let path = file_for(out, name, c);
+    let text = serde_json::to_string_pretty(&c.scenario.to_json())
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    std::fs::write(&path, text + "\n").map_err(|e| format!("{}: cannot write: {e}", path.display()))
+}

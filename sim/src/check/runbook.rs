@@ -1,0 +1,404 @@
+//! A runbook as a model for the [`engine`](super::engine): its states are runs of the simulator
+//! ([`Runner`]s) and its actions are scenario steps, so every path the checker finds is a scenario
+//! file that `replication-sim run` replays exactly.
+//!
+//! What the checker may do at each state ([`Move`]):
+//!
+//! - take the runbook's next step, in order. Where `run` would settle the network after a step
+//!   (every step but those with `"settle": false`), the next step waits until nothing is in flight,
+//!   and the checker delivers (or loses) what is in flight in every order meanwhile; after a
+//!   `"settle": false` step the next one may come at once, before or between the deliveries. A step
+//!   naming a cluster the checker crashed waits for its restart.
+//! - deliver the next message of any link (links are FIFO), or, within the bounds, drop it or
+//!   deliver a copy of it that stays in flight;
+//! - within the bound, crash a running cluster, and restart one it crashed;
+//! - during a runbook `advance D`: fire the next timer (a `tick` to the earliest deadline within
+//!   `D`), interleaved with deliveries. The advance ends when no deadline is left within `D` and
+//!   nothing is in flight: time passing lets every message arrive, as `run`'s `advance` does.
+//!
+//! Time moves only inside `advance` steps, as the scenario contract says. A leaf (nothing left to
+//! do: script done, network quiet, every crashed cluster restarted) gets the end-of-run checks of
+//! `run` (operations never answered, convergence after healing). After every move every oracle of
+//! the model runs, as after every step of `run`; a move that breaks one, or fails an expectation,
+//! ends its path.
+//!
+//! Entropy: the checker runs the world with [`Entropy::PerCluster`], so a cluster's draws depend on
+//! its own inputs only and two delivery orders that leave every cluster alike meet in one state.
+//! Counterexample files say so in their `config`.
+
+use super::engine::{Finding, Model};
+use crate::runner::Runner;
+use crate::scenario::{LinkStep, Scenario, Step, StepSpec, Tick};
+use crate::world::{Entropy, LinkMove};
+use replication_core::{Bug, Duration, Kind, Mode, Timestamp};
+use std::collections::BTreeSet;
+use std::hash::{Hash, Hasher};
+
+/// How many faults the checker may place in one execution.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Bounds {
+    /// Messages lost.
+    pub drops: u8,
+    /// Messages delivered twice.
+    pub duplicates: u8,
+    /// Clusters crashed (each then restarted by the checker at some later point).
+    pub crashes: u8,
+}
+
+/// One move of the checker: a scenario step.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Move {
+    /// The runbook's next step (its number in the runbook).
+    Script(usize),
+    /// The start of the runbook's `advance` step (its number): timers may fire until `by` passed.
+    StartAdvance(usize, Duration),
+    /// A move on one link.
+    Link(LinkMove, String, String),
+    /// Time passes to the next timer (a `tick` step).
+    Timer(Duration),
+    /// The current advance ends: the rest of its time passes (a `tick` step) and the runbook goes on.
+    EndAdvance(Duration),
+    /// The checker crashes a cluster.
+    Crash(String),
+    /// The checker restarts a cluster it crashed.
+    Restart(String),
+}
+
+/// A state: a run, where it is in the runbook, and the faults placed so far.
+#[derive(Clone)]
+pub struct State {
+    /// The run.
+    pub runner: Runner,
+    /// Index into the runbook's steps of the next step.
+    next: usize,
+    /// During an advance: when it ends.
+    advance_end: Option<Timestamp>,
+    used: Bounds,
+    /// Clusters the checker crashed and has not restarted.
+    crashed: BTreeSet<String>,
+    /// The last runbook step settles (the contract's default): the next one waits until nothing
+    /// is in flight.
+    settling: bool,
+    /// What the move into this state showed.
+    found: Vec<Finding>,
+}
+
+/// The model: a parsed runbook and the bounds.
+pub struct Runbook {
+    scenario: Scenario,
+    bounds: Bounds,
+    bugs: BTreeSet<Bug>,
+    /// `sometimes` properties worth seeing reached.
+    sometimes: Vec<String>,
+}
+
+/// Reached when a cluster was promoted (a `sometimes` property).
+pub const PROMOTED: &str = "a cluster was promoted";
+/// Reached when a secondary was wiped and resynced by an activation.
+pub const ACTIVATED: &str = "a secondary was activated";
+/// Reached when a primary shipped data to a secondary.
+pub const REPLICATED: &str = "data was replicated";
+
+impl Runbook {
+    /// The model of `scenario` under `bounds`, with `bugs` injected (empty unless testing).
+    pub fn new(scenario: Scenario, bounds: Bounds, bugs: BTreeSet<Bug>) -> Runbook {
+        Runbook {
+            scenario,
+            bounds,
+            bugs,
+            sometimes: vec![PROMOTED.into(), ACTIVATED.into(), REPLICATED.into()],
+        }
+    }
+
+    /// The runbook.
+    pub fn scenario(&self) -> &Scenario {
+        &self.scenario
+    }
+
+    /// The scenario step a move is, numbered `index` (labels what the oracles record); `None` for
+    /// the start of an advance, which is no step of its own (its time passes in `tick` steps).
+    pub fn step_of(&self, m: &Move, label: usize) -> Option<StepSpec> {
+        let step = match m {
+            Move::Script(i) => {
+                let mut spec = self.scenario.steps[*i].clone();
+                spec.settle = false;
+                return Some(spec);
+            }
+            Move::StartAdvance(..) => return None,
+            Move::Link(what, from, to) => Step::Link(LinkStep::new(*what, from, to)),
+            Move::Timer(by) | Move::EndAdvance(by) => Step::Tick(Tick { by: *by }),
+            Move::Crash(c) => Step::Crash(crate::scenario::Crash { cluster: c.clone() }),
+            Move::Restart(c) => Step::Restart(crate::scenario::Restart { cluster: c.clone() }),
+        };
+        Some(StepSpec {
+            index: label,
+            note: None,
+            settle: false,
+            step,
+        })
+    }
+
+    /// A note saying what a move of a counterexample is.
+    pub fn describe(&self, m: &Move, state_before: &State) -> String {
+        match m {
+            Move::Script(i) => format!("runbook step {}", i + 1),
+            Move::StartAdvance(i, by) => format!("runbook step {} (advance {by})", i + 1),
+            Move::Link(what, from, to) => {
+                let name = state_before
+                    .runner
+                    .world()
+                    .net
+                    .peek(from, to)
+                    .map_or("?", |p| p.message.name());
+                let verb = match what {
+                    LinkMove::Deliver => "delivers",
+                    LinkMove::Drop => "drops",
+                    LinkMove::Duplicate => "duplicates",
+                };
+                format!("checker {verb} {name} {from}->{to}")
+            }
+            Move::Timer(_) => "checker: the next timer fires".into(),
+            Move::EndAdvance(_) => "the rest of the advance passes".into(),
+            Move::Crash(c) => format!("checker crashes {c}"),
+            Move::Restart(c) => format!("checker restarts {c}"),
+        }
+    }
+
+    /// The step number a move's oracles record: the runbook step last taken (so states reached by
+    /// different paths record the same numbers).
+    fn label(state: &State) -> usize {
+        state.next
+    }
+}
+
+impl Model for Runbook {
+    type State = State;
+    type Action = Move;
+
+    fn init_states(&self) -> Vec<State> {
+        let mut scenario = self.scenario.clone();
+        scenario.config.entropy = Entropy::PerCluster;
+        scenario.steps.clear();
+        let mut runner = Runner::owning(scenario, self.bugs.clone());
+        runner.keep_lines(false);
+        vec![State {
+            runner,
+            next: 0,
+            advance_end: None,
+            used: Bounds::default(),
+            crashed: BTreeSet::new(),
+            settling: false,
+            found: Vec::new(),
+        }]
+    }
+
+    fn actions(&self, s: &State, out: &mut Vec<Move>) {
+        let world = s.runner.world();
+        let quiet = world.net.is_quiet();
+        for (from, to, _) in world.net.links() {
+            out.push(Move::Link(LinkMove::Deliver, from.into(), to.into()));
+            if s.used.drops < self.bounds.drops {
+                out.push(Move::Link(LinkMove::Drop, from.into(), to.into()));
+            }
+            if s.used.duplicates < self.bounds.duplicates {
+                out.push(Move::Link(LinkMove::Duplicate, from.into(), to.into()));
+            }
+        }
+        if s.used.crashes < self.bounds.crashes {
+            for name in world.nodes.keys() {
+                if world.is_up(name) {
+                    out.push(Move::Crash(name.clone()));
+                }
+            }
+        }
+        for name in &s.crashed {
+            out.push(Move::Restart(name.clone()));
+        }
+        match s.advance_end {
+            Some(end) => {
+                let next_timer = world
+                    .nodes
+                    .values()
+                    .filter(|n| n.up)
+                    .filter_map(|n| n.cluster.next_deadline())
+                    .filter(|t| *t <= end)
+                    .min();
+                match next_timer {
+                    Some(t) => out.push(Move::Timer(t.since(world.now))),
+                    None if quiet => out.push(Move::EndAdvance(end.since(world.now))),
+                    None => {}
+                }
+            }
+            None => {
+                if let Some(spec) = self.scenario.steps.get(s.next) {
+                    let waits = spec.step.cluster().is_some_and(|c| s.crashed.contains(c))
+                        || (s.settling && !quiet);
+                    if !waits {
+                        out.push(match &spec.step {
+                            Step::Advance(a) => Move::StartAdvance(s.next, a.by),
+                            _ => Move::Script(s.next),
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    fn next_state(&self, s: &State, m: &Move) -> Option<State> {
+        let mut n = s.clone();
+        n.found.clear();
+        match m {
+            Move::StartAdvance(_, by) => {
+                n.advance_end = Some(n.runner.world().now.plus(*by));
+                return Some(n);
+            }
+            Move::Link(LinkMove::Drop, ..) => n.used.drops += 1,
+            Move::Link(LinkMove::Duplicate, ..) => n.used.duplicates += 1,
+            Move::Crash(c) => {
+                n.used.crashes += 1;
+                n.crashed.insert(c.clone());
+            }
+            Move::Restart(c) => {
+                n.crashed.remove(c);
+            }
+            _ => {}
+        }
+        let label = Runbook::label(s);
+        let spec = self.step_of(m, label)?;
+        let data = match m {
+            Move::Link(LinkMove::Deliver | LinkMove::Duplicate, from, to) => s
+                .runner
+                .world()
+                .net
+                .peek(from, to)
+                .is_some_and(|p| p.message.data_kind().is_some()),
+            _ => false,
+        };
+        let modes_before = modes(s.runner.world());
+        let failures = n.runner.failures().len();
+        let violations = n.runner.oracles().violations().len();
+        let hazards = n.runner.oracles().hazards().len();
+        n.runner.step(&spec);
+        match m {
+            Move::Script(i) => {
+                n.next = i + 1;
+                n.settling = self.scenario.steps[*i].settle;
+                // A failed expectation is a broken finding (below); a held one is counted.
+                if spec.step.verb().starts_with("expect_") && n.runner.failures().len() == failures
+                {
+                    n.found
+                        .push(Finding::Reached(expectation_name(*i, &spec.step, true)));
+                }
+            }
+            Move::EndAdvance(_) => {
+                n.advance_end = None;
+                n.next += 1;
+                n.settling = false;
+            }
+            _ => {}
+        }
+        for f in &n.runner.failures()[failures..] {
+            n.found
+                .push(Finding::Broken(failure_name(f.step, &self.scenario)));
+        }
+        for v in &n.runner.oracles().violations()[violations..] {
+            n.found.push(Finding::Broken(v.rule().to_string()));
+        }
+        for h in &n.runner.oracles().hazards()[hazards..] {
+            n.found.push(Finding::Reached(format!("hazard {}", h.kind)));
+        }
+        let delivered = n.runner.world().net.stats.delivered > s.runner.world().net.stats.delivered;
+        if data && delivered {
+            n.found.push(Finding::Reached(REPLICATED.into()));
+        }
+        for (before, after) in modes_before.iter().zip(modes(n.runner.world())) {
+            if *before == after {
+                continue;
+            }
+            for k in 0..2 {
+                match (before[k], after[k]) {
+                    (Mode::Secondary, Mode::Primary) => {
+                        n.found.push(Finding::Reached(PROMOTED.into()))
+                    }
+                    (b, Mode::Secondary) if b != Mode::Secondary => {
+                        n.found.push(Finding::Reached(ACTIVATED.into()))
+                    }
+                    _ => {}
+                }
+            }
+        }
+        n.found.sort();
+        n.found.dedup();
+        Some(n)
+    }
+
+    fn fingerprint(&self, s: &State) -> u64 {
+        let mut h = std::hash::DefaultHasher::new();
+        s.runner.hash_state(&mut h);
+        s.next.hash(&mut h);
+        s.advance_end.hash(&mut h);
+        s.used.hash(&mut h);
+        s.crashed.hash(&mut h);
+        s.settling.hash(&mut h);
+        s.found.len().hash(&mut h);
+        for f in &s.found {
+            match f {
+                Finding::Broken(x) => (0u8, x).hash(&mut h),
+                Finding::Reached(x) => (1u8, x).hash(&mut h),
+            }
+        }
+        h.finish()
+    }
+
+    fn findings(&self, s: &State, out: &mut Vec<Finding>) {
+        out.extend(s.found.iter().cloned());
+    }
+
+    fn leaf_findings(&self, s: &State, out: &mut Vec<Finding>) {
+        let report = s.runner.clone().finish(None);
+        let before = s.runner.oracles().violations().len();
+        for v in &report.violations[before.min(report.violations.len())..] {
+            out.push(Finding::Broken(v.rule().to_string()));
+        }
+        let failures = s.runner.failures().len();
+        for f in &report.failures[failures.min(report.failures.len())..] {
+            out.push(Finding::Broken(failure_name(f.step, &self.scenario)));
+        }
+    }
+
+    fn sometimes(&self) -> Vec<String> {
+        self.sometimes.clone()
+    }
+}
+
+/// Each cluster's own mode of each kind, in name order.
+fn modes(world: &crate::world::World) -> Vec<[Mode; 2]> {
+    world
+        .nodes
+        .values()
+        .map(|n| Kind::ALL.map(|k| n.cluster.inspect(k).mode()))
+        .collect()
+}
+
+/// The finding of an expectation step: held or failed, named by its runbook step.
+pub fn expectation_name(index: usize, step: &Step, held: bool) -> String {
+    let target = step.cluster().map(|c| format!(" {c}")).unwrap_or_default();
+    format!(
+        "step {} {}{target} {}",
+        index + 1,
+        step.verb(),
+        if held { "held" } else { "failed" }
+    )
+}
+
+/// The name of a failure recorded at step `label`: an expectation of the runbook (`label` is the
+/// runbook step) or something at the end of the run.
+fn failure_name(label: usize, scenario: &Scenario) -> String {
+    match label.checked_sub(1).and_then(|i| scenario.steps.get(i)) {
+        Some(spec) if spec.step.verb().starts_with("expect_") => {
+            expectation_name(label - 1, &spec.step, false)
+        }
+        Some(spec) => format!("step {label} {} failed", spec.step.verb()),
+        None => "the end of the run failed".to_string(),
+    }
+}
