@@ -608,3 +608,86 @@ fn shard_and_merge_mistakes_are_refused() {
         "--merge runs nothing, so campaign flags are refused"
     );
 }
+
+/// `check` exits 0 only when everything held everywhere: 1 with what failed written as scenario files
+/// that `run` fails on, 2 for an unusable file, 3 when the search was cut short.
+#[test]
+fn check_exit_codes_and_counterexample_files() {
+    let planned = root().join("fixtures/scenarios/dr-planned-failover.json");
+    let out = bin().arg("check").arg(&planned).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("result: passed"));
+
+    let dir = temp_dir("check");
+    let out = bin()
+        .args(["check", "--max-drops", "1", "--out"])
+        .arg(&dir)
+        .arg(&planned)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("FAILED step 6 expect_status B failed"),
+        "{stdout}"
+    );
+    let file = dir.join("dr-planned-failover-step-6-expect-status-b-failed.json");
+    assert!(stdout.contains(&file.display().to_string()), "{stdout}");
+    let run = bin().arg("run").arg(&file).output().unwrap();
+    assert_eq!(run.status.code(), Some(1), "{}", text(&run.stdout));
+    assert!(text(&run.stdout).contains("FAILED"));
+
+    let out = bin()
+        .args(["check", "--max-drops", "1", "--max-states", "10", "--out"])
+        .arg(&dir)
+        .arg(root().join("fixtures/scenarios/perf-local-mounts.json"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("INCOMPLETE"));
+
+    let bad = dir.join("bad.json");
+    std::fs::write(
+        &bad,
+        r#"{"clusters": {"A": {}}, "steps": [{"deliver": {"from": "A", "to": "B"}}]}"#,
+    )
+    .unwrap();
+    let out = bin().arg("check").arg(&bad).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("unknown cluster \"B\""),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let out = bin()
+        .args(["check", "--timeout", "0s"])
+        .arg(&planned)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("longer than zero"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+/// A `deliver` with nothing in flight is a step that could not run, never a silent success.
+#[test]
+fn a_link_step_with_nothing_in_flight_fails() {
+    let dir = temp_dir("link-step");
+    let file = dir.join("s.json");
+    std::fs::write(
+        &file,
+        r#"{"clusters": {"A": {}, "B": {}}, "steps": [{"drop": {"from": "A", "to": "B"}}, {"tick": "5s"}]}"#,
+    )
+    .unwrap();
+    let out = bin().arg("run").arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("nothing is in flight from A to B: there is no message to drop"),
+        "{}",
+        text(&out.stdout)
+    );
+}

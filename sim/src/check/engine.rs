@@ -25,10 +25,13 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::time::{Duration, Instant};
 
 /// What a model shows at one state.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Finding {
     /// A rule that must always hold does not hold here. The state is not explored further.
     Broken(String),
+    /// A check failed here ([`Search::failed`]), but the state is explored further: what follows
+    /// may break more.
+    Failed(String),
     /// Something the search should reach at least once (a `sometimes` property), or something worth
     /// counting, happened here.
     Reached(String),
@@ -140,6 +143,8 @@ pub struct Search {
     pub shortest: bool,
     /// Each broken rule, where it was first seen.
     pub broken: BTreeMap<String, Discovery>,
+    /// Each failed check, where it was first seen.
+    pub failed: BTreeMap<String, Discovery>,
     /// Each reached property, where it was first seen.
     pub reached: BTreeMap<String, Discovery>,
     /// Declared `sometimes` properties never reached.
@@ -148,7 +153,10 @@ pub struct Search {
 }
 
 /// An execution: an initial state, then each action with the state it led to.
-pub type Path<M> = (<M as Model>::State, Vec<(<M as Model>::Action, <M as Model>::State)>);
+pub type Path<M> = (
+    <M as Model>::State,
+    Vec<(<M as Model>::Action, <M as Model>::State)>,
+);
 
 /// A fingerprint is already a hash: the table uses it as is.
 #[derive(Default)]
@@ -185,6 +193,7 @@ pub fn search<M: Model>(model: &M, options: &Options, mut progress: impl FnMut(&
         stopped: None,
         shortest: true,
         broken: BTreeMap::new(),
+        failed: BTreeMap::new(),
         reached: BTreeMap::new(),
         never_reached: Vec::new(),
         visited: Visited::default(),
@@ -268,7 +277,7 @@ pub fn search<M: Model>(model: &M, options: &Options, mut progress: impl FnMut(&
     out
 }
 
-/// Notes a new state's findings; true when it is to be explored further (it broke nothing).
+/// Notes a new state's findings; true when it is to be explored further (nothing [`Finding::Broken`]).
 fn record<M: Model>(
     model: &M,
     state: &M::State,
@@ -290,6 +299,7 @@ fn note(findings: &[Finding], fp: u64, depth: usize, out: &mut Search) -> bool {
                 fine = false;
                 (&mut out.broken, n)
             }
+            Finding::Failed(n) => (&mut out.failed, n),
             Finding::Reached(n) => (&mut out.reached, n),
         };
         map.entry(name.clone())
@@ -317,11 +327,7 @@ impl Search {
 
     /// The actions from an initial state to the state with fingerprint `target`, with the state
     /// each leads to; `None` if the search never visited it.
-    pub fn path<M: Model>(
-        &self,
-        model: &M,
-        target: u64,
-    ) -> Option<Path<M>> {
+    pub fn path<M: Model>(&self, model: &M, target: u64) -> Option<Path<M>> {
         let mut fps = vec![target];
         let mut at = target;
         loop {

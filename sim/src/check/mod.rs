@@ -45,8 +45,10 @@ pub struct CheckReport {
     pub shortest: bool,
     /// Bytes per unique state the visited set took.
     pub visited_bytes_per_state: f64,
-    /// Rules broken and expectations failed.
+    /// Rules of the model broken (each ends its execution).
     pub broken: Vec<Counterexample>,
+    /// Expectations of the runbook that failed (and steps that could not run).
+    pub failed: Vec<Counterexample>,
     /// Hazards seen (an operator must know; they fail the check only through an expectation).
     pub hazards: Vec<Counterexample>,
     /// Each expectation step of the runbook: (runbook step number, text, unique states where it held,
@@ -59,9 +61,9 @@ pub struct CheckReport {
 }
 
 impl CheckReport {
-    /// True when nothing broke and every execution within the bounds was seen.
+    /// True when nothing broke or failed and every execution within the bounds was seen.
     pub fn passed(&self) -> bool {
-        self.broken.is_empty() && self.stopped.is_none()
+        self.broken.is_empty() && self.failed.is_empty() && self.stopped.is_none()
     }
 }
 
@@ -86,6 +88,7 @@ fn report(model: &Runbook, search: &Search) -> CheckReport {
         scenario: counterexample(model, search, name, d.fingerprint),
     };
     let broken = search.broken.iter().map(example).collect();
+    let failed = search.failed.iter().map(example).collect();
     let hazards = search
         .reached
         .iter()
@@ -118,6 +121,7 @@ fn report(model: &Runbook, search: &Search) -> CheckReport {
         shortest: search.shortest,
         visited_bytes_per_state: search.visited_bytes_per_state(),
         broken,
+        failed,
         hazards,
         expectations,
         reached: sometimes
@@ -133,9 +137,10 @@ fn counterexample(model: &Runbook, search: &Search, finding: &str, fingerprint: 
     let mut s = model.scenario().clone();
     s.config.entropy = Entropy::PerCluster;
     s.description = Some(format!(
-        "replication-sim check: shortest execution of {:?} that shows: {finding}",
+        "replication-sim check: the shortest execution of runbook {:?} that shows: {finding}",
         s.name
     ));
+    s.name = format!("{}-{}", s.name, slug(finding));
     s.steps.clear();
     let Some((init, path)) = search.path(model, fingerprint) else {
         return s;

@@ -13,14 +13,16 @@
 //!   deliver a copy of it that stays in flight;
 //! - within the bound, crash a running cluster, and restart one it crashed;
 //! - during a runbook `advance D`: fire the next timer (a `tick` to the earliest deadline within
-//!   `D`), interleaved with deliveries. The advance ends when no deadline is left within `D` and
-//!   nothing is in flight: time passing lets every message arrive, as `run`'s `advance` does.
+//!   `D`) once nothing is in flight, as `run`'s `advance` does; with [`Bounds::slow_messages`], also
+//!   while messages are in flight (a message may then arrive after any number of timers). The
+//!   advance ends when no deadline is left within `D` and nothing is in flight.
 //!
 //! Time moves only inside `advance` steps, as the scenario contract says. A leaf (nothing left to
 //! do: script done, network quiet, every crashed cluster restarted) gets the end-of-run checks of
 //! `run` (operations never answered, convergence after healing). After every move every oracle of
-//! the model runs, as after every step of `run`; a move that breaks one, or fails an expectation,
-//! ends its path.
+//! the model runs, as after every step of `run`; a move that breaks one ends its path. A failed
+//! expectation is reported too, but its path goes on: the operator's check failed, and what the
+//! runbook does next may still lose data.
 //!
 //! Entropy: the checker runs the world with [`Entropy::PerCluster`], so a cluster's draws depend on
 //! its own inputs only and two delivery orders that leave every cluster alike meet in one state.
@@ -34,9 +36,13 @@ use replication_core::{Bug, Duration, Kind, Mode, Timestamp};
 use std::collections::BTreeSet;
 use std::hash::{Hash, Hasher};
 
-/// How many faults the checker may place in one execution.
+/// How many faults the checker may place in one execution, and how slow messages may be.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Bounds {
+    /// Timers may fire while messages are in flight (a message may take longer than the time to the
+    /// next timer). Off: within an advance, the network goes quiet before the next timer fires, as in
+    /// `run`; the delivery order is still the checker's.
+    pub slow_messages: bool,
     /// Messages lost.
     pub drops: u8,
     /// Messages delivered twice.
@@ -224,7 +230,10 @@ impl Model for Runbook {
                     .filter(|t| *t <= end)
                     .min();
                 match next_timer {
-                    Some(t) => out.push(Move::Timer(t.since(world.now))),
+                    Some(t) if quiet || self.bounds.slow_messages => {
+                        out.push(Move::Timer(t.since(world.now)))
+                    }
+                    Some(_) => {}
                     None if quiet => out.push(Move::EndAdvance(end.since(world.now))),
                     None => {}
                 }
@@ -299,7 +308,7 @@ impl Model for Runbook {
         }
         for f in &n.runner.failures()[failures..] {
             n.found
-                .push(Finding::Broken(failure_name(f.step, &self.scenario)));
+                .push(Finding::Failed(failure_name(f.step, &self.scenario)));
         }
         for v in &n.runner.oracles().violations()[violations..] {
             n.found.push(Finding::Broken(v.rule().to_string()));
@@ -342,10 +351,7 @@ impl Model for Runbook {
         s.settling.hash(&mut h);
         s.found.len().hash(&mut h);
         for f in &s.found {
-            match f {
-                Finding::Broken(x) => (0u8, x).hash(&mut h),
-                Finding::Reached(x) => (1u8, x).hash(&mut h),
-            }
+            f.hash(&mut h);
         }
         h.finish()
     }
@@ -362,7 +368,7 @@ impl Model for Runbook {
         }
         let failures = s.runner.failures().len();
         for f in &report.failures[failures.min(report.failures.len())..] {
-            out.push(Finding::Broken(failure_name(f.step, &self.scenario)));
+            out.push(Finding::Failed(failure_name(f.step, &self.scenario)));
         }
     }
 

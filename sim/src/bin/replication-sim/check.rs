@@ -1,6 +1,7 @@
 //! `replication-sim check`: a runbook checked in every delivery order and fault placement within the
 //! bounds, with a shortest counterexample file for everything found.
 
+use crate::output::{exit_code, Output};
 use crate::progress;
 use replication_core::Bug;
 use replication_sim::check::engine::{Options, Stats, Stopped};
@@ -49,9 +50,15 @@ pub fn check(args: CheckArgs) -> ExitCode {
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    print_report(&args, &name, &report);
+    let mut out = Output::stdout();
+    print_report(&mut out, &args, &name, &report);
     let mut written = Ok(());
-    for c in report.broken.iter().chain(&report.hazards) {
+    for c in report
+        .broken
+        .iter()
+        .chain(&report.failed)
+        .chain(&report.hazards)
+    {
         if let Err(e) = write_example(&args.out, &name, c) {
             written = Err(e);
         }
@@ -60,77 +67,97 @@ pub fn check(args: CheckArgs) -> ExitCode {
         eprintln!("error: {e}");
         return ExitCode::from(2);
     }
-    if !report.broken.is_empty() {
-        println!("result: FAILED ({} found)", report.broken.len());
-        ExitCode::from(1)
+    let found = report.broken.len() + report.failed.len();
+    let code = if found > 0 {
+        out.line(format_args!(
+            "result: FAILED ({} rules broken, {} expectations failed)",
+            report.broken.len(),
+            report.failed.len()
+        ));
+        1
     } else if let Some(why) = report.stopped {
-        println!(
+        out.line(format_args!(
             "result: INCOMPLETE: nothing broke in the {} states explored, but the search stopped at {}",
             report.stats.unique,
             match why {
                 Stopped::MaxStates => "--max-states",
                 Stopped::Timeout => "--timeout",
             }
-        );
-        ExitCode::from(3)
+        ));
+        3
     } else {
-        println!("result: passed: every rule and expectation held in every execution");
-        ExitCode::SUCCESS
-    }
+        out.line("result: passed: every rule and expectation held in every execution");
+        0
+    };
+    exit_code(out.finish(), code)
 }
 
-fn print_report(args: &CheckArgs, name: &str, r: &CheckReport) {
+fn print_report(out: &mut Output, args: &CheckArgs, name: &str, r: &CheckReport) {
     let b = args.bounds;
-    println!(
-        "check {name} ({}): drops <= {}, duplicates <= {}, crashes <= {}, {}",
+    out.line(format_args!(
+        "check {name} ({}): drops <= {}, duplicates <= {}, crashes <= {}, {}, {}",
         args.path.display(),
         b.drops,
         b.duplicates,
         b.crashes,
+        if b.slow_messages {
+            "slow messages"
+        } else {
+            "quiet before timers"
+        },
         match args.options.order {
             check::engine::Order::Bfs => "breadth-first",
             check::engine::Order::Dfs => "depth-first",
         }
-    );
+    ));
     let s = r.stats;
-    println!(
+    out.line(format_args!(
         "  states: {} unique, {} generated, depth {}, {} leaves; {:.1} s, {:.0} unique/s",
         s.unique, s.generated, s.max_depth, s.leaves, r.seconds, r.rate
-    );
+    ));
     if !r.expectations.is_empty() {
-        println!("  expectations (unique states in which each held / failed):");
+        out.line("  expectations (unique states in which each held / failed):");
         for (_, text, held, failed) in &r.expectations {
             let mark = if *failed > 0 { "FAILED" } else { "ok" };
-            println!("    {text}: held {held}, failed {failed}  {mark}");
+            out.line(format_args!(
+                "    {text}: held {held}, failed {failed}  {mark}"
+            ));
         }
     }
     for (p, depth) in &r.reached {
-        println!("  sometimes: reached {p:?} (first at depth {depth})");
+        out.line(format_args!(
+            "  sometimes: reached {p:?} (first at depth {depth})"
+        ));
     }
     for p in &r.never_reached {
-        println!("  sometimes: NEVER reached {p:?}");
+        out.line(format_args!("  sometimes: NEVER reached {p:?}"));
     }
     for c in &r.hazards {
-        println!(
+        out.line(format_args!(
             "  {} in {} states; shortest execution: {} steps -> {}",
             c.finding,
             c.states,
             c.scenario.steps.len(),
             file_for(&args.out, name, c).display()
-        );
+        ));
     }
-    for c in &r.broken {
-        println!(
-            "  BROKEN {} in {} states; shortest execution: {} steps -> {}",
+    for (label, c) in r
+        .broken
+        .iter()
+        .map(|c| ("BROKEN", c))
+        .chain(r.failed.iter().map(|c| ("FAILED", c)))
+    {
+        out.line(format_args!(
+            "  {label} {} in {} states; shortest execution: {} steps -> {}",
             c.finding,
             c.states,
             c.scenario.steps.len(),
             file_for(&args.out, name, c).display()
-        );
+        ));
     }
     if !r.shortest {
-        println!(
-            "  note: the frontier outgrew its budget; executions shown may not be the shortest"
+        out.line(
+            "  note: the frontier outgrew its budget; executions shown may not be the shortest",
         );
     }
 }

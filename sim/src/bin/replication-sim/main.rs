@@ -121,6 +121,10 @@ enum Command {
         /// Clusters the checker may crash (and later restart) in one execution (0 to 10).
         #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=10))]
         max_crashes: u8,
+        /// Let timers fire while messages are in flight (a message may take longer than the time to
+        /// the next timer). Without it, the network goes quiet before each timer, as in `run`.
+        #[arg(long)]
+        slow_messages: bool,
         /// Search depth-first (less memory; counterexamples not the shortest).
         #[arg(long, conflicts_with = "bfs")]
         dfs: bool,
@@ -254,6 +258,7 @@ fn main() -> ExitCode {
             max_drops,
             max_duplicates,
             max_crashes,
+            slow_messages,
             dfs,
             bfs: _,
             max_states,
@@ -269,6 +274,7 @@ fn main() -> ExitCode {
                     drops: max_drops,
                     duplicates: max_duplicates,
                     crashes: max_crashes,
+                    slow_messages,
                 },
                 options: replication_sim::check::engine::Options {
                     order: if dfs {
