@@ -128,6 +128,8 @@ pub struct Stats {
     pub leaves: u64,
     /// States on the frontier now.
     pub frontier: usize,
+    /// Most states the frontier held at once.
+    pub peak_frontier: usize,
 }
 
 /// A finished (or stopped) search: its figures, its findings, and the visited set to rebuild paths.
@@ -258,6 +260,7 @@ pub fn search<M: Model>(model: &M, options: &Options, mut progress: impl FnMut(&
             out.stats.max_depth = out.stats.max_depth.max(depth + 1);
             if record(model, &next, nfp, depth + 1, &mut findings, &mut out) {
                 frontier.push_back((next, nfp, depth + 1));
+                out.stats.peak_frontier = out.stats.peak_frontier.max(frontier.len());
             }
             if options.max_states.is_some_and(|m| out.stats.unique >= m) {
                 out.stopped = Some(Stopped::MaxStates);

@@ -9,10 +9,10 @@
 //! [`CheckReport`], with a shortest counterexample scenario for every rule broken and every hazard.
 
 pub mod engine;
+pub mod explore;
 pub mod runbook;
 
 use crate::scenario::Scenario;
-use crate::world::Entropy;
 use engine::{Discovery, Options, Search, Stats, Stopped};
 use replication_core::Bug;
 use runbook::{Bounds, Runbook};
@@ -81,6 +81,22 @@ pub fn check(
     report(&model, &search)
 }
 
+/// Explores the protocol: up to `depth` operator actions picked from `menu` on its world, with the
+/// network and fault moves of [`check`] between them. Refuses a menu it cannot build.
+pub fn explore(
+    menu: &explore::Menu,
+    depth: usize,
+    bounds: Bounds,
+    bugs: BTreeSet<Bug>,
+    options: &Options,
+    progress: impl FnMut(&Stats),
+) -> Result<CheckReport, String> {
+    let (world, entries) = explore::menu(menu)?;
+    let model = Runbook::explore(world, entries, depth, bounds, bugs);
+    let search = engine::search(&model, options, progress);
+    Ok(report(&model, &search))
+}
+
 fn report(model: &Runbook, search: &Search) -> CheckReport {
     let example = |(name, d): (&String, &Discovery)| Counterexample {
         finding: name.clone(),
@@ -135,7 +151,7 @@ fn report(model: &Runbook, search: &Search) -> CheckReport {
 /// The execution to the state `fingerprint` as a scenario file.
 fn counterexample(model: &Runbook, search: &Search, finding: &str, fingerprint: u64) -> Scenario {
     let mut s = model.scenario().clone();
-    s.config.entropy = Entropy::PerCluster;
+    s.config.entropy = model.entropy();
     s.description = Some(format!(
         "replication-sim check: the shortest execution of runbook {:?} that shows: {finding}",
         s.name
@@ -148,11 +164,11 @@ fn counterexample(model: &Runbook, search: &Search, finding: &str, fingerprint: 
     let mut before = init;
     for (m, after) in path {
         let note = model.describe(&m, &before);
-        if let Some(mut spec) = model.step_of(&m, 0) {
+        for mut spec in model.steps_of(&m, 0) {
             spec.index = s.steps.len() + 1;
             spec.note = Some(match spec.note.take() {
                 Some(n) => format!("{note}: {n}"),
-                None => note,
+                None => note.clone(),
             });
             s.steps.push(spec);
         }

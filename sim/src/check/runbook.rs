@@ -29,6 +29,7 @@
 //! Counterexample files say so in their `config`.
 
 use super::engine::{Finding, Model};
+use super::explore::Entry;
 use crate::runner::Runner;
 use crate::scenario::{LinkStep, Scenario, Step, StepSpec, Tick};
 use crate::world::{Entropy, LinkMove};
@@ -43,6 +44,10 @@ pub struct Bounds {
     /// next timer). Off: within an advance, the network goes quiet before the next timer fires, as in
     /// `run`; the delivery order is still the checker's.
     pub slow_messages: bool,
+    /// Run the world with the scenario's own entropy (by default one RNG shared by the whole world)
+    /// instead of [`Entropy::PerCluster`]: only to measure what per-cluster entropy saves, since
+    /// shared draws keep equal situations reached in different orders apart.
+    pub shared_entropy: bool,
     /// Messages lost.
     pub drops: u8,
     /// Messages delivered twice.
@@ -51,11 +56,13 @@ pub struct Bounds {
     pub crashes: u8,
 }
 
-/// One move of the checker: a scenario step.
+/// One move of the checker: a scenario step (or a menu entry's steps).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Move {
-    /// The runbook's next step (its number in the runbook).
+    /// The runbook's next step (its index in the runbook).
     Script(usize),
+    /// A menu entry (its index in the menu).
+    Op(usize),
     /// The start of the runbook's `advance` step (its number): timers may fire until `by` passed.
     StartAdvance(usize, Duration),
     /// A move on one link.
@@ -89,9 +96,19 @@ pub struct State {
     found: Vec<Finding>,
 }
 
-/// The model: a parsed runbook and the bounds.
+/// Where the operator's steps come from.
+enum Plan {
+    /// The runbook's own steps, in order.
+    Script,
+    /// The checker picks up to `depth` entries of the menu, whichever are offered.
+    Menu { entries: Vec<Entry>, depth: usize },
+}
+
+/// The model: a parsed runbook (or a menu to pick operator steps from) and the bounds.
 pub struct Runbook {
+    /// The topology and settings, and the steps of a [`Plan::Script`].
     scenario: Scenario,
+    plan: Plan,
     bounds: Bounds,
     bugs: BTreeSet<Bug>,
     /// `sometimes` properties worth seeing reached.
@@ -110,10 +127,26 @@ impl Runbook {
     pub fn new(scenario: Scenario, bounds: Bounds, bugs: BTreeSet<Bug>) -> Runbook {
         Runbook {
             scenario,
+            plan: Plan::Script,
             bounds,
             bugs,
             sometimes: vec![PROMOTED.into(), ACTIVATED.into(), REPLICATED.into()],
         }
+    }
+
+    /// The model of `explore`: the world of `scenario` (its steps are ignored), with up to `depth`
+    /// operator steps picked from `entries`.
+    pub fn explore(
+        scenario: Scenario,
+        entries: Vec<Entry>,
+        depth: usize,
+        bounds: Bounds,
+        bugs: BTreeSet<Bug>,
+    ) -> Runbook {
+        let mut m = Runbook::new(scenario, bounds, bugs);
+        m.scenario.steps.clear();
+        m.plan = Plan::Menu { entries, depth };
+        m
     }
 
     /// The runbook.
@@ -121,33 +154,61 @@ impl Runbook {
         &self.scenario
     }
 
-    /// The scenario step a move is, numbered `index` (labels what the oracles record); `None` for
-    /// the start of an advance, which is no step of its own (its time passes in `tick` steps).
-    pub fn step_of(&self, m: &Move, label: usize) -> Option<StepSpec> {
+    /// Where the clusters' draws come from in this check.
+    pub fn entropy(&self) -> Entropy {
+        if self.bounds.shared_entropy {
+            self.scenario.config.entropy
+        } else {
+            Entropy::PerCluster
+        }
+    }
+
+    /// The scenario steps a move is, numbered `label` (what the oracles record): one, or two for a
+    /// menu entry that first generates a DR operation token, or none for the start of an advance
+    /// (its time passes in `tick` steps).
+    pub fn steps_of(&self, m: &Move, label: usize) -> Vec<StepSpec> {
         let step = match m {
             Move::Script(i) => {
                 let mut spec = self.scenario.steps[*i].clone();
                 spec.settle = false;
-                return Some(spec);
+                return vec![spec];
             }
-            Move::StartAdvance(..) => return None,
+            Move::Op(i) => {
+                let Plan::Menu { entries, .. } = &self.plan else {
+                    return vec![];
+                };
+                return entries[*i]
+                    .steps
+                    .iter()
+                    .map(|spec| StepSpec {
+                        index: label,
+                        settle: false,
+                        ..spec.clone()
+                    })
+                    .collect();
+            }
+            Move::StartAdvance(..) => return vec![],
             Move::Link(what, from, to) => Step::Link(LinkStep::new(*what, from, to)),
             Move::Timer(by) | Move::EndAdvance(by) => Step::Tick(Tick { by: *by }),
             Move::Crash(c) => Step::Crash(crate::scenario::Crash { cluster: c.clone() }),
             Move::Restart(c) => Step::Restart(crate::scenario::Restart { cluster: c.clone() }),
         };
-        Some(StepSpec {
+        vec![StepSpec {
             index: label,
             note: None,
             settle: false,
             step,
-        })
+        }]
     }
 
     /// A note saying what a move of a counterexample is.
     pub fn describe(&self, m: &Move, state_before: &State) -> String {
         match m {
             Move::Script(i) => format!("runbook step {}", i + 1),
+            Move::Op(i) => match &self.plan {
+                Plan::Menu { entries, .. } => format!("checker's pick: {}", entries[*i].label),
+                Plan::Script => String::new(),
+            },
             Move::StartAdvance(i, by) => format!("runbook step {} (advance {by})", i + 1),
             Move::Link(what, from, to) => {
                 let name = state_before
@@ -183,7 +244,9 @@ impl Model for Runbook {
 
     fn init_states(&self) -> Vec<State> {
         let mut scenario = self.scenario.clone();
-        scenario.config.entropy = Entropy::PerCluster;
+        if !self.bounds.shared_entropy {
+            scenario.config.entropy = Entropy::PerCluster;
+        }
         scenario.steps.clear();
         let mut runner = Runner::owning(scenario, self.bugs.clone());
         runner.keep_lines(false);
@@ -238,18 +301,28 @@ impl Model for Runbook {
                     None => {}
                 }
             }
-            None => {
-                if let Some(spec) = self.scenario.steps.get(s.next) {
-                    let waits = spec.step.cluster().is_some_and(|c| s.crashed.contains(c))
-                        || (s.settling && !quiet);
-                    if !waits {
-                        out.push(match &spec.step {
-                            Step::Advance(a) => Move::StartAdvance(s.next, a.by),
-                            _ => Move::Script(s.next),
-                        });
+            None if s.settling && !quiet => {}
+            None => match &self.plan {
+                Plan::Script => {
+                    if let Some(spec) = self.scenario.steps.get(s.next) {
+                        let waits = spec.step.cluster().is_some_and(|c| s.crashed.contains(c));
+                        if !waits {
+                            out.push(match &spec.step {
+                                Step::Advance(a) => Move::StartAdvance(s.next, a.by),
+                                _ => Move::Script(s.next),
+                            });
+                        }
                     }
                 }
-            }
+                Plan::Menu { entries, depth } if s.next < *depth => {
+                    for (i, e) in entries.iter().enumerate() {
+                        if e.offered(&s.runner) {
+                            out.push(Move::Op(i));
+                        }
+                    }
+                }
+                Plan::Menu { .. } => {}
+            },
         }
     }
 
@@ -273,7 +346,10 @@ impl Model for Runbook {
             _ => {}
         }
         let label = Runbook::label(s);
-        let spec = self.step_of(m, label)?;
+        let specs = self.steps_of(m, label);
+        if specs.is_empty() {
+            return None;
+        }
         let data = match m {
             Move::Link(LinkMove::Deliver | LinkMove::Duplicate, from, to) => s
                 .runner
@@ -287,17 +363,23 @@ impl Model for Runbook {
         let failures = n.runner.failures().len();
         let violations = n.runner.oracles().violations().len();
         let hazards = n.runner.oracles().hazards().len();
-        n.runner.step(&spec);
+        for spec in &specs {
+            n.runner.step(spec);
+        }
         match m {
             Move::Script(i) => {
                 n.next = i + 1;
                 n.settling = self.scenario.steps[*i].settle;
                 // A failed expectation is a broken finding (below); a held one is counted.
-                if spec.step.verb().starts_with("expect_") && n.runner.failures().len() == failures
-                {
+                let step = &specs[0].step;
+                if step.verb().starts_with("expect_") && n.runner.failures().len() == failures {
                     n.found
-                        .push(Finding::Reached(expectation_name(*i, &spec.step, true)));
+                        .push(Finding::Reached(expectation_name(*i, step, true)));
                 }
+            }
+            Move::Op(_) => {
+                n.next += 1;
+                n.settling = true;
             }
             Move::EndAdvance(_) => {
                 n.advance_end = None;
@@ -329,7 +411,7 @@ impl Model for Runbook {
                     (Mode::Secondary, Mode::Primary) => {
                         n.found.push(Finding::Reached(PROMOTED.into()))
                     }
-                    (b, Mode::Secondary) if b != Mode::Secondary => {
+                    (Mode::Bootstrapping, Mode::Secondary) => {
                         n.found.push(Finding::Reached(ACTIVATED.into()))
                     }
                     _ => {}

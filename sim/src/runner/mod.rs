@@ -167,6 +167,11 @@ impl Runner {
         self.run_step(spec);
     }
 
+    /// The value saved as `name` so far (`None`: never saved).
+    pub fn var(&self, name: &str) -> Option<&Value> {
+        self.vars.get(name)
+    }
+
     /// The expectations that failed so far (and steps that could not run).
     pub fn failures(&self) -> &[Failure] {
         &self.failures

@@ -1,19 +1,20 @@
-//! `replication-sim check`: a runbook checked in every delivery order and fault placement within the
-//! bounds, with a shortest counterexample file for everything found.
+//! `replication-sim check` and `explore`: a runbook (or operator actions the checker picks) checked
+//! in every delivery order and fault placement within the bounds, with a shortest counterexample
+//! file for everything found.
 
 use crate::output::{exit_code, Output};
 use crate::progress;
 use replication_core::Bug;
 use replication_sim::check::engine::{Options, Stats, Stopped};
+use replication_sim::check::explore::Menu;
 use replication_sim::check::runbook::Bounds;
 use replication_sim::check::{self, CheckReport, Counterexample};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-/// What `check` was asked.
+/// What `check` or `explore` was asked.
 pub struct CheckArgs {
-    pub path: PathBuf,
     pub bounds: Bounds,
     pub options: Options,
     pub bugs: BTreeSet<Bug>,
@@ -22,8 +23,8 @@ pub struct CheckArgs {
 
 /// Runs the check and prints what it found. Exit 0: everything held in every execution; 1: a rule
 /// broke or an expectation failed; 2: unusable input; 3: nothing broke, but the search was cut short.
-pub fn check(args: CheckArgs) -> ExitCode {
-    let scenario = match replication_sim::scenario::parse_file(&args.path) {
+pub fn check(args: CheckArgs, path: &Path) -> ExitCode {
+    let scenario = match replication_sim::scenario::parse_file(path) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");
@@ -31,27 +32,70 @@ pub fn check(args: CheckArgs) -> ExitCode {
         }
     };
     let name = scenario.name.clone();
-    let bar = progress::spinner("states");
-    let report = check::check(
-        scenario,
-        args.bounds,
-        args.bugs.clone(),
-        &args.options,
-        |s: &Stats| {
-            if let Some(bar) = &bar {
-                bar.set_position(s.unique);
-                bar.set_message(format!(
-                    "unique, depth {}, frontier {}",
-                    s.max_depth, s.frontier
-                ));
-            }
-        },
+    let heading = format!("check {name} ({})", path.display());
+    let report =
+        with_progress(|p| check::check(scenario, args.bounds, args.bugs.clone(), &args.options, p));
+    present(&args, &name, &heading, &report)
+}
+
+/// `explore`: operator actions picked from the menu, `depth` of them at most.
+pub fn explore(args: CheckArgs, menu: &Menu, depth: usize) -> ExitCode {
+    let heading = format!(
+        "explore {} clusters, kinds {}, actions {}, depth {depth}",
+        menu.clusters,
+        menu.kinds
+            .iter()
+            .map(|k| k.as_str())
+            .collect::<Vec<_>>()
+            .join(","),
+        menu.actions
+            .iter()
+            .map(|a| a.name())
+            .collect::<Vec<_>>()
+            .join(",")
     );
+    let report = with_progress(|p| {
+        check::explore(
+            menu,
+            depth,
+            args.bounds,
+            args.bugs.clone(),
+            &args.options,
+            p,
+        )
+    });
+    match report {
+        Ok(report) => present(&args, "explore", &heading, &report),
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Runs `search` with a spinner on a terminal.
+fn with_progress<T>(search: impl FnOnce(&mut dyn FnMut(&Stats)) -> T) -> T {
+    let bar = progress::spinner("states");
+    let mut tick = |s: &Stats| {
+        if let Some(bar) = &bar {
+            bar.set_position(s.unique);
+            bar.set_message(format!(
+                "unique, depth {}, frontier {}",
+                s.max_depth, s.frontier
+            ));
+        }
+    };
+    let out = search(&mut tick);
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
+    out
+}
+
+/// Prints the report, writes the counterexample files, and gives the exit code.
+fn present(args: &CheckArgs, name: &str, heading: &str, report: &CheckReport) -> ExitCode {
     let mut out = Output::stdout();
-    print_report(&mut out, &args, &name, &report);
+    print_report(&mut out, args, name, heading, report);
     let mut written = Ok(());
     for c in report
         .broken
@@ -59,7 +103,7 @@ pub fn check(args: CheckArgs) -> ExitCode {
         .chain(&report.failed)
         .chain(&report.hazards)
     {
-        if let Err(e) = write_example(&args.out, &name, c) {
+        if let Err(e) = write_example(&args.out, name, c) {
             written = Err(e);
         }
     }
@@ -92,11 +136,10 @@ pub fn check(args: CheckArgs) -> ExitCode {
     exit_code(out.finish(), code)
 }
 
-fn print_report(out: &mut Output, args: &CheckArgs, name: &str, r: &CheckReport) {
+fn print_report(out: &mut Output, args: &CheckArgs, name: &str, heading: &str, r: &CheckReport) {
     let b = args.bounds;
     out.line(format_args!(
-        "check {name} ({}): drops <= {}, duplicates <= {}, crashes <= {}, {}, {}",
-        args.path.display(),
+        "{heading}: drops <= {}, duplicates <= {}, crashes <= {}, {}, {}",
         b.drops,
         b.duplicates,
         b.crashes,
@@ -112,8 +155,8 @@ fn print_report(out: &mut Output, args: &CheckArgs, name: &str, r: &CheckReport)
     ));
     let s = r.stats;
     out.line(format_args!(
-        "  states: {} unique, {} generated, depth {}, {} leaves; {:.1} s, {:.0} unique/s",
-        s.unique, s.generated, s.max_depth, s.leaves, r.seconds, r.rate
+        "  states: {} unique, {} generated, depth {}, {} leaves, frontier at most {}; {:.1} s, {:.0} unique/s",
+        s.unique, s.generated, s.max_depth, s.leaves, s.peak_frontier, r.seconds, r.rate
     ));
     if !r.expectations.is_empty() {
         out.line("  expectations (unique states in which each held / failed):");

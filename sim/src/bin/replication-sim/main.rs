@@ -15,6 +15,7 @@ mod run;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use clap::{Parser, Subcommand};
 use replication_core::Bug;
+use replication_sim::check::explore::Action;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -112,41 +113,118 @@ enum Command {
     Check {
         /// The runbook (a scenario file).
         path: PathBuf,
-        /// Messages the checker may lose in one execution (0 to 10).
-        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=10))]
-        max_drops: u8,
-        /// Messages the checker may deliver twice in one execution (0 to 10).
-        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=10))]
-        max_duplicates: u8,
-        /// Clusters the checker may crash (and later restart) in one execution (0 to 10).
-        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=10))]
-        max_crashes: u8,
-        /// Let timers fire while messages are in flight (a message may take longer than the time to
-        /// the next timer). Without it, the network goes quiet before each timer, as in `run`.
-        #[arg(long)]
-        slow_messages: bool,
-        /// Search depth-first (less memory; counterexamples not the shortest).
-        #[arg(long, conflicts_with = "bfs")]
-        dfs: bool,
-        /// Search breadth-first (the default: shortest counterexamples).
-        #[arg(long)]
-        bfs: bool,
-        /// Stop after this many unique states (at least 1).
-        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
-        max_states: Option<u64>,
-        /// Stop after this long (a duration such as 90s or 10m).
-        #[arg(long, value_parser = parse_timeout)]
-        timeout: Option<std::time::Duration>,
-        /// Most states the breadth-first frontier holds before it is worked depth-first (at least 1).
-        #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..))]
-        frontier_budget: u64,
-        /// Folder for the counterexample scenario files.
-        #[arg(long, default_value = "check-failures")]
-        out: PathBuf,
-        /// Make every cluster exhibit this deliberate bug (builds with --features inject-bugs).
-        #[arg(long, value_name = "NAME")]
-        inject_bug: Option<String>,
+        #[command(flatten)]
+        search: SearchArgs,
     },
+    /// Model-check the protocol: the checker itself picks up to --depth operator actions from a menu
+    /// (on every cluster and kind, whenever legal or instructive), with every delivery order and the
+    /// bounded faults between them. Same report, files and exit codes as check.
+    Explore {
+        /// Clusters A, B, ... (2 to 6), all alike at the start.
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(2..=6))]
+        clusters: u64,
+        /// Replication kinds the actions use (comma-separated: dr, performance).
+        #[arg(long, default_value = "dr,performance", value_delimiter = ',', value_parser = parse_kinds)]
+        kinds: Vec<replication_core::Kind>,
+        /// Operator actions on the menu (comma-separated): enable, token, activate, promote, demote,
+        /// update-primary, disable, revoke, write.
+        #[arg(long, default_value = "enable,token,activate,promote,demote,update-primary,disable,revoke,write", value_delimiter = ',', value_parser = parse_actions)]
+        ops: Vec<Action>,
+        /// Most operator actions in one execution (1 to 12).
+        #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=12))]
+        depth: u64,
+        /// Seed of the world's random draws.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[command(flatten)]
+        search: SearchArgs,
+    },
+}
+
+/// The search options `check` and `explore` share.
+#[derive(clap::Args)]
+struct SearchArgs {
+    /// Messages the checker may lose in one execution (0 to 10).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=10))]
+    max_drops: u8,
+    /// Messages the checker may deliver twice in one execution (0 to 10).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=10))]
+    max_duplicates: u8,
+    /// Clusters the checker may crash (and later restart) in one execution (0 to 10).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=10))]
+    max_crashes: u8,
+    /// Let timers fire while messages are in flight (a message may take longer than the time to
+    /// the next timer). Without it, the network goes quiet before each timer, as in `run`.
+    #[arg(long)]
+    slow_messages: bool,
+    /// Draw the clusters' randomness as the scenario says (shared by default) instead of one RNG
+    /// per cluster: to measure what per-cluster entropy saves.
+    #[arg(long)]
+    shared_entropy: bool,
+    /// Search depth-first (less memory; counterexamples not the shortest).
+    #[arg(long, conflicts_with = "bfs")]
+    dfs: bool,
+    /// Search breadth-first (the default: shortest counterexamples).
+    #[arg(long)]
+    bfs: bool,
+    /// Stop after this many unique states (at least 1).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    max_states: Option<u64>,
+    /// Stop after this long (a duration such as 90s or 10m).
+    #[arg(long, value_parser = parse_timeout)]
+    timeout: Option<std::time::Duration>,
+    /// Most states the breadth-first frontier holds before it is worked depth-first (at least 1;
+    /// a state of a three-cluster runbook takes about 100-150 KB today).
+    #[arg(long, default_value_t = 20_000, value_parser = clap::value_parser!(u64).range(1..))]
+    frontier_budget: u64,
+    /// Folder for the counterexample scenario files.
+    #[arg(long, default_value = "check-failures")]
+    out: PathBuf,
+    /// Make every cluster exhibit this deliberate bug (builds with --features inject-bugs).
+    #[arg(long, value_name = "NAME")]
+    inject_bug: Option<String>,
+}
+
+impl SearchArgs {
+    /// The checker's settings, or the message for an unknown bug.
+    fn settings(&self) -> Result<check::CheckArgs, String> {
+        use replication_sim::check::engine::{Options, Order};
+        Ok(check::CheckArgs {
+            bounds: replication_sim::check::runbook::Bounds {
+                drops: self.max_drops,
+                duplicates: self.max_duplicates,
+                crashes: self.max_crashes,
+                slow_messages: self.slow_messages,
+                shared_entropy: self.shared_entropy,
+            },
+            options: Options {
+                order: if self.dfs { Order::Dfs } else { Order::Bfs },
+                max_states: self.max_states,
+                max_depth: None,
+                timeout: self.timeout,
+                frontier_budget: usize::try_from(self.frontier_budget).ok(),
+            },
+            bugs: bugs(&self.inject_bug)?,
+            out: self.out.clone(),
+        })
+    }
+}
+
+/// `dr,performance`: replication kinds, each once.
+fn parse_kinds(s: &str) -> Result<replication_core::Kind, String> {
+    match s {
+        "dr" => Ok(replication_core::Kind::Dr),
+        "performance" => Ok(replication_core::Kind::Performance),
+        _ => Err(format!("unknown kind {s:?}; expected dr or performance")),
+    }
+}
+
+/// An operator action of the explore menu.
+fn parse_actions(s: &str) -> Result<Action, String> {
+    Action::from_name(s).ok_or_else(|| {
+        let names: Vec<&str> = Action::ALL.iter().map(|a| a.name()).collect();
+        format!("unknown action {s:?}; expected one of {}", names.join(", "))
+    })
 }
 
 /// A duration for `--timeout`: Vault's duration syntax (`90s`, `10m`, `1h30m`), longer than zero.
@@ -253,43 +331,28 @@ fn main() -> ExitCode {
             }),
         },
         Command::Fuzz { merge, .. } => fuzz::merge(&merge),
-        Command::Check {
-            path,
-            max_drops,
-            max_duplicates,
-            max_crashes,
-            slow_messages,
-            dfs,
-            bfs: _,
-            max_states,
-            timeout,
-            frontier_budget,
-            out,
-            inject_bug,
-        } => match bugs(&inject_bug) {
+        Command::Check { path, search } => match search.settings() {
             Err(e) => usage_error(&e),
-            Ok(bugs) => check::check(check::CheckArgs {
-                path,
-                bounds: replication_sim::check::runbook::Bounds {
-                    drops: max_drops,
-                    duplicates: max_duplicates,
-                    crashes: max_crashes,
-                    slow_messages,
-                },
-                options: replication_sim::check::engine::Options {
-                    order: if dfs {
-                        replication_sim::check::engine::Order::Dfs
-                    } else {
-                        replication_sim::check::engine::Order::Bfs
-                    },
-                    max_states,
-                    max_depth: None,
-                    timeout,
-                    frontier_budget: usize::try_from(frontier_budget).ok(),
-                },
-                bugs,
-                out,
-            }),
+            Ok(args) => check::check(args, &path),
+        },
+        Command::Explore {
+            clusters,
+            kinds,
+            ops,
+            depth,
+            seed,
+            search,
+        } => match search.settings() {
+            Err(e) => usage_error(&e),
+            Ok(args) => {
+                let menu = replication_sim::check::explore::Menu {
+                    clusters: clusters as usize,
+                    kinds: kinds.into_iter().collect::<std::collections::BTreeSet<_>>().into_iter().collect(),
+                    actions: ops.into_iter().collect(),
+                    seed,
+                };
+                check::explore(args, &menu, depth as usize)
+            }
         },
     }
 }
