@@ -129,6 +129,27 @@ fn with_a_lost_message_and_a_crash_the_planned_failover_fails_expectations_and_e
         );
         assert!(report.violations.is_empty(), "{}", c.finding);
     }
+    // Two threads find the same states and the same shortest executions.
+    let two = check(
+        runbook("dr-planned-failover"),
+        bounds,
+        BTreeSet::new(),
+        &Options {
+            threads: 2,
+            max_states: Some(200_000),
+            ..Options::default()
+        },
+        |_| {},
+    );
+    assert_eq!(two.stats.unique, r.stats.unique);
+    assert_eq!(two.stats.generated, r.stats.generated);
+    let files = |r: &CheckReport| -> Vec<(String, serde_json::Value)> {
+        r.failed
+            .iter()
+            .map(|c| (c.finding.clone(), c.scenario.to_json()))
+            .collect()
+    };
+    assert_eq!(files(&two), files(&r));
     // Breadth-first: no shorter execution fails step 6 (the runbook's first six steps, the
     // activation's messages, one drop and the rest of the advance are all needed).
     assert!(

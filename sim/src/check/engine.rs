@@ -38,9 +38,9 @@ pub enum Finding {
 }
 
 /// A system to check: its initial states, the actions of each state, and what each state shows.
-pub trait Model {
+pub trait Model: Sync {
     /// A state of the system.
-    type State: Clone;
+    type State: Clone + Send + Sync;
     /// A transition between states.
     type Action: Clone + std::fmt::Debug;
 
@@ -93,6 +93,9 @@ pub struct Options {
     pub timeout: Option<Duration>,
     /// Most states a breadth-first frontier may hold before it is worked depth-first for a while.
     pub frontier_budget: Option<usize>,
+    /// Threads computing next states (breadth-first only; 0 and 1 mean one). The result is the
+    /// same for any number.
+    pub threads: usize,
 }
 
 /// Why a search ended before it had seen every reachable state.
@@ -211,6 +214,53 @@ pub fn search<M: Model>(model: &M, options: &Options, mut progress: impl FnMut(&
             frontier.push_back((s, fp, 0));
         }
     }
+    if options.threads > 1 && options.order == Order::Bfs {
+        parallel::levels(
+            model,
+            options,
+            &mut progress,
+            start,
+            &mut visited,
+            &mut frontier,
+            &mut out,
+        );
+    }
+    serial(
+        model,
+        options,
+        &mut progress,
+        start,
+        &mut visited,
+        &mut frontier,
+        &mut out,
+    );
+    out.stats.frontier = frontier.len();
+    progress(&out.stats);
+    out.never_reached = model
+        .sometimes()
+        .into_iter()
+        .filter(|p| !out.reached.contains_key(p))
+        .collect();
+    out.visited = visited;
+    out.elapsed = start.elapsed();
+    out
+}
+
+/// The one-thread search loop, from the frontier as it is (the whole search, or what a parallel
+/// search left when its frontier outgrew the budget).
+fn serial<M: Model>(
+    model: &M,
+    options: &Options,
+    progress: &mut dyn FnMut(&Stats),
+    start: Instant,
+    visited: &mut Visited,
+    frontier: &mut VecDeque<(M::State, u64, usize)>,
+    out: &mut Search,
+) {
+    if out.stopped.is_some() {
+        return;
+    }
+    let mut findings = Vec::new();
     let mut actions = Vec::new();
     'search: loop {
         let next = match options.order {
@@ -235,7 +285,7 @@ pub fn search<M: Model>(model: &M, options: &Options, mut progress: impl FnMut(&
             out.stats.leaves += 1;
             findings.clear();
             model.leaf_findings(&state, &mut findings);
-            note(&findings, fp, depth, &mut out);
+            note(&findings, fp, depth, out);
             continue;
         }
         for a in &actions {
@@ -258,7 +308,7 @@ pub fn search<M: Model>(model: &M, options: &Options, mut progress: impl FnMut(&
             visited.insert(nfp, fp);
             out.stats.unique += 1;
             out.stats.max_depth = out.stats.max_depth.max(depth + 1);
-            if record(model, &next, nfp, depth + 1, &mut findings, &mut out) {
+            if record(model, &next, nfp, depth + 1, &mut findings, out) {
                 frontier.push_back((next, nfp, depth + 1));
                 out.stats.peak_frontier = out.stats.peak_frontier.max(frontier.len());
             }
@@ -268,16 +318,6 @@ pub fn search<M: Model>(model: &M, options: &Options, mut progress: impl FnMut(&
             }
         }
     }
-    out.stats.frontier = frontier.len();
-    progress(&out.stats);
-    out.never_reached = model
-        .sometimes()
-        .into_iter()
-        .filter(|p| !out.reached.contains_key(p))
-        .collect();
-    out.visited = visited;
-    out.elapsed = start.elapsed();
-    out
 }
 
 /// Notes a new state's findings; true when it is to be explored further (nothing [`Finding::Broken`]).
@@ -365,6 +405,8 @@ impl Search {
         Some((init, steps))
     }
 }
+
+mod parallel;
 
 #[cfg(test)]
 mod tests;

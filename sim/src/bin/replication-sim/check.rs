@@ -155,9 +155,16 @@ fn print_report(out: &mut Output, args: &CheckArgs, name: &str, heading: &str, r
     ));
     let s = r.stats;
     out.line(format_args!(
-        "  states: {} unique, {} generated, depth {}, {} leaves, frontier at most {}; {:.1} s, {:.0} unique/s",
-        s.unique, s.generated, s.max_depth, s.leaves, s.peak_frontier, r.seconds, r.rate
+        "  states: {} unique, {} generated, depth {}, {} leaves; {:.1} s, {:.0} unique/s",
+        s.unique, s.generated, s.max_depth, s.leaves, r.seconds, r.rate
     ));
+    // Memory figures depend on the number of threads (the report does not): standard error.
+    eprintln!(
+        "search: {} threads, frontier at most {} states, visited set {:.1} bytes a state",
+        args.options.threads.max(1),
+        s.peak_frontier,
+        r.visited_bytes_per_state
+    );
     if !r.expectations.is_empty() {
         out.line("  expectations (unique states in which each held / failed):");
         for (_, text, held, failed) in &r.expectations {

@@ -170,6 +170,10 @@ struct SearchArgs {
     /// Stop after this many unique states (at least 1).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     max_states: Option<u64>,
+    /// Threads computing next states, breadth-first (default: every core; 1 to 1024). The states,
+    /// counts and counterexamples are the same for any number.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    threads: Option<u64>,
     /// Stop after this long (a duration such as 90s or 10m).
     #[arg(long, value_parser = parse_timeout)]
     timeout: Option<std::time::Duration>,
@@ -203,6 +207,10 @@ impl SearchArgs {
                 max_depth: None,
                 timeout: self.timeout,
                 frontier_budget: usize::try_from(self.frontier_budget).ok(),
+                threads: self.threads.map_or_else(
+                    || std::thread::available_parallelism().map_or(1, |n| n.get()),
+                    |t| t as usize,
+                ),
             },
             bugs: bugs(&self.inject_bug)?,
             out: self.out.clone(),

@@ -322,3 +322,45 @@ fn the_visited_set_costs_a_few_words_per_state() {
     let b = s.visited_bytes_per_state();
     assert!((17.0..=40.0).contains(&b), "{b} bytes a state");
 }
+
+/// Two or three threads find exactly what one thread finds: the same states, counts, depths and
+/// first discoveries (so the same shortest counterexamples).
+#[test]
+fn threads_change_nothing_but_the_time() {
+    fn same<M: Model>(m: &M, base: Options) {
+        let one = run(m, base.clone());
+        for threads in [2, 3] {
+            let many = run(
+                m,
+                Options {
+                    threads,
+                    ..base.clone()
+                },
+            );
+            assert_eq!(one.stats.unique, many.stats.unique);
+            assert_eq!(one.stats.generated, many.stats.generated);
+            assert_eq!(one.stats.leaves, many.stats.leaves);
+            assert_eq!(one.stats.max_depth, many.stats.max_depth);
+            assert_eq!(one.broken, many.broken);
+            assert_eq!(one.reached, many.reached);
+            assert_eq!(one.stopped, many.stopped);
+        }
+    }
+    same(&Jugs { four_is_bad: true }, Options::default());
+    same(&LostUpdate { n: 3 }, Options::default());
+    same(&Line { end: 25 }, Options::default());
+    same(
+        &Unbounded,
+        Options {
+            max_states: Some(5000),
+            ..Options::default()
+        },
+    );
+    same(
+        &Unbounded,
+        Options {
+            max_depth: Some(6),
+            ..Options::default()
+        },
+    );
+}
