@@ -118,6 +118,9 @@ fn with_a_lost_message_and_a_crash_the_planned_failover_fails_expectations_and_e
         .expect("step 6 can fail");
     let last = six.scenario.steps.last().unwrap();
     assert_eq!(last.step.verb(), "expect_status");
+    // The expectation table counts the states where step 6 failed.
+    let (_, _, held, failed) = r.expectations.iter().find(|e| e.0 == 6).unwrap();
+    assert_eq!((*held > 0, *failed), (true, six.states));
     for c in &r.failed {
         let report = replay(c);
         let last = c.scenario.steps.len();

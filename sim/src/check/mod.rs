@@ -113,7 +113,7 @@ fn report(model: &Runbook, search: &Search) -> CheckReport {
         .collect();
     let count = |name: &str| {
         search.reached.get(name).map_or(0, |d| d.count)
-            + search.broken.get(name).map_or(0, |d| d.count)
+            + search.failed.get(name).map_or(0, |d| d.count)
     };
     let expectations = model
         .scenario()

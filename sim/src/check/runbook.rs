@@ -468,7 +468,8 @@ fn modes(world: &crate::world::World) -> Vec<[Mode; 2]> {
         .collect()
 }
 
-/// The finding of an expectation step: held or failed, named by its runbook step.
+/// The finding of a runbook step's expectation (an `expect_*` step's, or the `expect` a request or
+/// client step carries): held or failed, named by its runbook step.
 pub fn expectation_name(index: usize, step: &Step, held: bool) -> String {
     let target = step.cluster().map(|c| format!(" {c}")).unwrap_or_default();
     format!(
@@ -483,10 +484,7 @@ pub fn expectation_name(index: usize, step: &Step, held: bool) -> String {
 /// runbook step) or something at the end of the run.
 fn failure_name(label: usize, scenario: &Scenario) -> String {
     match label.checked_sub(1).and_then(|i| scenario.steps.get(i)) {
-        Some(spec) if spec.step.verb().starts_with("expect_") => {
-            expectation_name(label - 1, &spec.step, false)
-        }
-        Some(spec) => format!("step {label} {} failed", spec.step.verb()),
+        Some(spec) => expectation_name(label - 1, &spec.step, false),
         None => "the end of the run failed".to_string(),
     }
 }

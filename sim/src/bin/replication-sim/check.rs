@@ -133,7 +133,15 @@ fn present(args: &CheckArgs, name: &str, heading: &str, report: &CheckReport) ->
         out.line("result: passed: every rule and expectation held in every execution");
         0
     };
-    exit_code(out.finish(), code)
+    let result = out.finish();
+    // Memory figures depend on the number of threads (the report does not): standard error.
+    eprintln!(
+        "search: {} threads, frontier at most {} states, visited set {:.1} bytes a state",
+        args.options.threads.max(1),
+        report.stats.peak_frontier,
+        report.visited_bytes_per_state
+    );
+    exit_code(result, code)
 }
 
 fn print_report(out: &mut Output, args: &CheckArgs, name: &str, heading: &str, r: &CheckReport) {
@@ -158,13 +166,7 @@ fn print_report(out: &mut Output, args: &CheckArgs, name: &str, heading: &str, r
         "  states: {} unique, {} generated, depth {}, {} leaves; {:.1} s, {:.0} unique/s",
         s.unique, s.generated, s.max_depth, s.leaves, r.seconds, r.rate
     ));
-    // Memory figures depend on the number of threads (the report does not): standard error.
-    eprintln!(
-        "search: {} threads, frontier at most {} states, visited set {:.1} bytes a state",
-        args.options.threads.max(1),
-        s.peak_frontier,
-        r.visited_bytes_per_state
-    );
+
     if !r.expectations.is_empty() {
         out.line("  expectations (unique states in which each held / failed):");
         for (_, text, held, failed) in &r.expectations {
