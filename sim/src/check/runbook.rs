@@ -289,7 +289,7 @@ impl Model for Runbook {
                     .nodes
                     .values()
                     .filter(|n| n.up)
-                    .filter_map(|n| n.cluster.next_deadline())
+                    .filter_map(|n| n.cluster().next_deadline())
                     .filter(|t| *t <= end)
                     .min();
                 match next_timer {
@@ -464,7 +464,7 @@ fn modes(world: &crate::world::World) -> Vec<[Mode; 2]> {
     world
         .nodes
         .values()
-        .map(|n| Kind::ALL.map(|k| n.cluster.inspect(k).mode()))
+        .map(|n| Kind::ALL.map(|k| n.cluster().inspect(k).mode()))
         .collect()
 }
 

@@ -327,7 +327,7 @@ impl GenState {
                 let live_primary = world
                     .nodes
                     .values()
-                    .any(|n| n.up && n.cluster.mode(kind) == Mode::Primary);
+                    .any(|n| n.up && n.cluster().mode(kind) == Mode::Primary);
                 if !live_primary || flag {
                     out.push(call(c, "POST", format!("{base}/primary/enable"), json!({})));
                 }
@@ -487,10 +487,10 @@ impl GenState {
             }
         }
         for (name, node) in &world.nodes {
-            if !node.cluster.storage().index_corrupted() {
+            if !node.cluster().storage().index_corrupted() {
                 continue;
             }
-            if node.cluster.inspect(Kind::Dr).mode() == Mode::Secondary {
+            if node.cluster().inspect(Kind::Dr).mode() == Mode::Secondary {
                 let var = self.fresh("op");
                 out.push(Step::DrOperationToken(DrOperationToken {
                     cluster: name.clone(),

@@ -42,7 +42,7 @@
 //!             for (name, node) in &driver.world().nodes {
 //!                 let primary_of: Vec<Kind> = Kind::ALL
 //!                     .into_iter()
-//!                     .filter(|k| node.cluster.mode(*k) == Mode::Primary)
+//!                     .filter(|k| node.cluster().mode(*k) == Mode::Primary)
 //!                     .collect();
 //!                 if !node.up {
 //!                     down.entry(name.clone()).or_insert(primary_of);

@@ -64,7 +64,7 @@ impl Oracle for ActivationOnce {
         }
         for (name, n) in &view.world.nodes {
             for kind in Kind::ALL {
-                if let Some(p) = n.cluster.inspect(kind).primary() {
+                if let Some(p) = n.cluster().inspect(kind).primary() {
                     for s in p.accepted().filter(|s| s.revoked()) {
                         self.revoked.insert((
                             name.clone(),

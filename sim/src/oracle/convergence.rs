@@ -13,7 +13,7 @@ pub fn check(world: &World) -> Vec<Violation> {
         if !node.up {
             continue;
         }
-        let s = &node.cluster;
+        let s = &node.cluster();
         for kind in Kind::ALL {
             if s.mode(kind) != Mode::Secondary {
                 continue;
@@ -33,7 +33,7 @@ pub fn check(world: &World) -> Vec<Violation> {
             let Some(pnode) = world.nodes.get(pname).filter(|n| n.up) else {
                 continue;
             };
-            let p = &pnode.cluster;
+            let p = &pnode.cluster();
             let Some(prole) = p.inspect(kind).primary() else {
                 continue;
             };

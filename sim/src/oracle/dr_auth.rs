@@ -111,7 +111,7 @@ impl Oracle for DrAuth {
         }
         // Tokens die when the cluster leaves the DR-secondary mode.
         for (name, node) in &view.world.nodes {
-            if node.cluster.inspect(Kind::Dr).mode() != Mode::Secondary {
+            if node.cluster().inspect(Kind::Dr).mode() != Mode::Secondary {
                 self.issued.remove(name);
             }
         }

@@ -38,7 +38,7 @@ impl Oracle for FreshIds {
         }
         for node in view.world.nodes.values() {
             for kind in Kind::ALL {
-                if let Some(id) = node.cluster.inspect(kind).cluster_id() {
+                if let Some(id) = node.cluster().inspect(kind).cluster_id() {
                     self.seen.insert(id);
                 }
             }

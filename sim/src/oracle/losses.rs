@@ -559,7 +559,7 @@ impl LossLedger {
                     if changed & bit == 0 {
                         return w.holders & bit != 0;
                     }
-                    n.cluster
+                    n.cluster()
                         .storage()
                         .get(&w.path)
                         .is_some_and(|e| e.value == w.value)

@@ -409,7 +409,7 @@ pub struct Modes {
 impl Modes {
     /// The modes of every cluster of `world` now.
     pub fn of(world: &World) -> Modes {
-        let nodes = || world.nodes.values().map(|n| &n.cluster);
+        let nodes = || world.nodes.values().map(crate::world::Node::cluster);
         Modes {
             reported: nodes().map(|c| Kind::ALL.map(|k| c.mode(k))).collect(),
             roles: nodes()

@@ -27,7 +27,7 @@ impl Oracle for SetMixing {
         }
         for (name, node) in &view.world.nodes {
             for kind in Kind::ALL {
-                let c = &node.cluster;
+                let c = &node.cluster();
                 let Some(set) = c.inspect(kind).cluster_id() else {
                     continue;
                 };

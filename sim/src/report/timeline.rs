@@ -275,7 +275,7 @@ fn lane_state(world: &World, cluster: &str, kind: Kind) -> LaneState {
             connected: false,
         };
     };
-    let c = &node.cluster;
+    let c = &node.cluster();
     LaneState {
         mode: c.mode(kind),
         up: node.up,

@@ -204,7 +204,7 @@ impl Runner {
         let mut out = vec![];
         for (name, n) in &self.world.nodes {
             for kind in Kind::ALL {
-                let st = n.cluster.status(kind, self.world.now);
+                let st = n.cluster().status(kind, self.world.now);
                 out.push(ClusterLine {
                     cluster: name.clone(),
                     up: n.up,
@@ -213,12 +213,12 @@ impl Runner {
                     state: st.state.clone().unwrap_or_default(),
                     cluster_id: st.cluster_id.clone().unwrap_or_default(),
                     last_wal: st.last_wal.unwrap_or(0),
-                    merkle_root: if n.cluster.mode(kind) == Mode::Disabled {
+                    merkle_root: if n.cluster().mode(kind) == Mode::Disabled {
                         String::new()
                     } else {
                         st.merkle_root.clone().unwrap_or_default()
                     },
-                    keys: n.cluster.storage().len(),
+                    keys: n.cluster().storage().len(),
                 });
             }
         }

@@ -20,21 +20,50 @@ use replication_core::{
 };
 use replication_testkit::host::{self, Host};
 use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
 
 /// Virtual time at which every world starts (2026-01-01T00:00:00Z), so status timestamps look real.
 pub const EPOCH: Timestamp = Timestamp::from_millis(1_767_225_600_000);
 
 /// One cluster of the world: its state, and whether it is running.
+///
+/// The cluster is shared between copies of the world (the checker keeps many) until one of them
+/// steps it, and its hash is kept until it changes: a copy of a world costs what its clusters that
+/// change cost, not what all of them weigh.
 #[derive(Clone, Debug)]
 pub struct Node {
     /// The cluster. While crashed, this is its state at the crash (its storage is still on disk).
-    pub cluster: Cluster,
+    cluster: Arc<Cluster>,
+    /// The cluster's hash, once computed (reset whenever the cluster changes).
+    hash: OnceLock<u64>,
     /// False between `crash` and `restart`.
     pub up: bool,
     /// What survives the crash: the persisted snapshot bytes.
     pub disk: Option<Vec<u8>>,
     /// This cluster's own entropy ([`Entropy::PerCluster`]); `None`: the world's RNG serves it.
     pub rng: Option<ChaCha8Rng>,
+}
+
+impl Node {
+    /// The cluster (while crashed, its state at the crash).
+    pub fn cluster(&self) -> &Cluster {
+        &self.cluster
+    }
+
+    /// The cluster, to change: unshared from other copies of the world, its hash forgotten.
+    fn cluster_mut(&mut self) -> &mut Cluster {
+        self.hash = OnceLock::new();
+        Arc::make_mut(&mut self.cluster)
+    }
+
+    /// The cluster's hash (computed once per change).
+    fn cluster_hash(&self) -> u64 {
+        *self.hash.get_or_init(|| {
+            let mut h = std::hash::DefaultHasher::new();
+            std::hash::Hash::hash(&*self.cluster, &mut h);
+            std::hash::Hasher::finish(&h)
+        })
+    }
 }
 
 /// Where the clusters' random draws come from.
@@ -177,7 +206,8 @@ impl World {
             nodes.insert(
                 c.name.clone(),
                 Node {
-                    cluster,
+                    cluster: Arc::new(cluster),
+                    hash: OnceLock::new(),
                     up: true,
                     disk: None,
                     rng: own,
@@ -203,7 +233,7 @@ impl World {
 
     /// The cluster called `name`.
     pub fn cluster(&self, name: &str) -> Option<&Cluster> {
-        self.nodes.get(name).map(|n| &n.cluster)
+        self.nodes.get(name).map(Node::cluster)
     }
 
     /// Whether `name` is running.
@@ -225,7 +255,8 @@ impl World {
         }
         self.inputs += 1;
         let rng = node.rng.as_mut().unwrap_or(&mut self.rng);
-        let result = node.cluster.step(now, rng, input);
+        let result = Arc::make_mut(&mut node.cluster).step(now, rng, input);
+        node.hash = OnceLock::new();
         self.collect(name);
         Some(result)
     }
@@ -243,7 +274,8 @@ impl World {
         }
         self.inputs += 1;
         let rng = node.rng.as_mut().unwrap_or(&mut self.rng);
-        let out = f(&mut node.cluster, now, rng);
+        let out = f(Arc::make_mut(&mut node.cluster), now, rng);
+        node.hash = OnceLock::new();
         self.collect(name);
         Some(out)
     }
@@ -252,7 +284,7 @@ impl World {
         let Some(node) = self.nodes.get_mut(name) else {
             return;
         };
-        let ready = node.cluster.ready();
+        let ready = node.cluster_mut().ready();
         let from_addr = node.cluster.config().cluster_addr.clone();
         if !ready.persist.storage.is_empty() {
             self.observations.push(Observation::Stored {
@@ -396,7 +428,7 @@ impl World {
         }
         node.disk = Some(node.cluster.snapshot());
         node.up = false;
-        let _ = node.cluster.ready();
+        let _ = node.cluster_mut().ready();
         self.net.drop_node(name);
         true
     }
@@ -413,7 +445,8 @@ impl World {
         let disk = node.disk.take().unwrap_or_else(|| node.cluster.snapshot());
         let rng = node.rng.as_mut().unwrap_or(&mut self.rng);
         let cluster = Cluster::restore(&disk, now, rng)?;
-        node.cluster = cluster;
+        node.cluster = Arc::new(cluster);
+        node.hash = OnceLock::new();
         node.up = true;
         self.step(name, Input::Tick);
         Ok(true)
@@ -491,7 +524,7 @@ impl std::hash::Hash for World {
         self.now.hash(h);
         for (name, n) in &self.nodes {
             name.hash(h);
-            n.cluster.hash(h);
+            n.cluster_hash().hash(h);
             n.up.hash(h);
             n.disk.hash(h);
             if let Some(rng) = &n.rng {
