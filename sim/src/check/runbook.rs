@@ -96,6 +96,41 @@ pub struct State {
     found: Vec<Finding>,
 }
 
+/// What tells states apart: the run as [`Runner::hash_state`] sees it, the position in the runbook,
+/// the faults used, and what the move into the state showed.
+impl Hash for State {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        self.runner.hash_state(h);
+        self.next.hash(h);
+        self.advance_end.hash(h);
+        self.used.hash(h);
+        self.crashed.hash(h);
+        self.settling.hash(h);
+        self.found.hash(h);
+    }
+}
+
+/// Two states are equal when their fingerprints are (comparing two runs field by field would cost
+/// more than the search; a checker that needs `Eq`, stateright's, gets the same equivalence).
+impl PartialEq for State {
+    fn eq(&self, other: &State) -> bool {
+        let fp = |s: &State| {
+            let mut h = std::hash::DefaultHasher::new();
+            s.hash(&mut h);
+            h.finish()
+        };
+        fp(self) == fp(other)
+    }
+}
+
+impl State {
+    /// Whether the move into this state broke a rule of the model (the engine explores it no
+    /// further).
+    pub fn broke_a_rule(&self) -> bool {
+        self.found.iter().any(|f| matches!(f, Finding::Broken(_)))
+    }
+}
+
 /// Where the operator's steps come from.
 enum Plan {
     /// The runbook's own steps, in order.
@@ -425,16 +460,7 @@ impl Model for Runbook {
 
     fn fingerprint(&self, s: &State) -> u64 {
         let mut h = std::hash::DefaultHasher::new();
-        s.runner.hash_state(&mut h);
-        s.next.hash(&mut h);
-        s.advance_end.hash(&mut h);
-        s.used.hash(&mut h);
-        s.crashed.hash(&mut h);
-        s.settling.hash(&mut h);
-        s.found.len().hash(&mut h);
-        for f in &s.found {
-            f.hash(&mut h);
-        }
+        s.hash(&mut h);
         h.finish()
     }
 

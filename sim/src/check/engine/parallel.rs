@@ -31,6 +31,50 @@ enum Done<S> {
 /// Where a worker leaves what it made of one chunk.
 type Slot<S> = Mutex<Option<Vec<Done<S>>>>;
 
+/// The next states generated so far in a level, by fingerprint, with the position (in the order
+/// the one-thread loop generates them) of the earliest generation: a worker drops a next state that
+/// an earlier position already generated, since the merge would drop it anyway. Sharded by
+/// fingerprint to keep the locks short.
+struct Claims {
+    shards: Vec<
+        Mutex<std::collections::HashMap<u64, u64, std::hash::BuildHasherDefault<super::Identity>>>,
+    >,
+}
+
+impl Claims {
+    fn new() -> Claims {
+        Claims {
+            shards: (0..64).map(|_| Mutex::new(Default::default())).collect(),
+        }
+    }
+}
+
+/// A frontier state's right to claim next states (its index in the level).
+#[derive(Clone, Copy)]
+struct Mine<'a> {
+    claims: &'a Claims,
+    index: usize,
+}
+
+impl Mine<'_> {
+    /// Whether this state's `position`-th action is the earliest so far to generate `fp`. A later
+    /// generation that loses here is dropped; an earlier one that comes later takes the claim (the
+    /// merge, in order, keeps the earliest either way).
+    fn claim(self, fp: u64, position: usize) -> bool {
+        let at = ((self.index as u64) << 24) | position as u64;
+        let Ok(mut shard) = self.claims.shards[(fp % 64) as usize].lock() else {
+            return true;
+        };
+        match shard.get(&fp) {
+            Some(&earlier) if earlier < at => false,
+            _ => {
+                shard.insert(fp, at);
+                true
+            }
+        }
+    }
+}
+
 /// States per chunk a worker takes at a time.
 const CHUNK: usize = 16;
 
@@ -70,6 +114,8 @@ pub(super) fn levels<M: Model>(
         let results: Vec<Slot<M::State>> = (0..chunks).map(|_| Mutex::new(None)).collect();
         let next_chunk = AtomicUsize::new(0);
         let seen: &Visited = visited;
+        let claims = Claims::new();
+        let claims = &claims;
         let keys_ref = &keys;
         std::thread::scope(|scope| {
             for _ in 0..options.threads {
@@ -92,8 +138,10 @@ pub(super) fn levels<M: Model>(
                             .into_iter()
                             .enumerate()
                             .map(|(i, state)| {
-                                let depth = keys_ref[c * CHUNK + i].1;
-                                expand(model, options, &state, depth, seen, &mut actions)
+                                let index = c * CHUNK + i;
+                                let depth = keys_ref[index].1;
+                                let mine = Mine { claims, index };
+                                expand(model, options, &state, depth, seen, mine, &mut actions)
                             })
                             .collect();
                         if let Ok(mut slot) = results[c].lock() {
@@ -152,6 +200,7 @@ fn expand<M: Model>(
     state: &M::State,
     depth: usize,
     seen: &Visited,
+    mine: Mine<'_>,
     actions: &mut Vec<M::Action>,
 ) -> Done<M::State> {
     if options.max_depth.is_some_and(|max| depth >= max) {
@@ -173,7 +222,7 @@ fn expand<M: Model>(
             continue;
         };
         let nfp = model.fingerprint(&n);
-        if seen.contains_key(&nfp) {
+        if seen.contains_key(&nfp) || !mine.claim(nfp, position) {
             continue;
         }
         let mut findings = Vec::new();

@@ -1,0 +1,184 @@
+//! Our checker and stateright 0.31's breadth-first checker on one model, side by side.
+//!
+//! The model is the runbook `fixtures/check/three-cluster-dr-failover.json` (a DR primary that is
+//! also a performance primary, its DR secondary and its performance secondary; two writes; a
+//! planned DR failover), checked with at most two lost messages and one crash: the same `State`, the
+//! same actions and the same `Hash`, handed to both checkers. Neither runs the end-of-run checks at
+//! the leaves (stateright has no such hook), and a state that broke a rule has no actions for either.
+//! The two unique-state counts must be equal: otherwise the two did not explore the same model and
+//! the comparison is void (the benchmark then fails).
+//!
+//! Run: `cargo bench -p replication-sim --bench checker` (add `-- --quick` for the small bounds).
+//! It prints, for each checker and thread count, unique states, time, unique states per second and
+//! peak heap memory (counted by this benchmark's allocator).
+
+use replication_sim::check::engine::{self, Options};
+use replication_sim::check::runbook::{Bounds, Move, Runbook, State};
+use replication_sim::scenario::parse_file;
+use mimalloc::MiMalloc;
+use std::alloc::{GlobalAlloc, Layout};
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+/// mimalloc (what `replication-sim` runs on), counting the bytes in use and their peak.
+struct Counting;
+
+static IN_USE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: every call is passed to mimalloc unchanged; only counters are added.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let p = unsafe { MiMalloc.alloc(layout) };
+        if !p.is_null() {
+            let now = IN_USE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+            PEAK.fetch_max(now, Ordering::Relaxed);
+        }
+        p
+    }
+    unsafe fn dealloc(&self, p: *mut u8, layout: Layout) {
+        unsafe { MiMalloc.dealloc(p, layout) };
+        IN_USE.fetch_sub(layout.size(), Ordering::Relaxed);
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// Our engine's view: the runbook model without its leaf checks.
+struct Ours(Runbook);
+
+impl engine::Model for Ours {
+    type State = State;
+    type Action = Move;
+    fn init_states(&self) -> Vec<State> {
+        self.0.init_states()
+    }
+    fn actions(&self, s: &State, out: &mut Vec<Move>) {
+        engine::Model::actions(&self.0, s, out)
+    }
+    fn next_state(&self, s: &State, a: &Move) -> Option<State> {
+        self.0.next_state(s, a)
+    }
+    fn fingerprint(&self, s: &State) -> u64 {
+        self.0.fingerprint(s)
+    }
+    fn findings(&self, s: &State, out: &mut Vec<engine::Finding>) {
+        self.0.findings(s, out)
+    }
+}
+
+/// Stateright's view of the same model.
+struct Theirs(Runbook);
+
+impl stateright::Model for Theirs {
+    type State = State;
+    type Action = Move;
+    fn init_states(&self) -> Vec<State> {
+        engine::Model::init_states(&self.0)
+    }
+    fn actions(&self, s: &State, out: &mut Vec<Move>) {
+        // Our engine explores nothing past a broken rule; neither does this.
+        if !s.broke_a_rule() {
+            engine::Model::actions(&self.0, s, out)
+        }
+    }
+    fn next_state(&self, s: &State, a: Move) -> Option<State> {
+        engine::Model::next_state(&self.0, s, &a)
+    }
+    fn properties(&self) -> Vec<stateright::Property<Self>> {
+        // Stateright stops once every property has a discovery: this one never has, so it visits
+        // every state, as ours does.
+        vec![stateright::Property::always(
+            "explores everything",
+            |_, _| true,
+        )]
+    }
+}
+
+struct Figures {
+    unique: u64,
+    seconds: f64,
+    peak_bytes: usize,
+}
+
+fn measure(run: impl FnOnce() -> u64) -> Figures {
+    let base = IN_USE.load(Ordering::Relaxed);
+    PEAK.store(base, Ordering::Relaxed);
+    let start = Instant::now();
+    let unique = run();
+    Figures {
+        unique,
+        seconds: start.elapsed().as_secs_f64(),
+        peak_bytes: PEAK.load(Ordering::Relaxed).saturating_sub(base),
+    }
+}
+
+fn model(bounds: Bounds) -> Runbook {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures/check/three-cluster-dr-failover.json");
+    let scenario = parse_file(&file).unwrap_or_else(|e| panic!("{e}"));
+    Runbook::new(scenario, bounds, Default::default())
+}
+
+fn main() {
+    use stateright::{Checker, Model as _};
+    let quick = std::env::args().any(|a| a == "--quick");
+    let bounds = Bounds {
+        drops: if quick { 1 } else { 2 },
+        crashes: 1,
+        ..Bounds::default()
+    };
+    println!(
+        "model: fixtures/check/three-cluster-dr-failover.json, drops <= {}, crashes <= {}, breadth-first",
+        bounds.drops, bounds.crashes
+    );
+    println!(
+        "{:<24} {:>10} {:>9} {:>12} {:>10}",
+        "checker", "unique", "seconds", "unique/s", "peak MB"
+    );
+    let mut rows = vec![];
+    for threads in [1, 2] {
+        let ours = Ours(model(bounds));
+        let f = measure(|| {
+            let options = Options {
+                threads,
+                ..Options::default()
+            };
+            engine::search(&ours, &options, |_| {}).stats.unique
+        });
+        rows.push((format!("ours, {threads} thread(s)"), f));
+    }
+    for threads in [1, 2] {
+        let f = measure(|| {
+            let checker = Theirs(model(bounds))
+                .checker()
+                .threads(threads)
+                .spawn_bfs()
+                .join();
+            checker.unique_state_count() as u64
+        });
+        rows.push((format!("stateright, {threads} thread(s)"), f));
+    }
+    for (name, f) in &rows {
+        println!(
+            "{name:<24} {:>10} {:>9.2} {:>12.0} {:>10.1}",
+            f.unique,
+            f.seconds,
+            f.unique as f64 / f.seconds.max(1e-9),
+            f.peak_bytes as f64 / 1e6
+        );
+    }
+    let counts: Vec<u64> = rows.iter().map(|(_, f)| f.unique).collect();
+    if counts.windows(2).any(|w| w[0] != w[1]) {
+        eprintln!("VOID: the checkers explored different numbers of unique states: {counts:?}");
+        std::process::exit(1);
+    }
+    let rate = |i: usize| rows[i].1.unique as f64 / rows[i].1.seconds.max(1e-9);
+    println!(
+        "equal unique-state counts; one thread: ours {:.1}x stateright's rate; ours on two threads: {:.2}x one",
+        rate(0) / rate(2),
+        rate(1) / rate(0)
+    );
+}
