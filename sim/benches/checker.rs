@@ -12,10 +12,10 @@
 //! It prints, for each checker and thread count, unique states, time, unique states per second and
 //! peak heap memory (counted by this benchmark's allocator).
 
+use mimalloc::MiMalloc;
 use replication_sim::check::engine::{self, Options};
 use replication_sim::check::runbook::{Bounds, Move, Runbook, State};
 use replication_sim::scenario::parse_file;
-use mimalloc::MiMalloc;
 use std::alloc::{GlobalAlloc, Layout};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
