@@ -285,6 +285,7 @@ impl Model for Runbook {
         scenario.steps.clear();
         let mut runner = Runner::owning(scenario, self.bugs.clone());
         runner.keep_lines(false);
+        runner.keep_timeline(false);
         vec![State {
             runner,
             next: 0,

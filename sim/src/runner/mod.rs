@@ -58,6 +58,8 @@ pub struct Runner {
     revocations: BTreeSet<Revocation>,
     /// Every lane after every step, and what happened where.
     timeline: Timeline,
+    /// Record the timeline (false: the report's timeline is empty).
+    keep_timeline: bool,
 }
 
 impl Runner {
@@ -102,6 +104,7 @@ impl Runner {
             scenario,
             modes: oracle::Modes::of(&world),
             timeline: Timeline::start(&world),
+            keep_timeline: true,
             world,
             vars: Vars::new(),
             oracles,
@@ -160,6 +163,15 @@ impl Runner {
     /// found, not for its length.
     pub fn keep_lines(&mut self, keep: bool) {
         self.keep_lines = keep;
+    }
+
+    /// Whether the report keeps a timeline (the default) or none: the checker's runs are copied at
+    /// every state and never drawn.
+    pub fn keep_timeline(&mut self, keep: bool) {
+        self.keep_timeline = keep;
+        if !keep {
+            self.timeline = Timeline::default();
+        }
     }
 
     /// Runs one more step (for generators that build the script as they go).
@@ -364,14 +376,20 @@ impl Runner {
         changes.extend(observations.iter().filter_map(event_change));
         changes.extend(answers);
         let step = spec.index;
-        self.timeline.frame(step, &self.world);
-        for o in &observations {
-            if let Some(mark) = event_mark(o, &self.world) {
-                self.timeline.mark(step, mark);
+        let keep = self.keep_timeline;
+        if keep {
+            self.timeline.frame(step, &self.world);
+            for o in &observations {
+                if let Some(mark) = event_mark(o, &self.world) {
+                    self.timeline.mark(step, mark);
+                }
             }
         }
         for l in &self.oracles.losses.losses()[losses_before..] {
             changes.push(format!("lost {}={:?} ({})", l.path, l.value, l.cause));
+            if !keep {
+                continue;
+            }
             self.timeline.mark(
                 step,
                 Mark::Loss {
@@ -388,6 +406,9 @@ impl Runner {
                 h.replication,
                 h.clusters.join(",")
             ));
+            if !keep {
+                continue;
+            }
             self.timeline.mark(
                 step,
                 Mark::Hazard {
@@ -418,6 +439,9 @@ impl Runner {
 
     /// Marks the violations found since the first `before` at `step`.
     fn mark_violations(&mut self, step: usize, before: usize) {
+        if !self.keep_timeline {
+            return;
+        }
         for v in &self.oracles.violations()[before..] {
             self.timeline.mark(
                 step,
