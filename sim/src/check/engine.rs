@@ -214,26 +214,25 @@ pub fn search<M: Model>(model: &M, options: &Options, mut progress: impl FnMut(&
             frontier.push_back((s, fp, 0));
         }
     }
-    if options.threads > 1 && options.order == Order::Bfs {
-        parallel::levels(
-            model,
-            options,
-            &mut progress,
-            start,
-            &mut visited,
-            &mut frontier,
-            &mut out,
-        );
-    }
-    serial(
+    let mut run = Run {
         model,
         options,
-        &mut progress,
+        progress: &mut progress,
         start,
-        &mut visited,
-        &mut frontier,
-        &mut out,
-    );
+        visited,
+        frontier,
+        out,
+    };
+    if options.threads > 1 && options.order == Order::Bfs {
+        parallel::levels(&mut run);
+    }
+    serial(&mut run);
+    let Run {
+        visited,
+        frontier,
+        mut out,
+        ..
+    } = run;
     out.stats.frontier = frontier.len();
     progress(&out.stats);
     out.never_reached = model
@@ -246,17 +245,30 @@ pub fn search<M: Model>(model: &M, options: &Options, mut progress: impl FnMut(&
     out
 }
 
+/// A search in progress: the model and settings it reads, and the visited set, frontier and
+/// findings its loops (one thread, or parallel levels) change.
+struct Run<'a, M: Model> {
+    model: &'a M,
+    options: &'a Options,
+    progress: &'a mut dyn FnMut(&Stats),
+    start: Instant,
+    visited: Visited,
+    /// States to expand, with their fingerprints and depths.
+    frontier: VecDeque<(M::State, u64, usize)>,
+    out: Search,
+}
+
 /// The one-thread search loop, from the frontier as it is (the whole search, or what a parallel
 /// search left when its frontier outgrew the budget).
-fn serial<M: Model>(
-    model: &M,
-    options: &Options,
-    progress: &mut dyn FnMut(&Stats),
-    start: Instant,
-    visited: &mut Visited,
-    frontier: &mut VecDeque<(M::State, u64, usize)>,
-    out: &mut Search,
-) {
+fn serial<M: Model>(run: &mut Run<'_, M>) {
+    let (model, options, start) = (run.model, run.options, run.start);
+    let Run {
+        progress,
+        visited,
+        frontier,
+        out,
+        ..
+    } = run;
     if out.stopped.is_some() {
         return;
     }

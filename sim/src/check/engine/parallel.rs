@@ -10,11 +10,9 @@
 //! the time differs. When the next level outgrows the frontier budget, the rest of the search goes
 //! on in the one-thread loop, which knows how to work a frontier depth-first.
 
-use super::{note, Finding, Model, Options, Search, Stats, Stopped, Visited, CHECK_EVERY};
-use std::collections::VecDeque;
+use super::{note, Finding, Model, Options, Run, Stopped, Visited, CHECK_EVERY};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
-use std::time::Instant;
 
 /// What a worker made of one frontier state.
 enum Done<S> {
@@ -81,15 +79,15 @@ const CHUNK: usize = 16;
 /// Works whole levels of a breadth-first search on `options.threads` threads, until the search
 /// ends, stops, or its next level outgrows the frontier budget (then `frontier` holds that level
 /// for the one-thread loop).
-pub(super) fn levels<M: Model>(
-    model: &M,
-    options: &Options,
-    progress: &mut dyn FnMut(&Stats),
-    start: Instant,
-    visited: &mut Visited,
-    frontier: &mut VecDeque<(M::State, u64, usize)>,
-    out: &mut Search,
-) {
+pub(super) fn levels<M: Model>(run: &mut Run<'_, M>) {
+    let (model, options, start) = (run.model, run.options, run.start);
+    let Run {
+        progress,
+        visited,
+        frontier,
+        out,
+        ..
+    } = run;
     let stop = AtomicBool::new(false);
     while !frontier.is_empty() {
         if options
