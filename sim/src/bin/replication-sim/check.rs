@@ -184,23 +184,12 @@ fn print_report(out: &mut Output, args: &CheckArgs, name: &str, heading: &str, r
     for p in &r.never_reached {
         out.line(format_args!("  sometimes: NEVER reached {p:?}"));
     }
-    for c in &r.hazards {
+    let labelled = (r.hazards.iter().map(|c| ("", c)))
+        .chain(r.broken.iter().map(|c| ("BROKEN ", c)))
+        .chain(r.failed.iter().map(|c| ("FAILED ", c)));
+    for (label, c) in labelled {
         out.line(format_args!(
-            "  {} in {} states; shortest execution: {} steps -> {}",
-            c.finding,
-            c.states,
-            c.scenario.steps.len(),
-            file_for(&args.out, name, c).display()
-        ));
-    }
-    for (label, c) in r
-        .broken
-        .iter()
-        .map(|c| ("BROKEN", c))
-        .chain(r.failed.iter().map(|c| ("FAILED", c)))
-    {
-        out.line(format_args!(
-            "  {label} {} in {} states; shortest execution: {} steps -> {}",
+            "  {label}{} in {} states; shortest execution: {} steps -> {}",
             c.finding,
             c.states,
             c.scenario.steps.len(),
