@@ -97,9 +97,8 @@ fn the_unplanned_failover_shows_two_primaries_in_a_run_that_replays() {
 }
 
 #[test]
-fn with_a_lost_message_and_a_crash_the_planned_failover_fails_expectations_and_each_replays() {
+fn with_a_crash_the_planned_failover_fails_expectations_and_each_replays() {
     let bounds = Bounds {
-        drops: 1,
         crashes: 1,
         ..Bounds::default()
     };
@@ -110,7 +109,7 @@ fn with_a_lost_message_and_a_crash_the_planned_failover_fails_expectations_and_e
         "no rule of the model broke: {:?}",
         r.broken
     );
-    // A lost stream request leaves B connecting when step 6 expects it streaming.
+    // A crash before B streams leaves it connecting when step 6 expects it streaming.
     let six = r
         .failed
         .iter()
@@ -153,8 +152,8 @@ fn with_a_lost_message_and_a_crash_the_planned_failover_fails_expectations_and_e
             .collect()
     };
     assert_eq!(files(&two), files(&r));
-    // Breadth-first: no shorter execution fails step 6 (the runbook's first six steps, the
-    // activation's messages, one drop and the rest of the advance are all needed).
+    // Breadth-first: no shorter execution fails step 6 (the runbook's first steps, a crash and a
+    // restart, and the advance are all needed).
     assert!(
         six.scenario.steps.len() <= 10,
         "{}",

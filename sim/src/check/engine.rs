@@ -11,10 +11,10 @@
 //! recorded fingerprint.
 //!
 //! Memory: the visited set holds two `u64`s per unique state (fingerprint and parent) in a hash table
-//! keyed by the fingerprint itself; full states live only on the frontier. A breadth-first frontier
-//! larger than [`Options::frontier_budget`] is worked from its newest end (depth-first) until it
-//! shrinks, so a wide model slows down instead of running out of memory; the search then says its
-//! counterexamples may not be the shortest.
+//! keyed by the fingerprint itself; full states live only on the frontier. A breadth-first search
+//! whose frontier is larger than [`Options::frontier_budget`] when a level starts goes on
+//! depth-first (from the frontier's newest end), so a wide model keeps its memory instead of running
+//! out of it; the search then says its counterexamples may not be the shortest.
 //!
 //! Fingerprints are only as good as the model's [`Model::fingerprint`]: two states with equal
 //! fingerprints are taken to be the same state (a 64-bit collision would merge two states; with a
@@ -91,7 +91,8 @@ pub struct Options {
     pub max_depth: Option<usize>,
     /// Stop after this much wall-clock time (checked every few states, with any number of threads).
     pub timeout: Option<Duration>,
-    /// Most states a breadth-first frontier may hold before it is worked depth-first for a while.
+    /// Most states a breadth-first frontier may hold when a level starts; past it, the search goes
+    /// on depth-first.
     pub frontier_budget: Option<usize>,
     /// Threads computing next states (breadth-first only; 0 and 1 mean one). The result is the
     /// same for any number.
@@ -274,16 +275,23 @@ fn serial<M: Model>(run: &mut Run<'_, M>) {
     }
     let mut findings = Vec::new();
     let mut actions = Vec::new();
+    // Breadth-first until, at the start of a level, the frontier is over its budget; depth-first
+    // from then on. (Deciding only at level starts is what the parallel levels can do too, so the
+    // result does not depend on the number of threads.)
+    let mut depth_first = options.order == Order::Dfs;
+    let mut level = None;
     'search: loop {
-        let next = match options.order {
-            Order::Dfs => frontier.pop_back(),
-            Order::Bfs => match options.frontier_budget {
-                Some(budget) if frontier.len() > budget => {
-                    out.shortest = false;
-                    frontier.pop_back()
-                }
-                _ => frontier.pop_front(),
-            },
+        if !depth_first && frontier.front().map(|f| f.2) != level {
+            level = frontier.front().map(|f| f.2);
+            if options.frontier_budget.is_some_and(|b| frontier.len() > b) {
+                depth_first = true;
+                out.shortest = false;
+            }
+        }
+        let next = if depth_first {
+            frontier.pop_back()
+        } else {
+            frontier.pop_front()
         };
         let Some((state, fp, depth)) = next else {
             break;

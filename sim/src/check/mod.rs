@@ -152,8 +152,16 @@ fn report(model: &Runbook, search: &Search) -> CheckReport {
 fn counterexample(model: &Runbook, search: &Search, finding: &str, fingerprint: u64) -> Scenario {
     let mut s = model.scenario().clone();
     s.config.entropy = model.entropy();
+    let bugs: Vec<&str> = model.bugs().iter().map(|b| b.name()).collect();
+    let replay = match bugs.as_slice() {
+        [] => String::new(),
+        names => format!(
+            " (found with injected bugs; replay with: run --inject-bug {})",
+            names.join(",")
+        ),
+    };
     s.description = Some(format!(
-        "replication-sim check: the shortest execution of runbook {:?} that shows: {finding}",
+        "replication-sim check: the shortest execution of runbook {:?} that shows: {finding}{replay}",
         s.name
     ));
     s.name = format!("{}-{}", s.name, slug(finding));

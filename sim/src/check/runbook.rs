@@ -34,7 +34,7 @@ use crate::runner::Runner;
 use crate::scenario::{LinkStep, Scenario, Step, StepSpec, Tick};
 use crate::world::{Entropy, LinkMove};
 use replication_core::{Bug, Duration, Kind, Mode, Timestamp};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::hash::{Hash, Hasher};
 
 /// How many faults the checker may place in one execution, and how slow messages may be.
@@ -94,6 +94,12 @@ pub struct State {
     settling: bool,
     /// What the move into this state showed.
     found: Vec<Finding>,
+    /// Scenario steps run so far: the next step is numbered one more, as in the counterexample
+    /// file, so the oracles record the same step numbers in the check and in its replay.
+    steps: usize,
+    /// What each step number that a runbook step or a menu entry got is called in findings
+    /// (`step 7 write A`, `B promote dr`).
+    named: BTreeMap<usize, String>,
 }
 
 /// What tells states apart: the run as [`Runner::hash_state`] sees it, the position in the runbook,
@@ -107,6 +113,8 @@ impl Hash for State {
         self.crashed.hash(h);
         self.settling.hash(h);
         self.found.hash(h);
+        // The next step's number: what the oracles will record from here on.
+        self.steps.hash(h);
     }
 }
 
@@ -189,6 +197,11 @@ impl Runbook {
         &self.scenario
     }
 
+    /// The deliberate bugs the clusters have (empty unless testing the checker).
+    pub fn bugs(&self) -> &BTreeSet<Bug> {
+        &self.bugs
+    }
+
     /// Where the clusters' draws come from in this check.
     pub fn entropy(&self) -> Entropy {
         if self.bounds.shared_entropy {
@@ -265,12 +278,6 @@ impl Runbook {
             Move::Restart(c) => format!("checker restarts {c}"),
         }
     }
-
-    /// The step number a move's oracles record: the runbook step last taken (so states reached by
-    /// different paths record the same numbers).
-    fn label(state: &State) -> usize {
-        state.next
-    }
 }
 
 impl Model for Runbook {
@@ -294,6 +301,8 @@ impl Model for Runbook {
             crashed: BTreeSet::new(),
             settling: false,
             found: Vec::new(),
+            steps: 0,
+            named: BTreeMap::new(),
         }]
     }
 
@@ -381,10 +390,32 @@ impl Model for Runbook {
             }
             _ => {}
         }
-        let label = Runbook::label(s);
-        let specs = self.steps_of(m, label);
+        let mut specs = self.steps_of(m, 0);
         if specs.is_empty() {
             return None;
+        }
+        for spec in &mut specs {
+            n.steps += 1;
+            spec.index = n.steps;
+        }
+        match m {
+            Move::Script(i) => {
+                let target = specs[0]
+                    .step
+                    .cluster()
+                    .map(|c| format!(" {c}"))
+                    .unwrap_or_default();
+                let name = format!("step {} {}{target}", i + 1, specs[0].step.verb());
+                n.named.insert(n.steps, name);
+            }
+            Move::Op(i) => {
+                if let Plan::Menu { entries, .. } = &self.plan {
+                    for spec in &specs {
+                        n.named.insert(spec.index, entries[*i].label.clone());
+                    }
+                }
+            }
+            _ => {}
         }
         let data = match m {
             Move::Link(LinkMove::Deliver | LinkMove::Duplicate, from, to) => s
@@ -426,7 +457,7 @@ impl Model for Runbook {
         }
         for f in &n.runner.failures()[failures..] {
             n.found
-                .push(Finding::Failed(failure_name(f.step, &self.scenario)));
+                .push(Finding::Failed(failure_name(f.step, &n.named, m)));
         }
         for v in &n.runner.oracles().violations()[violations..] {
             n.found.push(Finding::Broken(v.rule().to_string()));
@@ -477,7 +508,11 @@ impl Model for Runbook {
         }
         let failures = s.runner.failures().len();
         for f in &report.failures[failures.min(report.failures.len())..] {
-            out.push(Finding::Failed(failure_name(f.step, &self.scenario)));
+            let name = match s.named.get(&f.step) {
+                Some(step) => format!("{step} failed"),
+                None => "the end of the run failed".to_string(),
+            };
+            out.push(Finding::Failed(name));
         }
     }
 
@@ -507,11 +542,12 @@ pub fn expectation_name(index: usize, step: &Step, held: bool) -> String {
     )
 }
 
-/// The name of a failure recorded at step `label`: an expectation of the runbook (`label` is the
-/// runbook step) or something at the end of the run.
-fn failure_name(label: usize, scenario: &Scenario) -> String {
-    match label.checked_sub(1).and_then(|i| scenario.steps.get(i)) {
-        Some(spec) => expectation_name(label - 1, &spec.step, false),
-        None => "the end of the run failed".to_string(),
+/// The name of a failure recorded at step `label` during move `m`: the runbook step or menu entry
+/// that step number belongs to (an expectation judged late, when a forwarded answer comes, is named
+/// by the step that sent it), else the checker's own move.
+fn failure_name(label: usize, named: &BTreeMap<usize, String>, m: &Move) -> String {
+    match named.get(&label) {
+        Some(step) => format!("{step} failed"),
+        None => format!("the checker's move {m:?} could not run"),
     }
 }

@@ -7,8 +7,8 @@
 //! level, so they read it without locks). Then one thread merges the chunks in frontier order
 //! exactly as the one-thread loop would have handled them: counting, deduplicating, recording
 //! parents and findings. So the states, counts and counterexamples are those of one thread; only
-//! the time differs. When the next level outgrows the frontier budget, the rest of the search goes
-//! on in the one-thread loop, which knows how to work a frontier depth-first.
+//! the time differs. When a level starts over the frontier budget, the rest of the search goes on
+//! depth-first in the one-thread loop, which makes the same decision at the same level.
 
 use super::{note, Finding, Model, Options, Run, Stopped, Visited, CHECK_EVERY};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

@@ -344,10 +344,18 @@ fn threads_change_nothing_but_the_time() {
             assert_eq!(one.broken, many.broken);
             assert_eq!(one.reached, many.reached);
             assert_eq!(one.stopped, many.stopped);
+            assert_eq!(one.shortest, many.shortest);
         }
     }
     same(&Jugs { four_is_bad: true }, Options::default());
     same(&LostUpdate { n: 3 }, Options::default());
+    same(
+        &LostUpdate { n: 3 },
+        Options {
+            frontier_budget: Some(5),
+            ..Options::default()
+        },
+    );
     same(&Line { end: 25 }, Options::default());
     same(
         &Unbounded,
