@@ -103,6 +103,20 @@ pub struct Menu {
     pub seed: u64,
 }
 
+impl Menu {
+    /// What the menu holds, in words: `3 clusters, kinds dr,performance, actions enable,token`.
+    pub fn describe(&self) -> String {
+        let kinds: Vec<&str> = self.kinds.iter().map(|k| k.as_str()).collect();
+        let actions: Vec<&str> = self.actions.iter().map(|a| a.name()).collect();
+        format!(
+            "{} clusters, kinds {}, actions {}",
+            self.clusters,
+            kinds.join(","),
+            actions.join(",")
+        )
+    }
+}
+
 /// One menu entry: the steps it runs, and when it is offered.
 pub struct Entry {
     /// What it does, for notes (`B promote dr`).
@@ -350,20 +364,7 @@ pub fn menu(m: &Menu) -> Result<(Scenario, Vec<Entry>), String> {
         .collect();
     let mut world = parsed;
     world.steps.clear();
-    world.description = Some(format!(
-        "replication-sim explore: {} clusters, kinds {}, actions {}",
-        m.clusters,
-        m.kinds
-            .iter()
-            .map(|k| k.as_str())
-            .collect::<Vec<_>>()
-            .join(","),
-        m.actions
-            .iter()
-            .map(|a| a.name())
-            .collect::<Vec<_>>()
-            .join(",")
-    ));
+    world.description = Some(format!("replication-sim explore: {}", m.describe()));
     Ok((world, out))
 }
 

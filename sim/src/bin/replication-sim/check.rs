@@ -40,20 +40,7 @@ pub fn check(args: CheckArgs, path: &Path) -> ExitCode {
 
 /// `explore`: operator actions picked from the menu, `depth` of them at most.
 pub fn explore(args: CheckArgs, menu: &Menu, depth: usize) -> ExitCode {
-    let heading = format!(
-        "explore {} clusters, kinds {}, actions {}, depth {depth}",
-        menu.clusters,
-        menu.kinds
-            .iter()
-            .map(|k| k.as_str())
-            .collect::<Vec<_>>()
-            .join(","),
-        menu.actions
-            .iter()
-            .map(|a| a.name())
-            .collect::<Vec<_>>()
-            .join(",")
-    );
+    let heading = format!("explore {}, depth {depth}", menu.describe());
     let report = with_progress(|p| {
         check::explore(
             menu,
