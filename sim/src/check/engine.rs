@@ -10,8 +10,8 @@
 //! state and replays the model forward, choosing at each step the action whose next state has the
 //! recorded fingerprint.
 //!
-//! Memory: the visited set holds two `u64`s per unique state (fingerprint and parent) in a hash table
-//! keyed by the fingerprint itself; full states live only on the frontier. A breadth-first search
+//! Memory: the visited set ([`visited`]) holds a fingerprint and a parent link per unique state, 13 to
+//! 15 bytes a state; full states live only on the frontier. A breadth-first search
 //! whose frontier is larger than [`Options::frontier_budget`] when a level starts goes on
 //! depth-first (from the frontier's newest end), so a wide model keeps its memory instead of running
 //! out of it; the search then says its counterexamples may not be the shortest.
@@ -20,9 +20,9 @@
 //! fingerprints are taken to be the same state (a 64-bit collision would merge two states; with a
 //! million states the chance is about 3 in 10^8).
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
+use visited::Visited;
 
 /// What a model shows at one state.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -164,27 +164,6 @@ pub type Path<M> = (
     Vec<(<M as Model>::Action, <M as Model>::State)>,
 );
 
-/// A fingerprint is already a hash: the table uses it as is.
-#[derive(Default)]
-struct Identity(u64);
-
-impl Hasher for Identity {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
-}
-
-/// Fingerprint to parent fingerprint (an initial state is its own parent).
-type Visited = HashMap<u64, u64, BuildHasherDefault<Identity>>;
-
 /// How often (in generated states) the clock and the progress callback are looked at.
 const CHECK_EVERY: u64 = 64;
 
@@ -207,7 +186,7 @@ pub fn search<M: Model>(model: &M, options: &Options, mut progress: impl FnMut(&
     let mut findings = Vec::new();
     for s in model.init_states() {
         let fp = model.fingerprint(&s);
-        if visited.insert(fp, fp).is_some() {
+        if !visited.insert(fp, fp) {
             continue;
         }
         out.stats.unique += 1;
@@ -322,10 +301,9 @@ fn serial<M: Model>(run: &mut Run<'_, M>) {
                 continue;
             };
             let nfp = model.fingerprint(&next);
-            if visited.contains_key(&nfp) {
+            if !visited.insert(nfp, fp) {
                 continue;
             }
-            visited.insert(nfp, fp);
             out.stats.unique += 1;
             out.stats.max_depth = out.stats.max_depth.max(depth + 1);
             if record(model, &next, nfp, depth + 1, &mut findings, out) {
@@ -382,10 +360,9 @@ impl Search {
         self.stats.unique as f64 / self.elapsed.as_secs_f64().max(1e-9)
     }
 
-    /// Bytes the visited set holds per unique state (table capacity, entries and control bytes).
+    /// Bytes the visited set holds per unique state (its whole table, empty slots included).
     pub fn visited_bytes_per_state(&self) -> f64 {
-        let bytes = self.visited.capacity() * (2 * std::mem::size_of::<u64>() + 1);
-        bytes as f64 / (self.visited.len().max(1)) as f64
+        self.visited.bytes() as f64 / (self.visited.len().max(1)) as f64
     }
 
     /// The actions from an initial state to the state with fingerprint `target`, with the state
@@ -394,7 +371,7 @@ impl Search {
         let mut fps = vec![target];
         let mut at = target;
         loop {
-            let parent = *self.visited.get(&at)?;
+            let parent = self.visited.parent(at)?;
             if parent == at {
                 break;
             }
@@ -427,6 +404,7 @@ impl Search {
 }
 
 mod parallel;
+mod visited;
 
 #[cfg(test)]
 mod tests;

@@ -94,9 +94,6 @@ pub struct State {
     settling: bool,
     /// What the move into this state showed.
     found: Vec<Finding>,
-    /// Scenario steps run so far: the next step is numbered one more, as in the counterexample
-    /// file, so the oracles record the same step numbers in the check and in its replay.
-    steps: usize,
     /// What each step number that a runbook step or a menu entry got is called in findings
     /// (`step 7 write A`, `B promote dr`).
     named: BTreeMap<usize, String>,
@@ -113,8 +110,6 @@ impl Hash for State {
         self.crashed.hash(h);
         self.settling.hash(h);
         self.found.hash(h);
-        // The next step's number: what the oracles will record from here on.
-        self.steps.hash(h);
     }
 }
 
@@ -301,7 +296,6 @@ impl Model for Runbook {
             crashed: BTreeSet::new(),
             settling: false,
             found: Vec::new(),
-            steps: 0,
             named: BTreeMap::new(),
         }]
     }
@@ -394,9 +388,8 @@ impl Model for Runbook {
         if specs.is_empty() {
             return None;
         }
-        for spec in &mut specs {
-            n.steps += 1;
-            spec.index = n.steps;
+        for (j, spec) in specs.iter_mut().enumerate() {
+            spec.index = label(s.next, m, j);
         }
         match m {
             Move::Script(i) => {
@@ -406,7 +399,7 @@ impl Model for Runbook {
                     .map(|c| format!(" {c}"))
                     .unwrap_or_default();
                 let name = format!("step {} {}{target}", i + 1, specs[0].step.verb());
-                n.named.insert(n.steps, name);
+                n.named.insert(specs[0].index, name);
             }
             Move::Op(i) => {
                 if let Plan::Menu { entries, .. } = &self.plan {
@@ -518,6 +511,22 @@ impl Model for Runbook {
 
     fn sometimes(&self) -> Vec<String> {
         self.sometimes.clone()
+    }
+}
+
+/// The step number the checker gives the `j`th scenario step of move `m`, taken when `next` runbook
+/// steps (or menu entries) are done: `4 p` for runbook step `p` (1-based; `4 p + 1` for the second
+/// step of a menu entry), `4 p + 2` for every checker move after it and before the next one.
+///
+/// A replayed counterexample numbers its steps by their position in the file instead. The oracles and
+/// the runner only compare step numbers (which came first, which are the same), and these numbers
+/// are ordered as the file's positions are, so the replay does what the check did. Unlike file
+/// positions, they do not count the checker's moves: two executions that reach the same situation
+/// after different numbers of deliveries record the same numbers and meet in one state.
+fn label(next: usize, m: &Move, j: usize) -> usize {
+    match m {
+        Move::Script(_) | Move::Op(_) => 4 * (next + 1) + j.min(1),
+        _ => 4 * next + 2,
     }
 }
 

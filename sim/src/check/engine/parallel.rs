@@ -11,6 +11,8 @@
 //! depth-first in the one-thread loop, which makes the same decision at the same level.
 
 use super::{note, Finding, Model, Options, Run, Stopped, Visited, CHECK_EVERY};
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
@@ -34,9 +36,25 @@ type Slot<S> = Mutex<Option<Vec<Done<S>>>>;
 /// an earlier position already generated, since the merge would drop it anyway. Sharded by
 /// fingerprint to keep the locks short.
 struct Claims {
-    shards: Vec<
-        Mutex<std::collections::HashMap<u64, u64, std::hash::BuildHasherDefault<super::Identity>>>,
-    >,
+    shards: Vec<Mutex<HashMap<u64, u64, BuildHasherDefault<Identity>>>>,
+}
+
+/// A fingerprint is already a hash: the claim tables use it as is.
+#[derive(Default)]
+struct Identity(u64);
+
+impl Hasher for Identity {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
 }
 
 impl Claims {
@@ -169,10 +187,9 @@ pub(super) fn levels<M: Model>(run: &mut Run<'_, M>) {
                     for (position, nfp, state, findings) in next {
                         // Counted as the one-thread loop counts: up to this action.
                         out.stats.generated = before + position + 1;
-                        if visited.contains_key(&nfp) {
+                        if !visited.insert(nfp, fp) {
                             continue;
                         }
-                        visited.insert(nfp, fp);
                         out.stats.unique += 1;
                         out.stats.max_depth = out.stats.max_depth.max(depth + 1);
                         if note(&findings, nfp, depth + 1, out) {
@@ -220,7 +237,7 @@ fn expand<M: Model>(
             continue;
         };
         let nfp = model.fingerprint(&n);
-        if seen.contains_key(&nfp) || !mine.claim(nfp, position) {
+        if seen.contains(nfp) || !mine.claim(nfp, position) {
             continue;
         }
         let mut findings = Vec::new();
