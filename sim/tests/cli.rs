@@ -673,6 +673,42 @@ fn check_exit_codes_and_counterexample_files() {
     );
 }
 
+/// `--partitions` alone lets the checker place one partition: it cuts B off before B streams, the
+/// counterexample holds the `partition` and `heal` steps, and `run` fails on it. A count is taken
+/// as given and one out of range is refused.
+#[test]
+fn check_places_a_partition() {
+    let planned = root().join("fixtures/scenarios/dr-planned-failover.json");
+    let dir = temp_dir("check-partitions");
+    let out = bin()
+        .args(["check", "--partitions", "--threads", "1", "--out"])
+        .arg(&dir)
+        .arg(&planned)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("partitions <= 1"), "{stdout}");
+    assert!(stdout.contains("0 rules broken"), "{stdout}");
+    let file = dir.join("dr-planned-failover-step-6-expect-status-b-failed.json");
+    let json = std::fs::read_to_string(&file).unwrap();
+    assert!(json.contains("\"partition\""), "{json}");
+    let run = bin().arg("run").arg(&file).output().unwrap();
+    assert_eq!(run.status.code(), Some(1), "{}", text(&run.stdout));
+
+    let out = bin()
+        .args(["check", "--partitions", "11"])
+        .arg(&planned)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("0..=10"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
 /// A `deliver` with nothing in flight is a step that could not run, never a silent success.
 #[test]
 fn a_link_step_with_nothing_in_flight_fails() {

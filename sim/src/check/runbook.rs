@@ -54,6 +54,9 @@ pub struct Bounds {
     pub duplicates: u8,
     /// Clusters crashed (each then restarted by the checker at some later point).
     pub crashes: u8,
+    /// Partitions: the checker cuts one cluster off from the others, and heals the partition at
+    /// some later point (one at a time, and only while the runbook has none of its own in force).
+    pub partitions: u8,
 }
 
 /// One move of the checker: a scenario step (or a menu entry's steps).
@@ -75,6 +78,10 @@ pub enum Move {
     Crash(String),
     /// The checker restarts a cluster it crashed.
     Restart(String),
+    /// The checker cuts a cluster off from the others (a `partition` step).
+    Isolate(String),
+    /// The checker heals the partition it made (a `heal` step).
+    Heal,
 }
 
 /// A state: a run, where it is in the runbook, and the faults placed so far.
@@ -89,6 +96,8 @@ pub struct State {
     used: Bounds,
     /// Clusters the checker crashed and has not restarted.
     crashed: BTreeSet<String>,
+    /// The cluster the checker cut off, while its partition is in force.
+    isolated: Option<String>,
     /// The last runbook step settles (the contract's default): the next one waits until nothing
     /// is in flight.
     settling: bool,
@@ -108,6 +117,7 @@ impl Hash for State {
         self.advance_end.hash(h);
         self.used.hash(h);
         self.crashed.hash(h);
+        self.isolated.hash(h);
         self.settling.hash(h);
         self.found.hash(h);
     }
@@ -235,6 +245,13 @@ impl Runbook {
             Move::Timer(by) | Move::EndAdvance(by) => Step::Tick(Tick { by: *by }),
             Move::Crash(c) => Step::Crash(crate::scenario::Crash { cluster: c.clone() }),
             Move::Restart(c) => Step::Restart(crate::scenario::Restart { cluster: c.clone() }),
+            Move::Isolate(c) => {
+                let others = self.scenario.clusters.keys().filter(|n| *n != c).cloned();
+                Step::Partition(crate::scenario::Partition {
+                    groups: vec![vec![c.clone()], others.collect()],
+                })
+            }
+            Move::Heal => Step::Heal(crate::scenario::Heal::default()),
         };
         vec![StepSpec {
             index: label,
@@ -271,6 +288,8 @@ impl Runbook {
             Move::EndAdvance(_) => "the rest of the advance passes".into(),
             Move::Crash(c) => format!("checker crashes {c}"),
             Move::Restart(c) => format!("checker restarts {c}"),
+            Move::Isolate(c) => format!("checker cuts {c} off from the others"),
+            Move::Heal => "checker heals the partition".into(),
         }
     }
 }
@@ -294,6 +313,7 @@ impl Model for Runbook {
             advance_end: None,
             used: Bounds::default(),
             crashed: BTreeSet::new(),
+            isolated: None,
             settling: false,
             found: Vec::new(),
             named: BTreeMap::new(),
@@ -321,6 +341,17 @@ impl Model for Runbook {
         }
         for name in &s.crashed {
             out.push(Move::Restart(name.clone()));
+        }
+        if s.used.partitions < self.bounds.partitions && !world.net.is_partitioned() {
+            // With two clusters, cutting off either one is the same partition.
+            let names: Vec<&String> = world.nodes.keys().collect();
+            let cuts = if names.len() == 2 { 1 } else { names.len() };
+            for name in names.into_iter().take(cuts) {
+                out.push(Move::Isolate(name.clone()));
+            }
+        }
+        if s.isolated.is_some() {
+            out.push(Move::Heal);
         }
         match s.advance_end {
             Some(end) => {
@@ -382,6 +413,11 @@ impl Model for Runbook {
             Move::Restart(c) => {
                 n.crashed.remove(c);
             }
+            Move::Isolate(c) => {
+                n.used.partitions += 1;
+                n.isolated = Some(c.clone());
+            }
+            Move::Heal => n.isolated = None,
             _ => {}
         }
         let mut specs = self.steps_of(m, 0);
@@ -430,6 +466,10 @@ impl Model for Runbook {
             Move::Script(i) => {
                 n.next = i + 1;
                 n.settling = self.scenario.steps[*i].settle;
+                if matches!(specs[0].step, Step::Partition(_) | Step::Heal(_)) {
+                    // The runbook's own partition replaced (or healed) the checker's.
+                    n.isolated = None;
+                }
                 // A failed expectation is a broken finding (below); a held one is counted.
                 let step = &specs[0].step;
                 if step.verb().starts_with("expect_") && n.runner.failures().len() == failures {

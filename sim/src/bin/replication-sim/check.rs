@@ -134,10 +134,11 @@ fn present(args: &CheckArgs, name: &str, heading: &str, report: &CheckReport) ->
 fn print_report(out: &mut Output, args: &CheckArgs, name: &str, heading: &str, r: &CheckReport) {
     let b = args.bounds;
     out.line(format_args!(
-        "{heading}: drops <= {}, duplicates <= {}, crashes <= {}, {}, {}",
+        "{heading}: drops <= {}, duplicates <= {}, crashes <= {}, partitions <= {}, {}, {}",
         b.drops,
         b.duplicates,
         b.crashes,
+        b.partitions,
         if b.slow_messages {
             "slow messages"
         } else {

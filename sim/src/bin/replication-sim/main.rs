@@ -153,6 +153,11 @@ struct SearchArgs {
     /// Clusters the checker may crash (and later restart) in one execution (0 to 10).
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=10))]
     max_crashes: u8,
+    /// Partitions the checker may place in one execution: it cuts one cluster off from the others
+    /// and heals the partition later (`--partitions` alone: one; 0 to 10).
+    #[arg(long, default_value_t = 0, num_args = 0..=1, default_missing_value = "1",
+          value_parser = clap::value_parser!(u8).range(0..=10))]
+    partitions: u8,
     /// Let timers fire while messages are in flight (a message may take longer than the time to
     /// the next timer). Without it, the network goes quiet before each timer, as in `run`.
     #[arg(long)]
@@ -198,6 +203,7 @@ impl SearchArgs {
                 drops: self.max_drops,
                 duplicates: self.max_duplicates,
                 crashes: self.max_crashes,
+                partitions: self.partitions,
                 slow_messages: self.slow_messages,
                 shared_entropy: self.shared_entropy,
             },
