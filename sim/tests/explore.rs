@@ -17,6 +17,7 @@ fn menu(clusters: usize, kind: Kind) -> Menu {
         kinds: vec![kind],
         actions: Action::ALL.into_iter().collect(),
         seed: 1,
+        symmetry: true,
     }
 }
 
@@ -83,6 +84,46 @@ fn each_injected_bug_is_found_at_a_small_depth_and_replays() {
             report.violations.iter().any(|v| v.rule() == rule),
             "{bug:?}: the counterexample breaks {rule} in run\n{}",
             report.render_text()
+        );
+    }
+}
+
+/// Symmetry reduction (the invariant it must keep): the reduced search finds every rule broken,
+/// every hazard and every `sometimes` property the full one finds, each first at the same depth (the
+/// shortest counterexample is as short), in fewer states.
+#[test]
+fn symmetry_keeps_every_finding_at_its_depth_in_fewer_states() {
+    let cases = [
+        (BTreeSet::new(), 3, vec![Kind::Dr, Kind::Performance], 3),
+        (BTreeSet::from([Bug::TokenReusable]), 3, vec![Kind::Dr], 4),
+        (BTreeSet::from([Bug::UpdatePrimaryWipes]), 3, vec![Kind::Dr], 5),
+        (BTreeSet::from([Bug::RevokeIgnored]), 3, vec![Kind::Performance], 4),
+    ];
+    for (bugs, clusters, kinds, depth) in cases {
+        let mut m = menu(clusters, kinds[0]);
+        m.kinds = kinds;
+        let reduced = explored(&m, depth, bugs.clone());
+        m.symmetry = false;
+        let full = explored(&m, depth, bugs.clone());
+        assert!(reduced.stopped.is_none() && full.stopped.is_none());
+        let findings = |r: &CheckReport| -> Vec<(String, usize)> {
+            let mut v: Vec<(String, usize)> = r
+                .broken
+                .iter()
+                .chain(&r.hazards)
+                .map(|c| (c.finding.clone(), c.scenario.steps.len()))
+                .chain(r.reached.iter().cloned())
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(findings(&reduced), findings(&full), "{bugs:?}");
+        assert!(!findings(&full).is_empty());
+        assert!(
+            reduced.stats.unique * 2 < full.stats.unique,
+            "{bugs:?}: {} against {}",
+            reduced.stats.unique,
+            full.stats.unique
         );
     }
 }

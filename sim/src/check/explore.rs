@@ -101,6 +101,8 @@ pub struct Menu {
     pub actions: BTreeSet<Action>,
     /// The world's seed.
     pub seed: u64,
+    /// Treat the clusters no action has touched yet as interchangeable (see [`Entry::canonical`]).
+    pub symmetry: bool,
 }
 
 impl Menu {
@@ -123,6 +125,8 @@ pub struct Entry {
     pub label: String,
     /// Its scenario steps.
     pub steps: Vec<StepSpec>,
+    /// The clusters it names, in name order.
+    pub clusters: Vec<String>,
     guard: Guard,
 }
 
@@ -143,6 +147,30 @@ enum Guard {
 }
 
 impl Entry {
+    /// Whether, with `touched` the clusters that earlier entries (or the checker's crashes and
+    /// partitions) named, this entry is the one of its kind that symmetry keeps: the untouched
+    /// clusters it names are the first untouched ones in name order.
+    ///
+    /// At the start every cluster of the menu's world is alike (same options, nothing done to it),
+    /// and a cluster nobody has named since is still in that state. Renaming such clusters among
+    /// themselves turns an execution into one that does the same thing, so of the entries that
+    /// differ only by which untouched clusters they name, one is enough: `A enable dr primary`
+    /// stands for `B enable dr primary` and `C enable dr primary` at the start. (What a renamed
+    /// cluster draws at random differs; the model only compares such ids for equality.)
+    pub fn canonical(&self, touched: &BTreeSet<String>, all: &[String]) -> bool {
+        let fresh: BTreeSet<&String> = self
+            .clusters
+            .iter()
+            .filter(|c| !touched.contains(*c))
+            .collect();
+        let first: BTreeSet<&String> = all
+            .iter()
+            .filter(|c| !touched.contains(*c))
+            .take(fresh.len())
+            .collect();
+        fresh == first
+    }
+
     /// Whether the entry is offered in the run's current state.
     pub fn offered(&self, runner: &Runner) -> bool {
         let world = runner.world();
@@ -176,7 +204,7 @@ pub fn menu(m: &Menu) -> Result<(Scenario, Vec<Entry>), String> {
     let names: Vec<String> = (0..m.clusters)
         .map(|i| char::from(b'A' + i as u8).to_string())
         .collect();
-    let mut entries: Vec<(String, Vec<Value>, Guard)> = Vec::new();
+    let mut entries: Vec<(String, Vec<Value>, Guard, Vec<&String>)> = Vec::new();
     let has = |a: Action| m.actions.contains(&a);
     let any_status = json!([200, 204, 400, 403, 404, 500, 503]);
     let call = |c: &str, path: String, body: Value| json!({"call": c, "method": "POST", "path": path, "body": body, "expect": {"status": any_status}});
@@ -202,6 +230,7 @@ pub fn menu(m: &Menu) -> Result<(Scenario, Vec<Entry>), String> {
                         format!("{x} token {} for {y}", k.as_str()),
                         vec![step],
                         role(x, k, Mode::Primary, false, None),
+                        vec![x, y],
                     ));
                 }
             }
@@ -233,6 +262,7 @@ pub fn menu(m: &Menu) -> Result<(Scenario, Vec<Entry>), String> {
                     format!("{x} enable {kn} primary"),
                     vec![call(x, format!("{base}/primary/enable"), json!({}))],
                     role(x, k, Mode::Disabled, false, None),
+                    vec![x],
                 ));
             }
             if has(Action::Demote) {
@@ -240,6 +270,7 @@ pub fn menu(m: &Menu) -> Result<(Scenario, Vec<Entry>), String> {
                     format!("{x} demote {kn}"),
                     vec![call(x, format!("{base}/primary/demote"), json!({}))],
                     role(x, k, Mode::Primary, false, None),
+                    vec![x],
                 ));
             }
             if has(Action::Promote) {
@@ -254,6 +285,7 @@ pub fn menu(m: &Menu) -> Result<(Scenario, Vec<Entry>), String> {
                         )],
                     ),
                     role(x, k, Mode::Secondary, false, None),
+                    vec![x],
                 ));
             }
             if has(Action::Promote) && dr {
@@ -262,6 +294,7 @@ pub fn menu(m: &Menu) -> Result<(Scenario, Vec<Entry>), String> {
                     format!("{x} promote {kn} without an operation token"),
                     vec![call(x, format!("{base}/secondary/promote"), json!({}))],
                     role(x, k, Mode::Secondary, false, None),
+                    vec![x],
                 ));
             }
             if has(Action::Disable) {
@@ -269,6 +302,7 @@ pub fn menu(m: &Menu) -> Result<(Scenario, Vec<Entry>), String> {
                     format!("{x} disable {kn} primary"),
                     vec![call(x, format!("{base}/primary/disable"), json!({}))],
                     role(x, k, Mode::Primary, false, None),
+                    vec![x],
                 ));
                 entries.push((
                     format!("{x} disable {kn} secondary"),
@@ -281,6 +315,7 @@ pub fn menu(m: &Menu) -> Result<(Scenario, Vec<Entry>), String> {
                         )],
                     ),
                     role(x, k, Mode::Secondary, false, None),
+                    vec![x],
                 ));
             }
             for y in names.iter().filter(|y| *y != x) {
@@ -294,6 +329,7 @@ pub fn menu(m: &Menu) -> Result<(Scenario, Vec<Entry>), String> {
                             json!({"token": format!("${{{t}}}")}),
                         )],
                         role(y, k, Mode::Secondary, true, Some((t.clone(), true))),
+                        vec![y, x],
                     ));
                     // Refused, instructively: a token X issued for another secondary Z.
                     for z in names.iter().filter(|z| *z != x && *z != y) {
@@ -306,6 +342,7 @@ pub fn menu(m: &Menu) -> Result<(Scenario, Vec<Entry>), String> {
                                 json!({"token": format!("${{{other}}}")}),
                             )],
                             role(y, k, Mode::Secondary, true, Some((other, true))),
+                            vec![y, x, z],
                         ));
                     }
                 }
@@ -321,6 +358,7 @@ pub fn menu(m: &Menu) -> Result<(Scenario, Vec<Entry>), String> {
                             )],
                         ),
                         role(y, k, Mode::Secondary, false, Some((t.clone(), true))),
+                        vec![y, x],
                     ));
                 }
                 if has(Action::Revoke) {
@@ -332,6 +370,7 @@ pub fn menu(m: &Menu) -> Result<(Scenario, Vec<Entry>), String> {
                             json!({"id": y}),
                         )],
                         role(x, k, Mode::Primary, false, Some((t, true))),
+                        vec![x, y],
                     ));
                 }
             }
@@ -345,21 +384,26 @@ pub fn menu(m: &Menu) -> Result<(Scenario, Vec<Entry>), String> {
                 format!("{x} write"),
                 vec![json!({"write": x, "path": "secret/k", "value": format!("from-{x}"), "expect": "any"})],
                 Guard::Up(x.clone()),
-            ));
+                    vec![x],
+                ));
         }
     }
     let clusters: serde_json::Map<String, Value> =
         names.iter().map(|n| (n.clone(), json!({}))).collect();
-    let all_steps: Vec<Value> = entries.iter().flat_map(|(_, s, _)| s.clone()).collect();
+    let all_steps: Vec<Value> = entries.iter().flat_map(|(_, s, _, _)| s.clone()).collect();
     let doc = json!({"name": "explore", "seed": m.seed, "clusters": clusters, "steps": all_steps});
     let parsed = parse_value(&doc, None).map_err(|e| format!("the menu does not parse: {e}"))?;
     let mut steps = parsed.steps.clone().into_iter();
     let out = entries
         .into_iter()
-        .map(|(label, s, guard)| Entry {
-            label,
-            steps: steps.by_ref().take(s.len()).collect(),
-            guard,
+        .map(|(label, s, guard, mut clusters)| {
+            clusters.sort();
+            Entry {
+                label,
+                steps: steps.by_ref().take(s.len()).collect(),
+                clusters: clusters.into_iter().cloned().collect(),
+                guard,
+            }
         })
         .collect();
     let mut world = parsed;

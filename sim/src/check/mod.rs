@@ -92,7 +92,7 @@ pub fn explore(
     progress: impl FnMut(&Stats),
 ) -> Result<CheckReport, String> {
     let (world, entries) = explore::menu(menu)?;
-    let model = Runbook::explore(world, entries, depth, bounds, bugs);
+    let model = Runbook::explore(world, entries, depth, menu.symmetry, bounds, bugs);
     let search = engine::search(&model, options, progress);
     Ok(report(&model, &search))
 }

@@ -98,6 +98,8 @@ pub struct State {
     crashed: BTreeSet<String>,
     /// The cluster the checker cut off, while its partition is in force.
     isolated: Option<String>,
+    /// With symmetry (explore): the clusters a menu entry or a fault of the checker has named.
+    touched: BTreeSet<String>,
     /// The last runbook step settles (the contract's default): the next one waits until nothing
     /// is in flight.
     settling: bool,
@@ -118,6 +120,7 @@ impl Hash for State {
         self.used.hash(h);
         self.crashed.hash(h);
         self.isolated.hash(h);
+        self.touched.hash(h);
         self.settling.hash(h);
         self.found.hash(h);
     }
@@ -137,6 +140,14 @@ impl PartialEq for State {
 }
 
 impl State {
+    /// Notes that `clusters` were named (only kept when symmetry is on: otherwise it decides
+    /// nothing, and states would differ by it for no reason).
+    fn touch<'a>(&mut self, model: &Runbook, clusters: impl IntoIterator<Item = &'a String>) {
+        if let Plan::Menu { symmetry: true, .. } = model.plan {
+            self.touched.extend(clusters.into_iter().cloned());
+        }
+    }
+
     /// Whether the move into this state broke a rule of the model (the engine explores it no
     /// further).
     pub fn broke_a_rule(&self) -> bool {
@@ -148,8 +159,14 @@ impl State {
 enum Plan {
     /// The runbook's own steps, in order.
     Script,
-    /// The checker picks up to `depth` entries of the menu, whichever are offered.
-    Menu { entries: Vec<Entry>, depth: usize },
+    /// The checker picks up to `depth` entries of the menu, whichever are offered; with
+    /// `symmetry`, only one of those that differ by which untouched clusters they name
+    /// ([`Entry::canonical`]).
+    Menu {
+        entries: Vec<Entry>,
+        depth: usize,
+        symmetry: bool,
+    },
 }
 
 /// The model: a parsed runbook (or a menu to pick operator steps from) and the bounds.
@@ -183,18 +200,40 @@ impl Runbook {
     }
 
     /// The model of `explore`: the world of `scenario` (its steps are ignored), with up to `depth`
-    /// operator steps picked from `entries`.
+    /// operator steps picked from `entries`; with `symmetry`, the clusters (all alike at the start)
+    /// that nothing has named yet are taken as interchangeable.
     pub fn explore(
         scenario: Scenario,
         entries: Vec<Entry>,
         depth: usize,
+        symmetry: bool,
         bounds: Bounds,
         bugs: BTreeSet<Bug>,
     ) -> Runbook {
         let mut m = Runbook::new(scenario, bounds, bugs);
         m.scenario.steps.clear();
-        m.plan = Plan::Menu { entries, depth };
+        m.plan = Plan::Menu {
+            entries,
+            depth,
+            symmetry,
+        };
         m
+    }
+
+    /// Whether the checker's crash or partition of `cluster` is explored in `s`: always, unless
+    /// symmetry is on and `cluster` is untouched but not the first untouched cluster (the moves on
+    /// the others would do the same to a cluster that is alike).
+    fn explores_fault_on(&self, s: &State, cluster: &str) -> bool {
+        let Plan::Menu { symmetry: true, .. } = self.plan else {
+            return true;
+        };
+        s.touched.contains(cluster)
+            || self
+                .scenario
+                .clusters
+                .keys()
+                .find(|c| !s.touched.contains(*c))
+                .is_some_and(|first| first == cluster)
     }
 
     /// The runbook.
@@ -314,6 +353,7 @@ impl Model for Runbook {
             used: Bounds::default(),
             crashed: BTreeSet::new(),
             isolated: None,
+            touched: BTreeSet::new(),
             settling: false,
             found: Vec::new(),
             named: BTreeMap::new(),
@@ -334,7 +374,7 @@ impl Model for Runbook {
         }
         if s.used.crashes < self.bounds.crashes {
             for name in world.nodes.keys() {
-                if world.is_up(name) {
+                if world.is_up(name) && self.explores_fault_on(s, name) {
                     out.push(Move::Crash(name.clone()));
                 }
             }
@@ -347,7 +387,9 @@ impl Model for Runbook {
             let names: Vec<&String> = world.nodes.keys().collect();
             let cuts = if names.len() == 2 { 1 } else { names.len() };
             for name in names.into_iter().take(cuts) {
-                out.push(Move::Isolate(name.clone()));
+                if self.explores_fault_on(s, name) {
+                    out.push(Move::Isolate(name.clone()));
+                }
             }
         }
         if s.isolated.is_some() {
@@ -384,9 +426,14 @@ impl Model for Runbook {
                         }
                     }
                 }
-                Plan::Menu { entries, depth } if s.next < *depth => {
+                Plan::Menu {
+                    entries,
+                    depth,
+                    symmetry,
+                } if s.next < *depth => {
+                    let names: Vec<String> = world.nodes.keys().cloned().collect();
                     for (i, e) in entries.iter().enumerate() {
-                        if e.offered(&s.runner) {
+                        if e.offered(&s.runner) && (!symmetry || e.canonical(&s.touched, &names)) {
                             out.push(Move::Op(i));
                         }
                     }
@@ -409,6 +456,7 @@ impl Model for Runbook {
             Move::Crash(c) => {
                 n.used.crashes += 1;
                 n.crashed.insert(c.clone());
+                n.touch(self, [c]);
             }
             Move::Restart(c) => {
                 n.crashed.remove(c);
@@ -416,6 +464,7 @@ impl Model for Runbook {
             Move::Isolate(c) => {
                 n.used.partitions += 1;
                 n.isolated = Some(c.clone());
+                n.touch(self, [c]);
             }
             Move::Heal => n.isolated = None,
             _ => {}
@@ -442,6 +491,7 @@ impl Model for Runbook {
                     for spec in &specs {
                         n.named.insert(spec.index, entries[*i].label.clone());
                     }
+                    n.touch(self, &entries[*i].clusters);
                 }
             }
             _ => {}

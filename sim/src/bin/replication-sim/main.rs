@@ -136,6 +136,10 @@ enum Command {
         /// Seed of the world's random draws.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Explore every renaming of the clusters nothing has named yet, instead of one (to
+        /// measure what symmetry saves, or to see a finding on every cluster it can happen on).
+        #[arg(long)]
+        no_symmetry: bool,
         #[command(flatten)]
         search: SearchArgs,
     },
@@ -355,6 +359,7 @@ fn main() -> ExitCode {
             ops,
             depth,
             seed,
+            no_symmetry,
             search,
         } => match search.settings() {
             Err(e) => usage_error(&e),
@@ -364,6 +369,7 @@ fn main() -> ExitCode {
                     kinds: kinds.into_iter().collect::<std::collections::BTreeSet<_>>().into_iter().collect(),
                     actions: ops.into_iter().collect(),
                     seed,
+                    symmetry: !no_symmetry,
                 };
                 check::explore(args, &menu, depth as usize)
             }
