@@ -96,8 +96,18 @@ fn symmetry_keeps_every_finding_at_its_depth_in_fewer_states() {
     let cases = [
         (BTreeSet::new(), 3, vec![Kind::Dr, Kind::Performance], 3),
         (BTreeSet::from([Bug::TokenReusable]), 3, vec![Kind::Dr], 4),
-        (BTreeSet::from([Bug::UpdatePrimaryWipes]), 3, vec![Kind::Dr], 5),
-        (BTreeSet::from([Bug::RevokeIgnored]), 3, vec![Kind::Performance], 4),
+        (
+            BTreeSet::from([Bug::UpdatePrimaryWipes]),
+            3,
+            vec![Kind::Dr],
+            5,
+        ),
+        (
+            BTreeSet::from([Bug::RevokeIgnored]),
+            3,
+            vec![Kind::Performance],
+            4,
+        ),
     ];
     for (bugs, clusters, kinds, depth) in cases {
         let mut m = menu(clusters, kinds[0]);

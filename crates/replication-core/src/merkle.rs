@@ -40,30 +40,28 @@ pub(crate) fn bucket_of(key: &str) -> usize {
 pub(crate) type BucketDigests = Vec<u128>;
 
 /// An incrementally maintained index over one class of keys.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+///
+/// Sparse: only buckets with keys (or a non-zero digest) are stored, so a cluster with a handful of
+/// keys copies and compares a handful of buckets, not [`BUCKETS`] (the model checker copies a
+/// cluster at every step it takes).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub(crate) struct MerkleIndex {
-    buckets: Vec<u128>,
+    /// Non-zero bucket digests, by bucket.
+    buckets: BTreeMap<usize, u128>,
     total: u128,
-    /// Keys of each bucket with their entry hashes.
-    keys: Vec<BTreeMap<String, u128>>,
+    /// Keys of each non-empty bucket with their entry hashes.
+    keys: BTreeMap<usize, BTreeMap<String, u128>>,
 }
 
-impl Default for MerkleIndex {
-    fn default() -> Self {
-        MerkleIndex {
-            buckets: vec![0; BUCKETS],
-            total: 0,
-            keys: vec![BTreeMap::new(); BUCKETS],
-        }
-    }
-}
+/// The keys of a bucket that has none.
+static NO_KEYS: BTreeMap<String, u128> = BTreeMap::new();
 
 impl MerkleIndex {
     /// Records `key = value` (replacing any previous value of `key`).
     pub(crate) fn put(&mut self, key: &str, value: &str) {
         let b = bucket_of(key);
         let h = entry_hash(key, value);
-        if let Some(old) = self.keys[b].insert(key.to_string(), h) {
+        if let Some(old) = self.keys.entry(b).or_default().insert(key.to_string(), h) {
             self.sub(b, old);
         }
         self.add(b, h);
@@ -72,26 +70,46 @@ impl MerkleIndex {
     /// Forgets `key`.
     pub(crate) fn remove(&mut self, key: &str) {
         let b = bucket_of(key);
-        if let Some(old) = self.keys[b].remove(key) {
+        let Some(keys) = self.keys.get_mut(&b) else {
+            return;
+        };
+        if let Some(old) = keys.remove(key) {
+            if keys.is_empty() {
+                self.keys.remove(&b);
+            }
             self.sub(b, old);
         }
     }
 
     fn add(&mut self, b: usize, h: u128) {
-        self.buckets[b] = self.buckets[b].wrapping_add(h);
+        self.set_bucket(b, self.bucket(b).wrapping_add(h));
         self.total = self.total.wrapping_add(h);
     }
 
     fn sub(&mut self, b: usize, h: u128) {
-        self.buckets[b] = self.buckets[b].wrapping_sub(h);
+        self.set_bucket(b, self.bucket(b).wrapping_sub(h));
         self.total = self.total.wrapping_sub(h);
+    }
+
+    /// The digest of bucket `b`.
+    pub(crate) fn bucket(&self, b: usize) -> u128 {
+        self.buckets.get(&b).copied().unwrap_or(0)
+    }
+
+    /// Stores a digest, keeping only non-zero ones (so equal digests give equal indexes).
+    fn set_bucket(&mut self, b: usize, digest: u128) {
+        if digest == 0 {
+            self.buckets.remove(&b);
+        } else {
+            self.buckets.insert(b, digest);
+        }
     }
 
     /// Fault injection: perturbs the digest of `bucket` (below [`BUCKETS`]) by `delta` made odd, so
     /// the index no longer matches the data whatever the delta.
     pub(crate) fn corrupt(&mut self, bucket: usize, delta: u128) {
         let delta = delta | 1;
-        self.buckets[bucket] = self.buckets[bucket].wrapping_add(delta);
+        self.set_bucket(bucket, self.bucket(bucket).wrapping_add(delta));
         self.total = self.total.wrapping_add(delta);
     }
 
@@ -100,32 +118,38 @@ impl MerkleIndex {
         self.total
     }
 
-    /// Per-bucket digests.
-    pub(crate) fn buckets(&self) -> &[u128] {
-        &self.buckets
+    /// Every bucket's digest, in bucket order ([`BUCKETS`] of them).
+    pub(crate) fn buckets(&self) -> BucketDigests {
+        (0..BUCKETS).map(|b| self.bucket(b)).collect()
     }
 
     /// The keys (with entry hashes) of one bucket.
     pub(crate) fn bucket_keys(&self, bucket: usize) -> &BTreeMap<String, u128> {
-        &self.keys[bucket % BUCKETS]
+        self.keys.get(&(bucket % BUCKETS)).unwrap_or(&NO_KEYS)
     }
 
     /// True when the digests agree with the recorded entry hashes (no corruption).
     #[cfg(test)]
     fn is_consistent(&self) -> bool {
-        self.keys
-            .iter()
-            .zip(&self.buckets)
-            .all(|(keys, digest)| keys.values().fold(0u128, |a, h| a.wrapping_add(*h)) == *digest)
-            && self.buckets.iter().fold(0u128, |a, h| a.wrapping_add(*h)) == self.total
+        (0..BUCKETS).all(|b| {
+            self.bucket_keys(b)
+                .values()
+                .fold(0u128, |a, h| a.wrapping_add(*h))
+                == self.bucket(b)
+        }) && self.buckets.values().fold(0u128, |a, h| a.wrapping_add(*h)) == self.total
     }
 
     /// Rebuilds the digests from the recorded entries (what `reindex` does).
     pub(crate) fn rebuild(&mut self) {
-        for (b, keys) in self.keys.iter().enumerate() {
-            self.buckets[b] = keys.values().fold(0u128, |a, h| a.wrapping_add(*h));
+        self.buckets.clear();
+        for b in self.keys.keys().copied().collect::<Vec<_>>() {
+            let digest = self
+                .bucket_keys(b)
+                .values()
+                .fold(0u128, |a, h| a.wrapping_add(*h));
+            self.set_bucket(b, digest);
         }
-        self.total = self.buckets.iter().fold(0u128, |a, h| a.wrapping_add(*h));
+        self.total = self.buckets.values().fold(0u128, |a, h| a.wrapping_add(*h));
     }
 }
 

@@ -328,9 +328,9 @@ impl Storage {
     pub(crate) fn digests(&self, kind: Kind, filter: Option<&PathsFilter>) -> BucketDigests {
         match (kind, filter) {
             (Kind::Dr, _) => (0..BUCKETS)
-                .map(|b| self.replicated.buckets()[b].wrapping_add(self.local.buckets()[b]))
+                .map(|b| self.replicated.bucket(b).wrapping_add(self.local.bucket(b)))
                 .collect(),
-            (Kind::Performance, None) => self.replicated.buckets().to_vec(),
+            (Kind::Performance, None) => self.replicated.buckets(),
             (Kind::Performance, Some(_)) => {
                 let mut d = vec![0u128; BUCKETS];
                 for (b, digest) in d.iter_mut().enumerate() {
