@@ -35,8 +35,9 @@ pub use expectations::CONVERGENCE_INTERVALS;
 /// explores from clones).
 #[derive(Clone)]
 pub struct Runner {
-    /// The scenario: its topology, settings and (for [`Runner::run`]) its script.
-    scenario: Scenario,
+    /// The scenario: its topology, settings and (for [`Runner::run`]) its script. Shared by the
+    /// clones of a run (the checker makes one at every state).
+    scenario: std::sync::Arc<Scenario>,
     world: World,
     vars: Vars,
     oracles: Oracles,
@@ -101,7 +102,7 @@ impl Runner {
         let world = World::new(&config, &clusters, &mounts);
         let oracles = Oracles::new(&world);
         Runner {
-            scenario,
+            scenario: std::sync::Arc::new(scenario),
             modes: oracle::Modes::of(&world),
             timeline: Timeline::start(&world),
             keep_timeline: true,
@@ -132,7 +133,7 @@ impl Runner {
         file: Option<&str>,
         mut after_step: impl FnMut(usize, usize),
     ) -> Report {
-        let steps = std::mem::take(&mut self.scenario.steps);
+        let steps = std::mem::take(&mut std::sync::Arc::make_mut(&mut self.scenario).steps);
         let all = steps.len();
         // Each step is dropped once it ran: a long runbook is not held twice.
         for (done, spec) in steps.into_iter().enumerate() {
