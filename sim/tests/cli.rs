@@ -674,8 +674,8 @@ fn check_exit_codes_and_counterexample_files() {
 }
 
 /// `--partitions` alone lets the checker place one partition: it cuts B off before B streams, the
-/// counterexample holds the `partition` and `heal` steps, and `run` fails on it. A count is taken
-/// as given and one out of range is refused.
+/// counterexample holds the `partition` step, and `run` fails on it. A count out of range is
+/// refused with the range.
 #[test]
 fn check_places_a_partition() {
     let planned = root().join("fixtures/scenarios/dr-planned-failover.json");
