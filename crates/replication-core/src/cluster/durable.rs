@@ -173,15 +173,15 @@ impl Cluster {
             self.v.handed_out.wal = Some(last);
             last
         });
-        let meta = if self.p.meta.take_dirty() {
+        let damage = self.p.storage.index_damage();
+        let meta = if self.p.meta.take_dirty() && self.p.meta.changed_since_handed_out(damage) {
             let file = MetaFile {
                 format_version: META_VERSION,
                 meta: &*self.p.meta,
                 index_damage: self.p.storage.index_damage(),
             };
             // Plain data with string map keys: serializing cannot fail.
-            let bytes = serde_json::to_vec(&file).expect("meta record serializes to JSON");
-            self.p.meta.changed_from_last(bytes)
+            Some(serde_json::to_vec(&file).expect("meta record serializes to JSON"))
         } else {
             None
         };
@@ -237,10 +237,14 @@ impl std::hash::Hash for HandedOut {
 pub(super) struct Tracked<T> {
     value: T,
     dirty: bool,
-    /// The record last handed out, so a mutable borrow that changed nothing (a refused request
-    /// looks before it refuses) hands out nothing.
-    last: Option<Vec<u8>>,
+    /// The value (and the index damage persisted with it) last handed out, so a mutable borrow
+    /// that changed nothing (a refused request looks before it refuses) hands out nothing, and
+    /// nothing is serialized to find that out. Shared, so copying a cluster does not copy it.
+    last: Option<std::sync::Arc<(T, IndexDamage)>>,
 }
+
+/// The index damage persisted with the meta record.
+type IndexDamage = Vec<(usize, String)>;
 
 impl<T> Tracked<T> {
     /// A value not yet made durable.
@@ -271,13 +275,19 @@ impl<T> Tracked<T> {
         std::mem::take(&mut self.dirty)
     }
 
-    /// `record` if it differs from the one last handed out (and remembers it).
-    fn changed_from_last(&mut self, record: Vec<u8>) -> Option<Vec<u8>> {
-        if self.last.as_ref() == Some(&record) {
-            return None;
+    /// Whether the value, with `damage`, differs from what was last handed out; if so, it is
+    /// remembered as handed out.
+    fn changed_since_handed_out(&mut self, damage: &[(usize, String)]) -> bool
+    where
+        T: Clone + PartialEq,
+    {
+        if let Some(last) = &self.last {
+            if last.0 == self.value && last.1 == damage {
+                return false;
+            }
         }
-        self.last = Some(record.clone());
-        Some(record)
+        self.last = Some(std::sync::Arc::new((self.value.clone(), damage.to_vec())));
+        true
     }
 }
 
