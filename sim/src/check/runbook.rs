@@ -34,7 +34,7 @@ use crate::runner::Runner;
 use crate::scenario::{LinkStep, Scenario, Step, StepSpec, Tick};
 use crate::world::{Entropy, LinkMove};
 use replication_core::{Bug, Duration, Kind, Mode, Timestamp};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::hash::{Hash, Hasher};
 
 /// How many faults the checker may place in one execution, and how slow messages may be.
@@ -105,9 +105,9 @@ pub struct State {
     settling: bool,
     /// What the move into this state showed.
     found: Vec<Finding>,
-    /// What each step number that a runbook step or a menu entry got is called in findings
-    /// (`step 7 write A`, `B promote dr`).
-    named: BTreeMap<usize, String>,
+    /// The menu entries picked so far, in order (explore): what the steps numbered for them are
+    /// called in findings. (A runbook step's name comes from the runbook; see [`Runbook::name_of`].)
+    picks: Vec<usize>,
 }
 
 /// What tells states apart: the run as [`Runner::hash_state`] sees it, the position in the runbook,
@@ -300,6 +300,25 @@ impl Runbook {
         }]
     }
 
+    /// What the step numbered `label` (see [`label`]) is called in findings, when a runbook step
+    /// (`step 7 write A`) or a menu entry (`B promote dr`) got that number in `s`'s execution;
+    /// `None` for the checker's own moves. A failure is named by the step it belongs to: an
+    /// expectation judged late, when a forwarded answer comes, by the step that sent it.
+    fn name_of(&self, s: &State, label: usize) -> Option<String> {
+        let (p, j) = (label / 4, label % 4);
+        if p == 0 || j >= 2 {
+            return None;
+        }
+        match &self.plan {
+            Plan::Script => {
+                let step = &self.scenario.steps.get(p - 1)?.step;
+                let target = step.cluster().map(|c| format!(" {c}")).unwrap_or_default();
+                Some(format!("step {p} {}{target}", step.verb()))
+            }
+            Plan::Menu { entries, .. } => Some(entries[*s.picks.get(p - 1)?].label.clone()),
+        }
+    }
+
     /// A note saying what a move of a counterexample is.
     pub fn describe(&self, m: &Move, state_before: &State) -> String {
         match m {
@@ -356,7 +375,7 @@ impl Model for Runbook {
             touched: BTreeSet::new(),
             settling: false,
             found: Vec::new(),
-            named: BTreeMap::new(),
+            picks: Vec::new(),
         }]
     }
 
@@ -476,25 +495,9 @@ impl Model for Runbook {
         for (j, spec) in specs.iter_mut().enumerate() {
             spec.index = label(s.next, m, j);
         }
-        match m {
-            Move::Script(i) => {
-                let target = specs[0]
-                    .step
-                    .cluster()
-                    .map(|c| format!(" {c}"))
-                    .unwrap_or_default();
-                let name = format!("step {} {}{target}", i + 1, specs[0].step.verb());
-                n.named.insert(specs[0].index, name);
-            }
-            Move::Op(i) => {
-                if let Plan::Menu { entries, .. } = &self.plan {
-                    for spec in &specs {
-                        n.named.insert(spec.index, entries[*i].label.clone());
-                    }
-                    n.touch(self, &entries[*i].clusters);
-                }
-            }
-            _ => {}
+        if let (Move::Op(i), Plan::Menu { entries, .. }) = (m, &self.plan) {
+            n.picks.push(*i);
+            n.touch(self, &entries[*i].clusters);
         }
         let data = match m {
             Move::Link(LinkMove::Deliver | LinkMove::Duplicate, from, to) => s
@@ -540,7 +543,10 @@ impl Model for Runbook {
         }
         for f in &n.runner.failures()[failures..] {
             n.found
-                .push(Finding::Failed(failure_name(f.step, &n.named, m)));
+                .push(Finding::Failed(match self.name_of(&n, f.step) {
+                    Some(step) => format!("{step} failed"),
+                    None => format!("the checker's move {m:?} could not run"),
+                }));
         }
         for v in &n.runner.oracles().violations()[violations..] {
             n.found.push(Finding::Broken(v.rule().to_string()));
@@ -591,7 +597,7 @@ impl Model for Runbook {
         }
         let failures = s.runner.failures().len();
         for f in &report.failures[failures.min(report.failures.len())..] {
-            let name = match s.named.get(&f.step) {
+            let name = match self.name_of(s, f.step) {
                 Some(step) => format!("{step} failed"),
                 None => "the end of the run failed".to_string(),
             };
@@ -639,14 +645,4 @@ pub fn expectation_name(index: usize, step: &Step, held: bool) -> String {
         step.verb(),
         if held { "held" } else { "failed" }
     )
-}
-
-/// The name of a failure recorded at step `label` during move `m`: the runbook step or menu entry
-/// that step number belongs to (an expectation judged late, when a forwarded answer comes, is named
-/// by the step that sent it), else the checker's own move.
-fn failure_name(label: usize, named: &BTreeMap<usize, String>, m: &Move) -> String {
-    match named.get(&label) {
-        Some(step) => format!("{step} failed"),
-        None => format!("the checker's move {m:?} could not run"),
-    }
 }
