@@ -12,15 +12,18 @@
 //! - deliver the next message of any link (links are FIFO), or, within the bounds, drop it or
 //!   deliver a copy of it that stays in flight;
 //! - within the bound, crash a running cluster, and restart one it crashed;
+//! - within the bound, cut one cluster off from the others (while the runbook has no partition of
+//!   its own in force), and heal that partition later;
 //! - during a runbook `advance D`: fire the next timer (a `tick` to the earliest deadline within
 //!   `D`) once nothing is in flight, as `run`'s `advance` does; with [`Bounds::slow_messages`], also
 //!   while messages are in flight (a message may then arrive after any number of timers). The
 //!   advance ends when no deadline is left within `D` and nothing is in flight.
 //!
 //! Time moves only inside `advance` steps, as the scenario contract says. A leaf (nothing left to
-//! do: script done, network quiet, every crashed cluster restarted) gets the end-of-run checks of
-//! `run` (operations never answered, convergence after healing). After every move every oracle of
-//! the model runs, as after every step of `run`; a move that breaks one ends its path. A failed
+//! do: script done, network quiet, every crashed cluster restarted, the checker's partition
+//! healed) gets the end-of-run checks of `run` (operations never answered, convergence after
+//! healing). After every move every oracle of the model runs, as after every step of `run`; a move
+//! that breaks one ends its path. A failed
 //! expectation is reported too, but its path goes on: the operator's check failed, and what the
 //! runbook does next may still lose data.
 //!
