@@ -10,8 +10,8 @@
 //! state and replays the model forward, choosing at each step the action whose next state has the
 //! recorded fingerprint.
 //!
-//! Memory: the visited set (`engine/visited.rs`) holds a fingerprint and a parent link per unique state, 13 to
-//! 15 bytes a state; full states live only on the frontier. A breadth-first search
+//! Memory: the visited set (`engine/visited.rs`) holds a fingerprint and a parent link per unique
+//! state, 13 to 15 bytes a state; full states live only on the frontier. A breadth-first search
 //! whose frontier is larger than [`Options::frontier_budget`] when a level starts goes on
 //! depth-first (from the frontier's newest end), so a wide model keeps its memory instead of running
 //! out of it; the search then says its counterexamples may not be the shortest.

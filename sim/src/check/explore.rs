@@ -384,8 +384,8 @@ pub fn menu(m: &Menu) -> Result<(Scenario, Vec<Entry>), String> {
                 format!("{x} write"),
                 vec![json!({"write": x, "path": "secret/k", "value": format!("from-{x}"), "expect": "any"})],
                 Guard::Up(x.clone()),
-                    vec![x],
-                ));
+                vec![x],
+            ));
         }
     }
     let clusters: serde_json::Map<String, Value> =

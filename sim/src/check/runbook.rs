@@ -23,9 +23,8 @@
 //! do: script done, network quiet, every crashed cluster restarted, the checker's partition
 //! healed) gets the end-of-run checks of `run` (operations never answered, convergence after
 //! healing). After every move every oracle of the model runs, as after every step of `run`; a move
-//! that breaks one ends its path. A failed
-//! expectation is reported too, but its path goes on: the operator's check failed, and what the
-//! runbook does next may still lose data.
+//! that breaks one ends its path. A failed expectation is reported too, but its path goes on: the
+//! operator's check failed, and what the runbook does next may still lose data.
 //!
 //! Entropy: the checker runs the world with [`Entropy::PerCluster`], so a cluster's draws depend on
 //! its own inputs only and two delivery orders that leave every cluster alike meet in one state.
@@ -313,13 +312,18 @@ impl Runbook {
             return None;
         }
         match &self.plan {
-            Plan::Script => {
-                let step = &self.scenario.steps.get(p - 1)?.step;
-                let target = step.cluster().map(|c| format!(" {c}")).unwrap_or_default();
-                Some(format!("step {p} {}{target}", step.verb()))
-            }
+            Plan::Script => Some(step_name(p - 1, &self.scenario.steps.get(p - 1)?.step)),
             Plan::Menu { entries, .. } => Some(entries[*s.picks.get(p - 1)?].label.clone()),
         }
+    }
+
+    /// The finding of a failure recorded at step `label` in `s`'s execution: named by the runbook
+    /// step or menu entry it belongs to, else by `otherwise`.
+    fn failure(&self, s: &State, label: usize, otherwise: impl FnOnce() -> String) -> Finding {
+        Finding::Failed(match self.name_of(s, label) {
+            Some(step) => format!("{step} failed"),
+            None => otherwise(),
+        })
     }
 
     /// A note saying what a move of a counterexample is.
@@ -545,11 +549,10 @@ impl Model for Runbook {
             _ => {}
         }
         for f in &n.runner.failures()[failures..] {
-            n.found
-                .push(Finding::Failed(match self.name_of(&n, f.step) {
-                    Some(step) => format!("{step} failed"),
-                    None => format!("the checker's move {m:?} could not run"),
-                }));
+            let finding = self.failure(&n, f.step, || {
+                format!("the checker's move {m:?} could not run")
+            });
+            n.found.push(finding);
         }
         for v in &n.runner.oracles().violations()[violations..] {
             n.found.push(Finding::Broken(v.rule().to_string()));
@@ -600,11 +603,7 @@ impl Model for Runbook {
         }
         let failures = s.runner.failures().len();
         for f in &report.failures[failures.min(report.failures.len())..] {
-            let name = match self.name_of(s, f.step) {
-                Some(step) => format!("{step} failed"),
-                None => "the end of the run failed".to_string(),
-            };
-            out.push(Finding::Failed(name));
+            out.push(self.failure(s, f.step, || "the end of the run failed".to_string()));
         }
     }
 
@@ -641,11 +640,12 @@ fn modes(world: &crate::world::World) -> Vec<[Mode; 2]> {
 /// The finding of a runbook step's expectation (an `expect_*` step's, or the `expect` a request or
 /// client step carries): held or failed, named by its runbook step.
 pub fn expectation_name(index: usize, step: &Step, held: bool) -> String {
+    let outcome = if held { "held" } else { "failed" };
+    format!("{} {outcome}", step_name(index, step))
+}
+
+/// What runbook step `index` (0-based) is called in findings: `step 7 write A`.
+fn step_name(index: usize, step: &Step) -> String {
     let target = step.cluster().map(|c| format!(" {c}")).unwrap_or_default();
-    format!(
-        "step {} {}{target} {}",
-        index + 1,
-        step.verb(),
-        if held { "held" } else { "failed" }
-    )
+    format!("step {} {}{target}", index + 1, step.verb())
 }

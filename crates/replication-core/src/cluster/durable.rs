@@ -178,7 +178,7 @@ impl Cluster {
             let file = MetaFile {
                 format_version: META_VERSION,
                 meta: &*self.p.meta,
-                index_damage: self.p.storage.index_damage(),
+                index_damage: damage,
             };
             // Plain data with string map keys: serializing cannot fail.
             Some(serde_json::to_vec(&file).expect("meta record serializes to JSON"))

@@ -1,8 +1,8 @@
 //! The visited set: each unique state's fingerprint and a link to its parent, in 12 bytes a slot.
 //!
-//! An open-addressing table with linear probing, kept between 78% and 90% full. A slot holds a
+//! An open-addressing table with linear probing, kept between 79% and 90% full. A slot holds a
 //! fingerprint (8 bytes; 0 marks an empty slot) and its parent's slot number (4 bytes), in two
-//! arrays of exactly the table's size, so a unique state costs 12 / load bytes: 13.3 to 15.4. (A
+//! arrays of exactly the table's size, so a unique state costs 12 / load bytes: 13.3 to 15.2. (A
 //! general-purpose map of `u64` to `u64` costs 16 bytes and a control byte a slot at 44% to 87% load:
 //! 19 to 39 bytes a state.) Fingerprints are uniformly spread hashes, so a slot's home is the
 //! fingerprint scaled to the table's size and no further hashing is needed. Growing the table moves
@@ -87,7 +87,7 @@ impl Visited {
         }
     }
 
-    /// Makes room: about 15% more slots (16 at first), every entry moved, every parent link
+    /// Makes room: a seventh more slots (16 at first), every entry moved, every parent link
     /// renumbered.
     fn grow(&mut self) {
         let old_fps = std::mem::take(&mut self.fps);
