@@ -20,7 +20,9 @@
 //!    input changes nothing**: every handler checks first and mutates only once it will succeed.
 //! 2. **Ready.** `cluster.ready()` hands back what the host must do, **in this order**:
 //!    - make [`Ready::persist`] durable (a [`Batch`]: the storage entries written or deleted, the log
-//!      position, and the role and registry record, each only when it changed), in one transaction;
+//!      position, and the role and registry record, each only when it changed), in one transaction.
+//!      The record is a shared value ([`MetaRecord`]): a store on disk keeps its `to_bytes()`, a
+//!      store in memory can keep the value and never encode it;
 //!    - then deliver each [`Transmit`] (address + message) and answer the client. The receiving host
 //!      steps `Input::Message { from, message }`, where `from` is the sender's cluster address; on a
 //!      real network [`Envelope`] is the wire format (version, sender, message). Messages may be lost,
@@ -129,9 +131,9 @@ mod wal;
 
 pub use bugs::{Bug, COMPILED_IN as BUGS_COMPILED_IN};
 pub use cluster::{
-    AcceptedSecondary, Batch, Cluster, ClusterConfig, Durable, KindStatus, PeerInfo, PrimaryView,
-    Ready, RecoverError, RoleView, SecondaryView, SnapshotError, SyncProgress, DEFAULT_TOKEN_TTL,
-    META_VERSION, MISSED_HEARTBEATS, SNAPSHOT_VERSION,
+    AcceptedSecondary, Batch, Cluster, ClusterConfig, Durable, KindStatus, MetaRecord, PeerInfo,
+    PrimaryView, Ready, RecoverError, RoleView, SecondaryView, SnapshotError, SyncProgress,
+    DEFAULT_TOKEN_TTL, META_VERSION, MISSED_HEARTBEATS, SNAPSHOT_VERSION,
 };
 pub use envelope::{Envelope, EnvelopeError, ENVELOPE_VERSION};
 pub use error::{ActivationRefusal, Error, ErrorClass};

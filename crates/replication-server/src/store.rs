@@ -142,7 +142,7 @@ impl Store {
                 state.insert("wal", w.to_be_bytes().as_slice())?;
             }
             if let Some(m) = &batch.meta {
-                state.insert("meta", m.as_slice())?;
+                state.insert("meta", m.to_bytes().as_slice())?;
             }
             Ok(())
         })

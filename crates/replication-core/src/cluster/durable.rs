@@ -26,7 +26,7 @@ pub const META_VERSION: u32 = 1;
 /// The persisted-state changes of one [`Ready`](super::Ready): make them durable (in one
 /// transaction) before sending its messages or answering the client.
 ///
-/// Its `Debug` shows the meta record's length only: the record holds secrets.
+/// Its `Debug` does not show the meta record: the record holds secrets.
 #[derive(Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Batch {
     /// Each storage key that changed since the last `ready()` (written, overwritten, deleted, or
@@ -37,11 +37,75 @@ pub struct Batch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wal: Option<u64>,
     /// Everything else that survives a restart (roles, replication sets, registries, key shares), as
-    /// versioned bytes to store whole under one key, when it changed. Opaque to the host: only
-    /// [`Cluster::from_durable`] reads it. It holds secrets (unseal shares, token keys): protect it as the
-    /// storage is protected.
+    /// one record to store whole under one key, when it changed. Opaque to the host: store
+    /// [`MetaRecord::to_bytes`]; only [`Cluster::from_durable`] reads it back. It holds secrets
+    /// (unseal shares, token keys): protect it as the storage is protected.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub meta: Option<Vec<u8>>,
+    pub meta: Option<MetaRecord>,
+}
+
+/// The persisted state besides storage and the log, as a [`Batch`] hands it out.
+///
+/// It is a shared value, not bytes: a host that keeps its store in memory (the simulator) never
+/// pays for encoding a record it will not read, and copying a batch copies a pointer. A host that
+/// writes it to disk stores [`to_bytes`](MetaRecord::to_bytes) (versioned JSON, the format
+/// [`Durable::meta`] holds and [`Cluster::from_durable`] reads). Equal records have equal bytes.
+/// Serialized with serde it is those bytes. Its `Debug` shows no content: the record holds
+/// secrets.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct MetaRecord(std::sync::Arc<(Meta, IndexDamage)>);
+
+impl MetaRecord {
+    /// The record as the versioned bytes a durable store keeps.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let file = MetaFile {
+            format_version: META_VERSION,
+            meta: &self.0 .0,
+            index_damage: &self.0 .1,
+        };
+        // Plain data with string map keys: serializing cannot fail.
+        serde_json::to_vec(&file).expect("meta record serializes to JSON")
+    }
+
+    /// Reads the bytes [`to_bytes`](MetaRecord::to_bytes) gave.
+    pub fn from_bytes(bytes: &[u8]) -> Result<MetaRecord, RecoverError> {
+        #[derive(Deserialize)]
+        struct Header {
+            format_version: u32,
+        }
+        let header: Header = serde_json::from_slice(bytes)
+            .map_err(|e| RecoverError::Corrupted(format!("unreadable meta record: {e}")))?;
+        if header.format_version != META_VERSION {
+            return Err(RecoverError::UnknownVersion {
+                found: header.format_version,
+            });
+        }
+        let file: MetaFile<Meta, IndexDamage> = serde_json::from_slice(bytes)
+            .map_err(|e| RecoverError::Corrupted(format!("invalid meta record: {e}")))?;
+        Ok(MetaRecord(std::sync::Arc::new((
+            file.meta,
+            file.index_damage,
+        ))))
+    }
+}
+
+impl std::fmt::Debug for MetaRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MetaRecord(<secret>)")
+    }
+}
+
+impl Serialize for MetaRecord {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.to_bytes().serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for MetaRecord {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let bytes = Vec::<u8>::deserialize(d)?;
+        MetaRecord::from_bytes(&bytes).map_err(serde::de::Error::custom)
+    }
 }
 
 impl std::fmt::Debug for Batch {
@@ -49,10 +113,7 @@ impl std::fmt::Debug for Batch {
         f.debug_struct("Batch")
             .field("storage", &self.storage)
             .field("wal", &self.wal)
-            .field(
-                "meta",
-                &self.meta.as_ref().map(|m| format!("<{} bytes>", m.len())),
-            )
+            .field("meta", &self.meta)
             .finish()
     }
 }
@@ -73,7 +134,7 @@ impl Batch {
 /// [`Cluster::from_durable`].
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Durable {
-    /// The last meta record.
+    /// The last meta record, as [`MetaRecord::to_bytes`] gives it.
     pub meta: Option<Vec<u8>>,
     /// The last log position.
     pub wal: u64,
@@ -94,7 +155,7 @@ impl Durable {
             self.wal = w;
         }
         if let Some(m) = &batch.meta {
-            self.meta = Some(m.clone());
+            self.meta = Some(m.to_bytes());
         }
     }
 }
@@ -135,25 +196,14 @@ impl Cluster {
         rng: &mut dyn RngCore,
     ) -> Result<Cluster, RecoverError> {
         let bytes = store.meta.ok_or(RecoverError::NoMeta)?;
-        #[derive(Deserialize)]
-        struct Header {
-            format_version: u32,
-        }
-        let header: Header = serde_json::from_slice(&bytes)
-            .map_err(|e| RecoverError::Corrupted(format!("unreadable meta record: {e}")))?;
-        if header.format_version != META_VERSION {
-            return Err(RecoverError::UnknownVersion {
-                found: header.format_version,
-            });
-        }
-        let file: MetaFile<Meta, Vec<(usize, String)>> = serde_json::from_slice(&bytes)
-            .map_err(|e| RecoverError::Corrupted(format!("invalid meta record: {e}")))?;
-        let storage = Storage::from_parts(store.entries, file.index_damage);
-        let buffer = file.meta.config.log_shipper_buffer;
+        let record = MetaRecord::from_bytes(&bytes)?;
+        let (meta, index_damage) = std::sync::Arc::unwrap_or_clone(record.0);
+        let storage = Storage::from_parts(store.entries, index_damage);
+        let buffer = meta.config.log_shipper_buffer;
         let p = Persisted {
             storage,
             wal: Wal::new(store.wal, buffer, 0),
-            meta: Tracked::clean(file.meta.sanitized()),
+            meta: Tracked::clean(meta.sanitized()),
         };
         Ok(Cluster::restart(p, now, rng))
     }
@@ -174,14 +224,8 @@ impl Cluster {
             last
         });
         let damage = self.p.storage.index_damage();
-        let meta = if self.p.meta.take_dirty() && self.p.meta.changed_since_handed_out(damage) {
-            let file = MetaFile {
-                format_version: META_VERSION,
-                meta: &*self.p.meta,
-                index_damage: damage,
-            };
-            // Plain data with string map keys: serializing cannot fail.
-            Some(serde_json::to_vec(&file).expect("meta record serializes to JSON"))
+        let meta = if self.p.meta.take_dirty() {
+            self.p.meta.changed_since_handed_out(damage).map(MetaRecord)
         } else {
             None
         };
@@ -275,19 +319,23 @@ impl<T> Tracked<T> {
         std::mem::take(&mut self.dirty)
     }
 
-    /// Whether the value, with `damage`, differs from what was last handed out; if so, it is
+    /// The value with `damage`, when it differs from what was last handed out; it is then
     /// remembered as handed out.
-    fn changed_since_handed_out(&mut self, damage: &[(usize, String)]) -> bool
+    fn changed_since_handed_out(
+        &mut self,
+        damage: &[(usize, String)],
+    ) -> Option<std::sync::Arc<(T, IndexDamage)>>
     where
         T: Clone + PartialEq,
     {
         if let Some(last) = &self.last {
             if last.0 == self.value && last.1 == damage {
-                return false;
+                return None;
             }
         }
-        self.last = Some(std::sync::Arc::new((self.value.clone(), damage.to_vec())));
-        true
+        let now = std::sync::Arc::new((self.value.clone(), damage.to_vec()));
+        self.last = Some(now.clone());
+        Some(now)
     }
 }
 
@@ -351,6 +399,37 @@ mod batch_tests {
 
     /// A batch is empty only when it holds no storage change, no log position and no meta record:
     /// a host may skip its commit then, and only then.
+    /// A new cluster's first batch: it carries the meta record.
+    fn first_batch() -> Batch {
+        use rand_chacha::rand_core::SeedableRng;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+        let mounts = [("secret/".to_string(), false)];
+        let mut c = Cluster::new(super::super::ClusterConfig::new("A"), &mounts, &mut rng);
+        c.ready().persist
+    }
+
+    /// The meta record a batch hands out survives its bytes: reading back what `to_bytes` gave
+    /// is the same record, through serde too, and other bytes are refused, not misread.
+    #[test]
+    fn a_meta_record_reads_back_from_its_bytes() {
+        let record = first_batch()
+            .meta
+            .expect("a new cluster hands out its meta record");
+        let bytes = record.to_bytes();
+        assert_eq!(MetaRecord::from_bytes(&bytes).unwrap(), record);
+        let json = serde_json::to_string(&record).unwrap();
+        assert_eq!(serde_json::from_str::<MetaRecord>(&json).unwrap(), record);
+        assert!(matches!(
+            MetaRecord::from_bytes(b"{\"format_version\": 99}"),
+            Err(RecoverError::UnknownVersion { found: 99 })
+        ));
+        assert!(matches!(
+            MetaRecord::from_bytes(b"not json"),
+            Err(RecoverError::Corrupted(_))
+        ));
+        assert_eq!(format!("{record:?}"), "MetaRecord(<secret>)");
+    }
+
     #[test]
     fn a_batch_is_empty_only_without_all_three_parts() {
         assert!(Batch::default().is_empty());
@@ -364,7 +443,7 @@ mod batch_tests {
                 ..Batch::default()
             },
             Batch {
-                meta: Some(vec![1]),
+                meta: first_batch().meta,
                 ..Batch::default()
             },
         ];

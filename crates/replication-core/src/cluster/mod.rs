@@ -32,7 +32,7 @@ mod status;
 mod view;
 
 pub use config::{ClusterConfig, MISSED_HEARTBEATS};
-pub use durable::{Batch, Durable, RecoverError, META_VERSION};
+pub use durable::{Batch, Durable, MetaRecord, RecoverError, META_VERSION};
 use durable::{HandedOut, Tracked};
 pub use operator::DEFAULT_TOKEN_TTL;
 pub use snapshot::{SnapshotError, SNAPSHOT_VERSION};
