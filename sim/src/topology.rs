@@ -89,7 +89,7 @@ pub fn graph(timeline: &Timeline, frame: &Frame) -> DiGraph<Node, Link> {
         if let Some(&from) = index.get(primary) {
             let link = Link {
                 kind: lane.kind,
-                state: state.state.clone().unwrap_or_default(),
+                state: state.state.unwrap_or_default().to_string(),
                 connected: state.connected,
             };
             g.add_edge(from, to, link);

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 /// Tracks which set's data each cluster holds, per kind.
 #[derive(Clone, Debug, Default, Hash)]
 pub struct SetMixing {
-    held: BTreeMap<(String, Kind), ClusterId>,
+    held: BTreeMap<String, BTreeMap<Kind, ClusterId>>,
 }
 
 impl Oracle for SetMixing {
@@ -22,26 +22,29 @@ impl Oracle for SetMixing {
                 event: Event::Wiped { .. },
             } = o
             {
-                self.held.retain(|(c, _), _| c != cluster);
+                self.held.remove(cluster);
             }
         }
         for (name, node) in &view.world.nodes {
+            if !self.held.contains_key(name) {
+                self.held.insert(name.clone(), BTreeMap::new());
+            }
+            let held_by = self.held.get_mut(name).expect("inserted above");
             for kind in Kind::ALL {
                 let c = &node.cluster();
                 let Some(set) = c.inspect(kind).cluster_id() else {
                     continue;
                 };
-                let key = (name.clone(), kind);
                 if kind == Kind::Performance && c.inspect(Kind::Dr).mode() == Mode::Secondary {
                     // A DR secondary holds its DR primary's data, performance set included: its
                     // dormant performance role mirrors that set, so that is the set it holds.
-                    self.held.insert(key, set);
+                    held_by.insert(kind, set);
                     continue;
                 }
                 if c.mode(kind) == Mode::Disabled {
                     continue;
                 }
-                match self.held.get_mut(&key) {
+                match held_by.get_mut(&kind) {
                     Some(held) if *held == set => {}
                     Some(held) => {
                         if c.mode(kind) == Mode::Secondary {
@@ -56,7 +59,7 @@ impl Oracle for SetMixing {
                         *held = set;
                     }
                     None => {
-                        self.held.insert(key, set);
+                        held_by.insert(kind, set);
                     }
                 }
             }

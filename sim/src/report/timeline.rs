@@ -26,7 +26,7 @@ pub struct LaneState {
     /// For a secondary, the cluster whose address it would connect to first.
     pub follows: Option<String>,
     /// For a secondary, its state (`stream-wals`, ...).
-    pub state: Option<String>,
+    pub state: Option<&'static str>,
     /// For a secondary, whether its link to the primary is up.
     pub connected: bool,
 }
@@ -280,7 +280,7 @@ fn lane_state(world: &World, cluster: &str, kind: Kind) -> LaneState {
         mode: c.mode(kind),
         up: node.up,
         follows: crate::topology::following(world, cluster, kind),
-        state: c.secondary_state(kind).map(|s| s.as_str().to_string()),
+        state: c.secondary_state(kind).map(|s| s.as_str()),
         connected: c.is_connected(kind),
     }
 }

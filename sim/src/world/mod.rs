@@ -299,16 +299,18 @@ impl World {
             });
         }
         for t in ready.messages {
-            if let (Message::ActivationAccepted(_), Some(to)) =
-                (&t.message, self.addr_book.get(&t.to))
-            {
+            let Some(to) = self.addr_book.get(&t.to) else {
+                self.net.stats.dropped += 1;
+                continue;
+            };
+            if let Message::ActivationAccepted(_) = &t.message {
                 self.observations.push(Observation::Accepted {
                     primary: name.to_string(),
                     secondary: to.clone(),
                     message: t.message.clone(),
                 });
             }
-            if let (Some(kind), Some(to)) = (t.message.data_kind(), self.addr_book.get(&t.to)) {
+            if let Some(kind) = t.message.data_kind() {
                 self.observations.push(Observation::SentData {
                     from: name.to_string(),
                     to: to.clone(),
@@ -316,18 +318,15 @@ impl World {
                     message: t.message.name(),
                 });
             }
-            match self.addr_book.get(&t.to).cloned() {
-                Some(to) => self.net.send(
-                    Packet {
-                        from: name.to_string(),
-                        to,
-                        from_addr: from_addr.clone(),
-                        message: t.message,
-                    },
-                    &mut self.rng,
-                ),
-                None => self.net.stats.dropped += 1,
-            }
+            self.net.send(
+                Packet {
+                    from: name.to_string(),
+                    to: to.clone(),
+                    from_addr: from_addr.clone(),
+                    message: t.message,
+                },
+                &mut self.rng,
+            );
         }
     }
 
