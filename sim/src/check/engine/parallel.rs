@@ -1,20 +1,22 @@
 //! Breadth-first search on several threads, one depth level at a time, with the same result as one
 //! thread.
 //!
-//! Each level's frontier is cut into chunks; worker threads take chunks in turn and, for every
-//! state of a chunk, compute its actions, next states, fingerprints and findings (and a leaf's
-//! checks), skipping next states the visited set already holds (it does not change during the
-//! level, so they read it without locks). Then one thread merges the chunks in frontier order
-//! exactly as the one-thread loop would have handled them: counting, deduplicating, recording
-//! parents and findings. So the states, counts and counterexamples are those of one thread; only
-//! the time differs. When a level starts over the frontier budget, the rest of the search goes on
-//! depth-first in the one-thread loop, which makes the same decision at the same level.
+//! The worker threads live for the whole search. Each level's frontier is cut into chunks, each
+//! chunk holding states one worker made; every worker takes its own chunks first and then helps
+//! with the others'. For every state of a chunk it computes the actions, next states, fingerprints
+//! and findings (and a leaf's checks), skipping next states the visited set already holds (it does
+//! not change during the level, so the workers share it for reading). Then the main thread merges
+//! the chunks in frontier order exactly as the one-thread loop would have handled them: counting,
+//! deduplicating, recording parents and findings. So the states, counts and counterexamples are
+//! those of one thread; only the time differs. When a level starts over the frontier budget, the
+//! rest of the search goes on depth-first in the one-thread loop, which makes the same decision at
+//! the same level.
 
 use super::{note, Finding, Model, Options, Run, Stopped, Visited, CHECK_EVERY};
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Barrier, Mutex, RwLock};
 
 /// What a worker made of one frontier state.
 enum Done<S> {
@@ -27,9 +29,6 @@ enum Done<S> {
         next: Vec<(u64, u64, S, Vec<Finding>)>,
     },
 }
-
-/// Where a worker leaves what it made of one chunk.
-type Slot<S> = Mutex<Option<Vec<Done<S>>>>;
 
 /// The next states generated so far in a level, by fingerprint, with the position (in the order
 /// the one-thread loop generates them) of the earliest generation: a worker drops a next state that
@@ -91,12 +90,89 @@ impl Mine<'_> {
     }
 }
 
-/// States per chunk a worker takes at a time.
+/// Most states in a chunk a worker takes at a time.
 const CHUNK: usize = 16;
+
+/// One level's work, as the workers see it: the frontier cut into chunks, each chunk listed under
+/// the worker that made its states, and a slot for each chunk's results.
+struct Level<S> {
+    /// Fingerprint and depth of each frontier state, in frontier order.
+    keys: Vec<(u64, usize)>,
+    /// The states of each chunk (taken by the worker that works it, which also frees them).
+    chunks: Vec<Mutex<Vec<S>>>,
+    /// The frontier index of each chunk's first state.
+    starts: Vec<usize>,
+    /// For each worker, the chunks whose states it made.
+    owned: Vec<Vec<usize>>,
+    /// For each worker, how far into its `owned` list the workers have taken.
+    cursors: Vec<AtomicUsize>,
+    /// Each chunk's results, with the worker that made them.
+    results: Vec<Slot<S>>,
+    claims: Claims,
+}
+
+/// Where a worker leaves what it made of one chunk, with its own number.
+type Slot<S> = Mutex<Option<(usize, Vec<Done<S>>)>>;
+
+impl<S> Level<S> {
+    /// Cuts `frontier` into chunks of at most [`CHUNK`] states with one maker each.
+    fn new(frontier: impl Iterator<Item = ((S, u64, usize), usize)>, threads: usize) -> Level<S> {
+        let mut level = Level {
+            keys: Vec::new(),
+            chunks: Vec::new(),
+            starts: Vec::new(),
+            owned: vec![Vec::new(); threads],
+            cursors: (0..threads).map(|_| AtomicUsize::new(0)).collect(),
+            results: Vec::new(),
+            claims: Claims::new(),
+        };
+        let mut current: Option<(usize, Vec<S>)> = None;
+        for (i, ((state, fp, depth), maker)) in frontier.enumerate() {
+            level.keys.push((fp, depth));
+            let full = current
+                .as_ref()
+                .is_some_and(|(m, c)| *m != maker || c.len() == CHUNK);
+            if full {
+                level.close(current.take());
+            }
+            let (_, chunk) = current.get_or_insert_with(|| (maker, Vec::with_capacity(CHUNK)));
+            if chunk.is_empty() {
+                level.starts.push(i);
+            }
+            chunk.push(state);
+        }
+        level.close(current);
+        level
+    }
+
+    fn close(&mut self, chunk: Option<(usize, Vec<S>)>) {
+        if let Some((maker, states)) = chunk {
+            let (owner, index) = (maker % self.owned.len(), self.chunks.len());
+            self.owned[owner].push(index);
+            self.chunks.push(Mutex::new(states));
+            self.results.push(Mutex::new(None));
+        }
+    }
+
+    /// The next chunk for worker `me`: one of its own while there are any, then one of the
+    /// others' (so no worker idles while work is left).
+    fn take(&self, me: usize) -> Option<usize> {
+        let n = self.owned.len();
+        (0..n).map(|k| (me + k) % n).find_map(|w| {
+            let at = self.cursors[w].fetch_add(1, Ordering::Relaxed);
+            self.owned[w].get(at).copied()
+        })
+    }
+}
 
 /// Works whole levels of a breadth-first search on `options.threads` threads, until the search
 /// ends, stops, or its next level outgrows the frontier budget (then `frontier` holds that level
 /// for the one-thread loop).
+///
+/// The workers live for the whole search, and each works first the states it made itself: a state
+/// is then freed by the thread that allocated it, which the allocator does at a fraction of the
+/// cost of a free from another thread. Which thread works which state changes only the time: a
+/// chunk's results go to its slot, and the merge reads the slots in frontier order.
 pub(super) fn levels<M: Model>(run: &mut Run<'_, M>) {
     let (model, options, start) = (run.model, run.options, run.start);
     let Run {
@@ -106,106 +182,181 @@ pub(super) fn levels<M: Model>(run: &mut Run<'_, M>) {
         out,
         ..
     } = run;
+    let threads = options.threads;
     let stop = AtomicBool::new(false);
-    while !frontier.is_empty() {
-        if options
-            .frontier_budget
-            .is_some_and(|budget| frontier.len() > budget)
-        {
-            return;
-        }
-        // Each chunk is owned by the worker that takes it, which also frees its states.
-        let mut keys: Vec<(u64, usize)> = Vec::with_capacity(frontier.len());
-        let mut work: Vec<Mutex<Vec<M::State>>> = Vec::new();
-        for (i, (state, fp, depth)) in frontier.drain(..).enumerate() {
-            if i % CHUNK == 0 {
-                work.push(Mutex::new(Vec::with_capacity(CHUNK)));
-            }
-            keys.push((fp, depth));
-            if let Some(Ok(chunk)) = work.last_mut().map(Mutex::get_mut) {
-                chunk.push(state);
-            }
-        }
-        let chunks = work.len();
-        let results: Vec<Slot<M::State>> = (0..chunks).map(|_| Mutex::new(None)).collect();
-        let next_chunk = AtomicUsize::new(0);
-        let seen: &Visited = visited;
-        let claims = Claims::new();
-        let claims = &claims;
-        let keys_ref = &keys;
-        std::thread::scope(|scope| {
-            for _ in 0..options.threads {
-                scope.spawn(|| {
-                    let mut actions = Vec::new();
-                    loop {
-                        let c = next_chunk.fetch_add(1, Ordering::Relaxed);
-                        if c >= chunks || stop.load(Ordering::Relaxed) {
-                            break;
-                        }
-                        if options.timeout.is_some_and(|t| start.elapsed() >= t) {
-                            stop.store(true, Ordering::Relaxed);
-                            break;
-                        }
-                        let part = work[c]
-                            .lock()
-                            .map(|mut v| std::mem::take(&mut *v))
-                            .unwrap_or_default();
-                        let done = part
-                            .into_iter()
-                            .enumerate()
-                            .map(|(i, state)| {
-                                let index = c * CHUNK + i;
-                                let depth = keys_ref[index].1;
-                                let mine = Mine { claims, index };
-                                expand(model, options, &state, depth, seen, mine, &mut actions)
-                            })
-                            .collect();
-                        if let Ok(mut slot) = results[c].lock() {
-                            *slot = Some(done);
-                        }
+    let finished = AtomicBool::new(false);
+    let panicked: Mutex<Option<Box<dyn std::any::Any + Send>>> = Mutex::new(None);
+    let seen = RwLock::new(std::mem::take(visited));
+    let level: RwLock<Option<Level<M::State>>> = RwLock::new(None);
+    // The main thread and every worker meet at the start and at the end of each level.
+    let (begin, end) = (Barrier::new(threads + 1), Barrier::new(threads + 1));
+    // Which worker made each frontier state (the initial states: the main thread, counted as 0).
+    let mut makers: Vec<usize> = vec![0; frontier.len()];
+    std::thread::scope(|scope| {
+        for me in 0..threads {
+            let (stop, finished, panicked) = (&stop, &finished, &panicked);
+            let (seen, level, begin, end) = (&seen, &level, &begin, &end);
+            scope.spawn(move || loop {
+                begin.wait();
+                if finished.load(Ordering::Relaxed) {
+                    break;
+                }
+                let work = std::panic::AssertUnwindSafe(|| {
+                    let level = level.read().unwrap_or_else(|e| e.into_inner());
+                    let seen = seen.read().unwrap_or_else(|e| e.into_inner());
+                    if let Some(level) = level.as_ref() {
+                        work(model, options, start, level, &seen, me, stop);
                     }
                 });
+                if let Err(p) = std::panic::catch_unwind(work) {
+                    stop.store(true, Ordering::Relaxed);
+                    if let Ok(mut slot) = panicked.lock() {
+                        slot.get_or_insert(p);
+                    }
+                }
+                end.wait();
+            });
+        }
+        // A panic in the merge must still release the workers, or the scope would wait forever.
+        let main = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            while !frontier.is_empty() {
+                if options
+                    .frontier_budget
+                    .is_some_and(|budget| frontier.len() > budget)
+                {
+                    break;
+                }
+                let this = Level::new(frontier.drain(..).zip(std::mem::take(&mut makers)), threads);
+                *level.write().unwrap_or_else(|e| e.into_inner()) = Some(this);
+                begin.wait();
+                end.wait();
+                let Some(this) = level.write().unwrap_or_else(|e| e.into_inner()).take() else {
+                    break;
+                };
+                if stop.load(Ordering::Relaxed) {
+                    out.stopped = Some(Stopped::Timeout);
+                    break;
+                }
+                let mut visited = seen.write().unwrap_or_else(|e| e.into_inner());
+                if !merge(
+                    this,
+                    &mut visited,
+                    frontier,
+                    &mut makers,
+                    out,
+                    progress,
+                    options,
+                ) {
+                    break;
+                }
             }
-        });
+        }));
+        finished.store(true, Ordering::Relaxed);
+        begin.wait();
+        if let Err(p) = main {
+            std::panic::resume_unwind(p);
+        }
+    });
+    if let Some(p) = panicked.into_inner().ok().flatten() {
+        std::panic::resume_unwind(p);
+    }
+    *visited = seen.into_inner().unwrap_or_else(|e| e.into_inner());
+}
+
+/// Worker `me`'s part of a level: chunks until none is left, the search stops or time is up.
+fn work<M: Model>(
+    model: &M,
+    options: &Options,
+    start: std::time::Instant,
+    level: &Level<M::State>,
+    seen: &Visited,
+    me: usize,
+    stop: &AtomicBool,
+) {
+    let mut actions = Vec::new();
+    while let Some(c) = level.take(me) {
         if stop.load(Ordering::Relaxed) {
-            out.stopped = Some(Stopped::Timeout);
             return;
         }
-        let results = results.into_iter().map(|m| m.into_inner().ok().flatten());
-        for (&(fp, depth), done) in keys.iter().zip(results.flatten().flatten()) {
-            match done {
-                Done::Leaf(findings) => {
-                    out.stats.leaves += 1;
-                    note(&findings, fp, depth, out);
+        if options.timeout.is_some_and(|t| start.elapsed() >= t) {
+            stop.store(true, Ordering::Relaxed);
+            return;
+        }
+        let part = level.chunks[c]
+            .lock()
+            .map(|mut v| std::mem::take(&mut *v))
+            .unwrap_or_default();
+        let done = part
+            .into_iter()
+            .enumerate()
+            .map(|(i, state)| {
+                let index = level.starts[c] + i;
+                let depth = level.keys[index].1;
+                let mine = Mine {
+                    claims: &level.claims,
+                    index,
+                };
+                expand(model, options, &state, depth, seen, mine, &mut actions)
+            })
+            .collect();
+        if let Ok(mut slot) = level.results[c].lock() {
+            *slot = Some((me, done));
+        }
+    }
+}
+
+/// Merges a worked level in frontier order, exactly as the one-thread loop would have handled it:
+/// counting, deduplicating, recording parents and findings, and queuing the next level (with the
+/// worker that made each state). False when the search stopped at `--max-states`.
+fn merge<S>(
+    level: Level<S>,
+    visited: &mut Visited,
+    frontier: &mut std::collections::VecDeque<(S, u64, usize)>,
+    makers: &mut Vec<usize>,
+    out: &mut super::Search,
+    progress: &mut dyn FnMut(&super::Stats),
+    options: &Options,
+) -> bool {
+    let results = level
+        .results
+        .into_iter()
+        .filter_map(|m| m.into_inner().ok().flatten())
+        .flat_map(|(maker, done)| done.into_iter().map(move |d| (maker, d)));
+    for (&(fp, depth), (maker, done)) in level.keys.iter().zip(results) {
+        match done {
+            Done::Leaf(findings) => {
+                out.stats.leaves += 1;
+                note(&findings, fp, depth, out);
+            }
+            Done::Expanded { generated, next } => {
+                let before = out.stats.generated;
+                if before / CHECK_EVERY != (before + generated) / CHECK_EVERY {
+                    out.stats.frontier = frontier.len();
+                    progress(&out.stats);
                 }
-                Done::Expanded { generated, next } => {
-                    let before = out.stats.generated;
-                    if before / CHECK_EVERY != (before + generated) / CHECK_EVERY {
-                        out.stats.frontier = frontier.len();
-                        progress(&out.stats);
+                for (position, nfp, state, findings) in next {
+                    // Counted as the one-thread loop counts: up to this action.
+                    out.stats.generated = before + position + 1;
+                    if !visited.insert(nfp, fp) {
+                        continue;
                     }
-                    for (position, nfp, state, findings) in next {
-                        // Counted as the one-thread loop counts: up to this action.
-                        out.stats.generated = before + position + 1;
-                        if !visited.insert(nfp, fp) {
-                            continue;
-                        }
-                        out.stats.unique += 1;
-                        out.stats.max_depth = out.stats.max_depth.max(depth + 1);
-                        if note(&findings, nfp, depth + 1, out) {
-                            frontier.push_back((state, nfp, depth + 1));
-                            out.stats.peak_frontier = out.stats.peak_frontier.max(frontier.len());
-                        }
-                        if options.max_states.is_some_and(|m| out.stats.unique >= m) {
-                            out.stopped = Some(Stopped::MaxStates);
-                            return;
-                        }
+                    out.stats.unique += 1;
+                    out.stats.max_depth = out.stats.max_depth.max(depth + 1);
+                    if note(&findings, nfp, depth + 1, out) {
+                        frontier.push_back((state, nfp, depth + 1));
+                        makers.push(maker);
+                        out.stats.peak_frontier = out.stats.peak_frontier.max(frontier.len());
                     }
-                    out.stats.generated = before + generated;
+                    if options.max_states.is_some_and(|m| out.stats.unique >= m) {
+                        out.stopped = Some(Stopped::MaxStates);
+                        return false;
+                    }
                 }
+                out.stats.generated = before + generated;
             }
         }
     }
+    true
 }
 
 /// One frontier state's part of a level: what the one-thread loop computes for it.

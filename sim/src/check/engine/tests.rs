@@ -372,3 +372,67 @@ fn threads_change_nothing_but_the_time() {
         },
     );
 }
+
+/// Counts up, and panics at a chosen state: a bug in a model.
+struct PanicsAt(u64);
+
+impl Model for PanicsAt {
+    type State = u64;
+    type Action = u64;
+    fn init_states(&self) -> Vec<u64> {
+        vec![0]
+    }
+    fn actions(&self, _: &u64, out: &mut Vec<u64>) {
+        out.extend([1, 2]);
+    }
+    fn next_state(&self, s: &u64, a: &u64) -> Option<u64> {
+        assert!(*s != self.0, "the model broke at {s}");
+        Some(s * 2 + a)
+    }
+    fn fingerprint(&self, s: &u64) -> u64 {
+        fp(s)
+    }
+}
+
+/// A model that panics on a worker thread makes the search panic with the model's message, on any
+/// number of threads: the other workers and the merging thread are released, not left waiting.
+#[test]
+fn a_panic_in_the_model_reaches_the_caller_instead_of_hanging_the_workers() {
+    for threads in [1, 2, 3] {
+        let caught = std::panic::catch_unwind(|| {
+            run(
+                &PanicsAt(40),
+                Options {
+                    threads,
+                    ..Options::default()
+                },
+            )
+        });
+        let Err(payload) = caught else {
+            panic!("{threads} thread(s): the search must panic");
+        };
+        let message = payload
+            .downcast_ref::<String>()
+            .cloned()
+            .unwrap_or_default();
+        assert!(
+            message.contains("the model broke at 40"),
+            "{threads}: {message}"
+        );
+    }
+}
+
+/// A timeout stops a search on several threads too, between chunks.
+#[test]
+fn a_timeout_stops_a_search_on_several_threads() {
+    let s = run(
+        &Unbounded,
+        Options {
+            threads: 2,
+            timeout: Some(Duration::ZERO),
+            ..Options::default()
+        },
+    );
+    assert_eq!(s.stopped, Some(Stopped::Timeout));
+    assert!(s.stats.generated <= 2, "{}", s.stats.generated);
+}
