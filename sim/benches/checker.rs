@@ -17,7 +17,7 @@
 use mimalloc::MiMalloc;
 use replication_sim::check::engine::{self, Options};
 use replication_sim::check::runbook::{Bounds, Move, Runbook, State};
-use replication_sim::scenario::parse_file;
+use replication_sim::scenario::{parse_file, Scenario};
 use std::alloc::{GlobalAlloc, Layout};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
@@ -139,11 +139,9 @@ fn measure(run: impl Fn() -> u64) -> Figures {
     }
 }
 
-fn model(bounds: Bounds) -> Runbook {
-    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../fixtures/check/three-cluster-dr-failover.json");
-    let scenario = parse_file(&file).unwrap_or_else(|e| panic!("{e}"));
-    Runbook::new(scenario, bounds, Default::default())
+/// The runbook model over a scenario parsed once (so neither checker's time includes parsing).
+fn model(scenario: &Scenario, bounds: Bounds) -> Runbook {
+    Runbook::new(scenario.clone(), bounds, Default::default())
 }
 
 fn main() {
@@ -162,9 +160,12 @@ fn main() {
         "{:<24} {:>10} {:>9} {:>12} {:>10}",
         "checker", "unique", "seconds", "unique/s", "peak MB"
     );
+    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures/check/three-cluster-dr-failover.json");
+    let scenario = parse_file(&file).unwrap_or_else(|e| panic!("{e}"));
     let mut rows = vec![];
     for threads in [1, 2] {
-        let ours = Ours(model(bounds));
+        let ours = Ours(model(&scenario, bounds));
         let f = measure(|| {
             let options = Options {
                 threads,
@@ -176,7 +177,7 @@ fn main() {
     }
     for threads in [1, 2] {
         let f = measure(|| {
-            let checker = Theirs(model(bounds))
+            let checker = Theirs(model(&scenario, bounds))
                 .checker()
                 .threads(threads)
                 .spawn_bfs()

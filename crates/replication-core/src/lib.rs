@@ -21,8 +21,9 @@
 //! 2. **Ready.** `cluster.ready()` hands back what the host must do, **in this order**:
 //!    - make [`Ready::persist`] durable (a [`Batch`]: the storage entries written or deleted, the log
 //!      position, and the role and registry record, each only when it changed), in one transaction.
-//!      The record is a shared value ([`MetaRecord`]): a store on disk keeps its `to_bytes()`, a
-//!      store in memory can keep the value and never encode it;
+//!      The record is a shared value ([`MetaRecord`]): a store keeps its `to_bytes()`, the
+//!      versioned bytes [`Cluster::from_durable`] reads back; a host that never rebuilds from its
+//!      batches need not encode it;
 //!    - then deliver each [`Transmit`] (address + message) and answer the client. The receiving host
 //!      steps `Input::Message { from, message }`, where `from` is the sender's cluster address; on a
 //!      real network [`Envelope`] is the wire format (version, sender, message). Messages may be lost,

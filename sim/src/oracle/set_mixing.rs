@@ -26,25 +26,25 @@ impl Oracle for SetMixing {
             }
         }
         for (name, node) in &view.world.nodes {
-            if !self.held.contains_key(name) {
-                self.held.insert(name.clone(), BTreeMap::new());
-            }
-            let held_by = self.held.get_mut(name).expect("inserted above");
             for kind in Kind::ALL {
                 let c = &node.cluster();
                 let Some(set) = c.inspect(kind).cluster_id() else {
                     continue;
                 };
+                let held = self.held.get_mut(name).and_then(|h| h.get_mut(&kind));
                 if kind == Kind::Performance && c.inspect(Kind::Dr).mode() == Mode::Secondary {
                     // A DR secondary holds its DR primary's data, performance set included: its
                     // dormant performance role mirrors that set, so that is the set it holds.
-                    held_by.insert(kind, set);
+                    match held {
+                        Some(held) => *held = set,
+                        None => self.hold(name, kind, set),
+                    }
                     continue;
                 }
                 if c.mode(kind) == Mode::Disabled {
                     continue;
                 }
-                match held_by.get_mut(&kind) {
+                match held {
                     Some(held) if *held == set => {}
                     Some(held) => {
                         if c.mode(kind) == Mode::Secondary {
@@ -58,11 +58,19 @@ impl Oracle for SetMixing {
                         }
                         *held = set;
                     }
-                    None => {
-                        held_by.insert(kind, set);
-                    }
+                    None => self.hold(name, kind, set),
                 }
             }
         }
+    }
+}
+
+impl SetMixing {
+    /// Records that `cluster` now holds `set`'s data of `kind` (the first time it holds any).
+    fn hold(&mut self, cluster: &str, kind: Kind, set: ClusterId) {
+        self.held
+            .entry(cluster.to_string())
+            .or_default()
+            .insert(kind, set);
     }
 }

@@ -46,10 +46,11 @@ pub struct Batch {
 
 /// The persisted state besides storage and the log, as a [`Batch`] hands it out.
 ///
-/// It is a shared value, not bytes: a host that keeps its store in memory (the simulator) never
-/// pays for encoding a record it will not read, and copying a batch copies a pointer. A host that
-/// writes it to disk stores [`to_bytes`](MetaRecord::to_bytes) (versioned JSON, the format
-/// [`Durable::meta`] holds and [`Cluster::from_durable`] reads). Equal records have equal bytes.
+/// It is a shared value, not bytes: a host that never rebuilds a cluster from its batches (the
+/// simulator restarts clusters from snapshots) never pays for encoding a record it will not read,
+/// and copying a batch copies a pointer. A host that keeps a store, on disk or in memory, stores
+/// [`to_bytes`](MetaRecord::to_bytes) (versioned JSON, the format [`Durable::meta`] holds and
+/// [`Cluster::from_durable`] reads). Equal records have equal bytes.
 /// Serialized with serde it is those bytes. Its `Debug` shows no content: the record holds
 /// secrets.
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -104,7 +105,13 @@ impl Serialize for MetaRecord {
 impl<'de> Deserialize<'de> for MetaRecord {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let bytes = Vec::<u8>::deserialize(d)?;
-        MetaRecord::from_bytes(&bytes).map_err(serde::de::Error::custom)
+        MetaRecord::from_bytes(&bytes).map_err(|e| {
+            let why = match e {
+                RecoverError::Corrupted(why) => why,
+                other => other.to_string(),
+            };
+            serde::de::Error::custom(format!("not a meta record: {why}"))
+        })
     }
 }
 
@@ -397,8 +404,6 @@ mod batch_tests {
         assert_ne!(h.hash_one(&a), h.hash_one(&b));
     }
 
-    /// A batch is empty only when it holds no storage change, no log position and no meta record:
-    /// a host may skip its commit then, and only then.
     /// A new cluster's first batch: it carries the meta record.
     fn first_batch() -> Batch {
         use rand_chacha::rand_core::SeedableRng;
@@ -430,6 +435,8 @@ mod batch_tests {
         assert_eq!(format!("{record:?}"), "MetaRecord(<secret>)");
     }
 
+    /// A batch is empty only when it holds no storage change, no log position and no meta record:
+    /// a host may skip its commit then, and only then.
     #[test]
     fn a_batch_is_empty_only_without_all_three_parts() {
         assert!(Batch::default().is_empty());

@@ -16,7 +16,7 @@ use super::{note, Finding, Model, Options, Run, Stopped, Visited, CHECK_EVERY};
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Barrier, Mutex, RwLock};
+use std::sync::{Mutex, RwLock};
 
 /// What a worker made of one frontier state.
 enum Done<S> {
@@ -169,9 +169,10 @@ impl<S> Level<S> {
 /// ends, stops, or its next level outgrows the frontier budget (then `frontier` holds that level
 /// for the one-thread loop).
 ///
-/// The workers live for the whole search, and each works first the states it made itself: a state
-/// is then freed by the thread that allocated it, which the allocator does at a fraction of the
-/// cost of a free from another thread. Which thread works which state changes only the time: a
+/// The workers live for the whole search, and each works first the states it made itself: most
+/// states are then freed by the thread that allocated them (all but those in chunks another worker
+/// helped with, and next states the merge throws away), which the allocator does at a fraction of
+/// the cost of a free from another thread. Which thread works which state changes only the time: a
 /// chunk's results go to its slot, and the merge reads the slots in frontier order.
 pub(super) fn levels<M: Model>(run: &mut Run<'_, M>) {
     let (model, options, start) = (run.model, run.options, run.start);
@@ -182,54 +183,60 @@ pub(super) fn levels<M: Model>(run: &mut Run<'_, M>) {
         out,
         ..
     } = run;
-    let threads = options.threads;
     let stop = AtomicBool::new(false);
-    let finished = AtomicBool::new(false);
     let panicked: Mutex<Option<Box<dyn std::any::Any + Send>>> = Mutex::new(None);
     let seen = RwLock::new(std::mem::take(visited));
     let level: RwLock<Option<Level<M::State>>> = RwLock::new(None);
-    // The main thread and every worker meet at the start and at the end of each level.
-    let (begin, end) = (Barrier::new(threads + 1), Barrier::new(threads + 1));
+    let gate = Gate::default();
     // Which worker made each frontier state (the initial states: the main thread, counted as 0).
     let mut makers: Vec<usize> = vec![0; frontier.len()];
     std::thread::scope(|scope| {
-        for me in 0..threads {
-            let (stop, finished, panicked) = (&stop, &finished, &panicked);
-            let (seen, level, begin, end) = (&seen, &level, &begin, &end);
-            scope.spawn(move || loop {
-                begin.wait();
-                if finished.load(Ordering::Relaxed) {
-                    break;
-                }
-                let work = std::panic::AssertUnwindSafe(|| {
-                    let level = level.read().unwrap_or_else(|e| e.into_inner());
-                    let seen = seen.read().unwrap_or_else(|e| e.into_inner());
-                    if let Some(level) = level.as_ref() {
-                        work(model, options, start, level, &seen, me, stop);
+        // The workers that could be started: the levels are shared among them (none: the
+        // one-thread loop does the whole search).
+        let mut workers = 0;
+        for me in 0..options.threads {
+            let (stop, panicked, gate) = (&stop, &panicked, &gate);
+            let (seen, level) = (&seen, &level);
+            let worker = move || {
+                let mut last = 0;
+                while let Some(n) = gate.next(last) {
+                    last = n;
+                    let work = std::panic::AssertUnwindSafe(|| {
+                        let level = level.read().unwrap_or_else(|e| e.into_inner());
+                        let seen = seen.read().unwrap_or_else(|e| e.into_inner());
+                        if let Some(level) = level.as_ref() {
+                            work(model, options, start, level, &seen, me, stop);
+                        }
+                    });
+                    if let Err(p) = std::panic::catch_unwind(work) {
+                        stop.store(true, Ordering::Relaxed);
+                        if let Ok(mut slot) = panicked.lock() {
+                            slot.get_or_insert(p);
+                        }
                     }
-                });
-                if let Err(p) = std::panic::catch_unwind(work) {
-                    stop.store(true, Ordering::Relaxed);
-                    if let Ok(mut slot) = panicked.lock() {
-                        slot.get_or_insert(p);
-                    }
+                    gate.done();
                 }
-                end.wait();
-            });
+            };
+            let started = std::thread::Builder::new()
+                .name(format!("check-{me}"))
+                .spawn_scoped(scope, worker);
+            if started.is_err() {
+                break;
+            }
+            workers += 1;
         }
-        // A panic in the merge must still release the workers, or the scope would wait forever.
+        // A panic in the merge must still close the gate, or the workers would wait forever.
         let main = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            while !frontier.is_empty() {
+            while workers > 0 && !frontier.is_empty() {
                 if options
                     .frontier_budget
                     .is_some_and(|budget| frontier.len() > budget)
                 {
                     break;
                 }
-                let this = Level::new(frontier.drain(..).zip(std::mem::take(&mut makers)), threads);
+                let this = Level::new(frontier.drain(..).zip(std::mem::take(&mut makers)), workers);
                 *level.write().unwrap_or_else(|e| e.into_inner()) = Some(this);
-                begin.wait();
-                end.wait();
+                gate.work_level(workers);
                 let Some(this) = level.write().unwrap_or_else(|e| e.into_inner()).take() else {
                     break;
                 };
@@ -251,8 +258,7 @@ pub(super) fn levels<M: Model>(run: &mut Run<'_, M>) {
                 }
             }
         }));
-        finished.store(true, Ordering::Relaxed);
-        begin.wait();
+        gate.close();
         if let Err(p) = main {
             std::panic::resume_unwind(p);
         }
@@ -261,6 +267,73 @@ pub(super) fn levels<M: Model>(run: &mut Run<'_, M>) {
         std::panic::resume_unwind(p);
     }
     *visited = seen.into_inner().unwrap_or_else(|e| e.into_inner());
+}
+
+/// Where the main thread hands each level to the workers and waits until all of them are done
+/// with it. (A barrier would hang if a worker could not be started; this counts the workers there
+/// are.)
+#[derive(Default)]
+struct Gate {
+    state: Mutex<GateState>,
+    to_workers: std::sync::Condvar,
+    to_main: std::sync::Condvar,
+}
+
+#[derive(Default)]
+struct GateState {
+    /// The number of the level open now (levels count from 1).
+    level: u64,
+    /// Workers not yet done with it.
+    working: usize,
+    /// No more levels: the workers end.
+    closed: bool,
+}
+
+impl Gate {
+    fn lock(&self) -> std::sync::MutexGuard<'_, GateState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A worker: waits for a level after level `last`; `None` once the gate is closed.
+    fn next(&self, last: u64) -> Option<u64> {
+        let mut s = self.lock();
+        loop {
+            if s.closed {
+                return None;
+            }
+            if s.level > last {
+                return Some(s.level);
+            }
+            s = self.to_workers.wait(s).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// A worker: done with the open level.
+    fn done(&self) {
+        let mut s = self.lock();
+        s.working = s.working.saturating_sub(1);
+        if s.working == 0 {
+            self.to_main.notify_one();
+        }
+    }
+
+    /// The main thread: opens the next level for `workers` workers and waits until every one is
+    /// done with it.
+    fn work_level(&self, workers: usize) {
+        let mut s = self.lock();
+        s.level += 1;
+        s.working = workers;
+        self.to_workers.notify_all();
+        while s.working > 0 {
+            s = self.to_main.wait(s).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// The main thread: no more levels.
+    fn close(&self) {
+        self.lock().closed = true;
+        self.to_workers.notify_all();
+    }
 }
 
 /// Worker `me`'s part of a level: chunks until none is left, the search stops or time is up.
@@ -317,10 +390,15 @@ fn merge<S>(
     progress: &mut dyn FnMut(&super::Stats),
     options: &Options,
 ) -> bool {
+    // Every chunk was worked (a stopped level is not merged), so each slot holds a result.
     let results = level
         .results
         .into_iter()
-        .filter_map(|m| m.into_inner().ok().flatten())
+        .map(|m| {
+            m.into_inner()
+                .unwrap_or_else(|e| e.into_inner())
+                .expect("every chunk of a merged level was worked")
+        })
         .flat_map(|(maker, done)| done.into_iter().map(move |d| (maker, d)));
     for (&(fp, depth), (maker, done)) in level.keys.iter().zip(results) {
         match done {
