@@ -70,16 +70,10 @@ impl MetaRecord {
 
     /// Reads the bytes [`to_bytes`](MetaRecord::to_bytes) gave.
     pub fn from_bytes(bytes: &[u8]) -> Result<MetaRecord, RecoverError> {
-        #[derive(Deserialize)]
-        struct Header {
-            format_version: u32,
-        }
-        let header: Header = serde_json::from_slice(bytes)
+        let found = super::format_version(bytes)
             .map_err(|e| RecoverError::Corrupted(format!("unreadable meta record: {e}")))?;
-        if header.format_version != META_VERSION {
-            return Err(RecoverError::UnknownVersion {
-                found: header.format_version,
-            });
+        if found != META_VERSION {
+            return Err(RecoverError::UnknownVersion { found });
         }
         let file: MetaFile<Meta, IndexDamage> = serde_json::from_slice(bytes)
             .map_err(|e| RecoverError::Corrupted(format!("invalid meta record: {e}")))?;

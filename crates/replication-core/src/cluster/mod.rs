@@ -206,6 +206,16 @@ pub struct Ready {
     pub events: Vec<Event>,
 }
 
+/// The `format_version` of a versioned JSON record (a snapshot or a meta record), read before the
+/// rest so that a record of another version is refused as such, not as unreadable.
+fn format_version(bytes: &[u8]) -> Result<u32, serde_json::Error> {
+    #[derive(Deserialize)]
+    struct Header {
+        format_version: u32,
+    }
+    serde_json::from_slice::<Header>(bytes).map(|h| h.format_version)
+}
+
 /// What every message handler gets besides the message: the host's time, its entropy, and the
 /// sender's cluster address.
 struct Cx<'a> {

@@ -53,16 +53,10 @@ impl Cluster {
         now: Timestamp,
         rng: &mut dyn RngCore,
     ) -> Result<Cluster, SnapshotError> {
-        #[derive(Deserialize)]
-        struct Header {
-            format_version: u32,
-        }
-        let header: Header = serde_json::from_slice(bytes)
+        let found = super::format_version(bytes)
             .map_err(|e| SnapshotError::Corrupted(format!("unreadable header: {e}")))?;
-        if header.format_version != SNAPSHOT_VERSION {
-            return Err(SnapshotError::UnknownVersion {
-                found: header.format_version,
-            });
+        if found != SNAPSHOT_VERSION {
+            return Err(SnapshotError::UnknownVersion { found });
         }
         let file: SnapshotFile = serde_json::from_slice(bytes)
             .map_err(|e| SnapshotError::Corrupted(format!("unreadable body: {e}")))?;
